@@ -1,0 +1,606 @@
+//! The ingest run: decide what to read, stream it, commit once per table.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
+use arrow_schema::SchemaRef;
+use futures::StreamExt;
+use reviewlake_lake::deltalake::kernel::{Add, Remove};
+use reviewlake_lake::deltalake::logstore::ObjectStoreRef;
+use reviewlake_lake::{DataFileWriter, Lake, Zone, active_files, remove_action};
+use reviewlake_schema::{
+    INGEST_LOG_TABLE, QUARANTINE_TABLE, RawDataset, ingest_log_schema, quarantine_schema,
+};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::chunk::{ChunkReader, hash_stream};
+use crate::parse::{ParsedChunk, QuarantinedLine, parse_chunk};
+use crate::source::{SourceFile, SourceRoot, detect_dataset};
+use crate::{FileReport, FileStatus, IngestError, IngestOptions, IngestReport, Result};
+
+/// One row of the ingest log.
+#[derive(Debug, Clone)]
+struct LogRow {
+    path: String,
+    dataset: String,
+    size: i64,
+    hash: String,
+    read: i64,
+    written: i64,
+    quarantined: i64,
+    blank: i64,
+    at_ms: i64,
+}
+
+/// Data files are named `<pathkey>-<hash16>-<part>-<uuid>.parquet`, so a table's files can
+/// be traced back to the source file they came from without reading them.
+fn path_key(rel_path: &str) -> String {
+    format!("{:016x}", xxh3_64(rel_path.as_bytes()))
+}
+
+fn file_name(key: &str, hash: &str, part: u32) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{key}-{}-{part:04}-{}.parquet",
+        &hash[..16.min(hash.len())],
+        &id[..12]
+    )
+}
+
+fn key_of_data_file(path: &str) -> Option<&str> {
+    let name = path.rsplit('/').next()?;
+    let key = name.split('-').next()?;
+    (key.len() == 16).then_some(key)
+}
+
+/// Ingests every recognised file under `opts.source` into `lake`'s raw zone.
+///
+/// Each raw table, the quarantine and the ingest log receive at most one Delta commit;
+/// the ingest log is committed last, so an interrupted run is finished by the next one
+/// without duplicates.
+pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
+    let started = Instant::now();
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let root = SourceRoot::parse(&opts.source)?;
+    let listed = root.list().await?;
+    let mut report = IngestReport {
+        source: opts.source.clone(),
+        lake: lake.root().to_string(),
+        ..Default::default()
+    };
+
+    let mut known: Vec<(SourceFile, RawDataset)> = Vec::new();
+    for f in listed {
+        match detect_dataset(&f.rel_path) {
+            Some(d) => known.push((f, d)),
+            None => report.ignored.push(f.rel_path),
+        }
+    }
+    if let Some(cb) = &opts.on_total {
+        cb(known.iter().map(|(f, _)| f.size).sum());
+    }
+
+    // Tables exist from the first run on, even for datasets without files.
+    let mut tables = HashMap::new();
+    for d in RawDataset::ALL {
+        let t = lake
+            .open_or_create(Zone::Raw, d.table_name(), &d.raw_table_schema())
+            .await?;
+        tables.insert(d.table_name().to_string(), t);
+    }
+    tables.insert(
+        QUARANTINE_TABLE.to_string(),
+        lake.open_or_create(Zone::Raw, QUARANTINE_TABLE, &quarantine_schema())
+            .await?,
+    );
+    let mut log_table = lake
+        .open_or_create(Zone::Raw, INGEST_LOG_TABLE, &ingest_log_schema())
+        .await?;
+    let log = read_log(lake).await?;
+
+    // Decide per file: unchanged (skip), changed, or new.
+    let mut todo: Vec<(SourceFile, RawDataset, FileStatus)> = Vec::new();
+    for (f, d) in known {
+        match log.get(&f.rel_path) {
+            Some(row) if row.size == f.size as i64 => {
+                let reader = root.open(&f).await?;
+                let display = root.display_path(&f);
+                let (_, hash) = tokio::task::spawn_blocking(move || hash_stream(reader))
+                    .await
+                    .map_err(|e| IngestError::Task(e.to_string()))?
+                    .map_err(|e| IngestError::Source {
+                        path: display,
+                        source: e,
+                    })?;
+                if hash == row.hash {
+                    if let Some(cb) = &opts.progress {
+                        cb(f.size);
+                    }
+                    report.files.push(FileReport {
+                        path: f.rel_path.clone(),
+                        dataset: d.table_name().to_string(),
+                        status: FileStatus::Unchanged,
+                        read: row.read as u64,
+                        written: row.written as u64,
+                        quarantined: row.quarantined as u64,
+                        blank: row.blank as u64,
+                        bytes: f.size,
+                        seconds: 0.0,
+                        content_hash: hash,
+                        error: None,
+                    });
+                } else {
+                    todo.push((f, d, FileStatus::Changed));
+                }
+            }
+            Some(_) => todo.push((f, d, FileStatus::Changed)),
+            None => todo.push((f, d, FileStatus::New)),
+        }
+    }
+    // Largest first keeps the cores busy to the end.
+    todo.sort_by_key(|t| std::cmp::Reverse(t.0.size));
+    info!(
+        files = todo.len(),
+        skipped = report.files.len(),
+        "ingest: files to read"
+    );
+
+    let stores: HashMap<String, ObjectStoreRef> = tables
+        .iter()
+        .map(|(k, t)| (k.clone(), t.object_store()))
+        .collect();
+    let root = Arc::new(root);
+    let stores = Arc::new(stores);
+    let outcomes: Vec<FileOutcome> = futures::stream::iter(todo.into_iter().map(|(f, d, st)| {
+        let root = root.clone();
+        let stores = stores.clone();
+        let opts = opts.clone();
+        async move { process_file(&root, f, d, st, &stores, &opts).await }
+    }))
+    .buffer_unordered(opts.file_parallelism.max(1))
+    .collect()
+    .await;
+
+    // One commit per table: removes of earlier rows of the re-read files, then adds.
+    let mut done_keys: HashSet<String> = HashSet::new();
+    let mut adds: HashMap<String, Vec<Add>> = HashMap::new();
+    let mut failed = Vec::new();
+    let mut new_log_rows = Vec::new();
+    for o in outcomes {
+        if o.report.status == FileStatus::Failed {
+            failed.push((
+                o.report.path.clone(),
+                o.report.error.clone().unwrap_or_default(),
+            ));
+        } else {
+            done_keys.insert(path_key(&o.report.path));
+            adds.entry(o.report.dataset.clone())
+                .or_default()
+                .extend(o.data_adds);
+            adds.entry(QUARANTINE_TABLE.to_string())
+                .or_default()
+                .extend(o.quarantine_adds);
+            new_log_rows.push(LogRow {
+                path: o.report.path.clone(),
+                dataset: o.report.dataset.clone(),
+                size: o.report.bytes as i64,
+                hash: o.report.content_hash.clone(),
+                read: o.report.read as i64,
+                written: o.report.written as i64,
+                quarantined: o.report.quarantined as i64,
+                blank: o.report.blank as i64,
+                at_ms: chrono_now_ms(),
+            });
+        }
+        report.files.push(o.report);
+    }
+    let mut names: Vec<String> = tables.keys().cloned().collect();
+    names.sort();
+    for name in names {
+        let Some(table) = tables.get_mut(&name) else {
+            continue;
+        };
+        let removes: Vec<Remove> = active_files(table)?
+            .into_iter()
+            .filter(|(p, _)| key_of_data_file(p).is_some_and(|k| done_keys.contains(k)))
+            .map(|(p, s)| remove_action(&p, s))
+            .collect();
+        let table_adds = adds.remove(&name).unwrap_or_default();
+        if removes.is_empty() && table_adds.is_empty() {
+            continue;
+        }
+        debug!(table = %name, adds = table_adds.len(), removes = removes.len(), "commit");
+        let v = lake
+            .commit(table, table_adds, removes, commit_meta(&run_id))
+            .await?;
+        report.commits.insert(name, v);
+    }
+    if !new_log_rows.is_empty() {
+        let mut rows: BTreeMap<String, LogRow> = log.into_iter().collect();
+        for r in new_log_rows {
+            rows.insert(r.path.clone(), r);
+        }
+        let batch = log_batch(rows.values())?;
+        let store = log_table.object_store();
+        let mut w = DataFileWriter::new(
+            store,
+            &format!("log-{}.parquet", uuid::Uuid::new_v4().simple()),
+            ingest_log_schema(),
+        )?;
+        w.write(&batch).await?;
+        let add = w.finish().await?;
+        let removes = active_files(&log_table)?
+            .into_iter()
+            .map(|(p, s)| remove_action(&p, s))
+            .collect();
+        let v = lake
+            .commit(
+                &mut log_table,
+                add.into_iter().collect(),
+                removes,
+                commit_meta(&run_id),
+            )
+            .await?;
+        report.commits.insert(INGEST_LOG_TABLE.to_string(), v);
+    }
+    report.files.sort_by(|a, b| a.path.cmp(&b.path));
+    report.seconds = started.elapsed().as_secs_f64();
+    if !failed.is_empty() {
+        return Err(IngestError::FilesFailed(failed));
+    }
+    Ok(report)
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn commit_meta(run_id: &str) -> HashMap<String, serde_json::Value> {
+    let mut m = HashMap::new();
+    m.insert("reviewlake.stage".into(), "ingest".into());
+    m.insert("reviewlake.run".into(), run_id.into());
+    m
+}
+
+struct FileOutcome {
+    report: FileReport,
+    data_adds: Vec<Add>,
+    quarantine_adds: Vec<Add>,
+}
+
+/// Writers for one table, rolling to a new data file every `rows_per_file` rows.
+struct RollingWriter {
+    store: ObjectStoreRef,
+    schema: SchemaRef,
+    key: String,
+    rows_per_file: u64,
+    part: u32,
+    current: Option<DataFileWriter>,
+    adds: Vec<Add>,
+    /// File names known before the hash: renamed at the end is not possible on object
+    /// stores, so the name carries a run-unique hash placeholder, fixed per file.
+    tag: String,
+}
+
+impl RollingWriter {
+    fn new(store: ObjectStoreRef, schema: SchemaRef, key: String, tag: String, rows: u64) -> Self {
+        RollingWriter {
+            store,
+            schema,
+            key,
+            rows_per_file: rows.max(1),
+            part: 0,
+            current: None,
+            adds: Vec::new(),
+            tag,
+        }
+    }
+
+    async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.current.is_none() {
+            let name = file_name(&self.key, &self.tag, self.part);
+            self.part += 1;
+            self.current = Some(DataFileWriter::new(
+                self.store.clone(),
+                &name,
+                self.schema.clone(),
+            )?);
+        }
+        if let Some(w) = self.current.as_mut() {
+            w.write(batch).await?;
+            if w.rows() >= self.rows_per_file
+                && let Some(w) = self.current.take()
+                && let Some(add) = w.finish().await?
+            {
+                self.adds.push(add);
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<Vec<Add>> {
+        if let Some(w) = self.current.take()
+            && let Some(add) = w.finish().await?
+        {
+            self.adds.push(add);
+        }
+        Ok(self.adds)
+    }
+}
+
+fn quarantine_batch(
+    dataset: RawDataset,
+    source_file: &str,
+    lines: &[QuarantinedLine],
+) -> Result<RecordBatch> {
+    let n = lines.len();
+    let cols: Vec<Arc<dyn Array>> = vec![
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            dataset.table_name(),
+            n,
+        ))),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            source_file,
+            n,
+        ))),
+        Arc::new(Int64Array::from_iter_values(
+            lines.iter().map(|l| l.line as i64),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            lines.iter().map(|l| l.offset as i64),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            lines.iter().map(|l| l.error.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            lines
+                .iter()
+                .map(|l| String::from_utf8_lossy(&l.raw).into_owned()),
+        )),
+        Arc::new(BinaryArray::from_iter_values(
+            lines.iter().map(|l| l.raw.as_slice()),
+        )),
+    ];
+    Ok(RecordBatch::try_new(quarantine_schema(), cols)?)
+}
+
+async fn process_file(
+    root: &SourceRoot,
+    file: SourceFile,
+    dataset: RawDataset,
+    status: FileStatus,
+    stores: &HashMap<String, ObjectStoreRef>,
+    opts: &IngestOptions,
+) -> FileOutcome {
+    let started = Instant::now();
+    let mut report = FileReport {
+        path: file.rel_path.clone(),
+        dataset: dataset.table_name().to_string(),
+        status,
+        read: 0,
+        written: 0,
+        quarantined: 0,
+        blank: 0,
+        bytes: file.size,
+        seconds: 0.0,
+        content_hash: String::new(),
+        error: None,
+    };
+    match stream_file(root, &file, dataset, stores, opts, &mut report).await {
+        Ok((data_adds, quarantine_adds)) => {
+            report.seconds = started.elapsed().as_secs_f64();
+            info!(
+                path = %report.path,
+                read = report.read,
+                written = report.written,
+                quarantined = report.quarantined,
+                seconds = report.seconds,
+                "ingested"
+            );
+            FileOutcome {
+                report,
+                data_adds,
+                quarantine_adds,
+            }
+        }
+        Err(e) => {
+            warn!(path = %report.path, error = %e, "source file failed; nothing of it is committed");
+            report.status = FileStatus::Failed;
+            report.error = Some(e.to_string());
+            report.seconds = started.elapsed().as_secs_f64();
+            FileOutcome {
+                report,
+                data_adds: Vec::new(),
+                quarantine_adds: Vec::new(),
+            }
+        }
+    }
+}
+
+type ParseResult = std::result::Result<ParsedChunk, arrow_schema::ArrowError>;
+
+async fn stream_file(
+    root: &SourceRoot,
+    file: &SourceFile,
+    dataset: RawDataset,
+    stores: &HashMap<String, ObjectStoreRef>,
+    opts: &IngestOptions,
+    report: &mut FileReport,
+) -> Result<(Vec<Add>, Vec<Add>)> {
+    let shown = root.display_path(file);
+    let reader = root.open(file).await?;
+    let in_flight = rayon::current_num_threads().max(1) * 2;
+    let (tx, mut rx) = mpsc::channel::<oneshot::Receiver<ParseResult>>(in_flight);
+    let chunk_bytes = opts.chunk_bytes;
+    let rel = Arc::new(file.rel_path.clone());
+    let rel2 = rel.clone();
+    let reader_task = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
+        let mut cr = ChunkReader::new(reader, chunk_bytes)?;
+        while let Some(chunk) = cr.next_chunk()? {
+            let (otx, orx) = oneshot::channel();
+            let rel = rel2.clone();
+            rayon::spawn(move || {
+                let _ = otx.send(parse_chunk(dataset, &rel, &chunk));
+            });
+            if tx.blocking_send(orx).is_err() {
+                // The writer stopped (it failed): stop reading.
+                return Err(std::io::Error::other("writer stopped"));
+            }
+        }
+        cr.finish()
+    });
+
+    let key = path_key(&file.rel_path);
+    // The content hash is known only at the end; a run-unique tag stands in the name.
+    let tag = format!("{:016x}", xxh3_64(uuid::Uuid::new_v4().as_bytes()));
+    let store = |name: &str| {
+        stores
+            .get(name)
+            .cloned()
+            .ok_or_else(|| IngestError::Task(format!("no table {name}")))
+    };
+    let mut data = RollingWriter::new(
+        store(dataset.table_name())?,
+        dataset.raw_table_schema(),
+        key.clone(),
+        tag.clone(),
+        opts.rows_per_file,
+    );
+    let mut quarantine = RollingWriter::new(
+        store(QUARANTINE_TABLE)?,
+        quarantine_schema(),
+        key,
+        tag,
+        opts.rows_per_file,
+    );
+    let mut write_result = Ok(());
+    while let Some(orx) = rx.recv().await {
+        let parsed = match orx.await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                write_result = Err(IngestError::Arrow(e));
+                break;
+            }
+            Err(_) => {
+                write_result = Err(IngestError::Task("parser dropped a chunk".into()));
+                break;
+            }
+        };
+        report.read += parsed.read;
+        report.blank += parsed.blank;
+        report.quarantined += parsed.quarantined.len() as u64;
+        if let Some(b) = &parsed.batch {
+            report.written += b.num_rows() as u64;
+            if let Err(e) = data.write(b).await {
+                write_result = Err(e);
+                break;
+            }
+        }
+        if !parsed.quarantined.is_empty() {
+            for q in &parsed.quarantined {
+                debug!(file = %shown, line = q.line, error = %q.error, "quarantined");
+            }
+            let qb = quarantine_batch(dataset, &rel, &parsed.quarantined)?;
+            if let Err(e) = quarantine.write(&qb).await {
+                write_result = Err(e);
+                break;
+            }
+        }
+        if let Some(cb) = &opts.progress {
+            cb(parsed.raw_bytes);
+        }
+    }
+    drop(rx);
+    let read_result = reader_task
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))?;
+    write_result?;
+    let (bytes, hash) = read_result.map_err(|e| IngestError::Source {
+        path: shown.clone(),
+        source: e,
+    })?;
+    report.bytes = bytes;
+    report.content_hash = hash;
+    let data_adds = data.finish().await?;
+    let quarantine_adds = quarantine.finish().await?;
+    Ok((data_adds, quarantine_adds))
+}
+
+/// Reads the ingest log into a map by path.
+async fn read_log(lake: &Lake) -> Result<HashMap<String, LogRow>> {
+    let mut out = HashMap::new();
+    let batches = lake.read_table(Zone::Raw, INGEST_LOG_TABLE).await?;
+    for b in batches {
+        let s = |n: &str| -> Result<StringArray> {
+            b.column_by_name(n)
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+                .ok_or_else(|| IngestError::Task(format!("ingest_log column {n} missing")))
+        };
+        let i = |n: &str| -> Result<Int64Array> {
+            b.column_by_name(n)
+                .and_then(|c| c.as_any().downcast_ref::<Int64Array>().cloned())
+                .ok_or_else(|| IngestError::Task(format!("ingest_log column {n} missing")))
+        };
+        let (path, dataset, hash) = (s("path")?, s("dataset")?, s("content_hash")?);
+        let (size, read, written, quarantined, blank, at) = (
+            i("size")?,
+            i("read")?,
+            i("written")?,
+            i("quarantined")?,
+            i("blank")?,
+            i("ingested_at_ms")?,
+        );
+        for r in 0..b.num_rows() {
+            out.insert(
+                path.value(r).to_string(),
+                LogRow {
+                    path: path.value(r).to_string(),
+                    dataset: dataset.value(r).to_string(),
+                    size: size.value(r),
+                    hash: hash.value(r).to_string(),
+                    read: read.value(r),
+                    written: written.value(r),
+                    quarantined: quarantined.value(r),
+                    blank: blank.value(r),
+                    at_ms: at.value(r),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn log_batch<'a>(rows: impl Iterator<Item = &'a LogRow> + Clone) -> Result<RecordBatch> {
+    let cols: Vec<Arc<dyn Array>> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.clone().map(|r| r.path.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.clone().map(|r| r.dataset.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter_values(rows.clone().map(|r| r.size))),
+        Arc::new(StringArray::from_iter_values(
+            rows.clone().map(|r| r.hash.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter_values(rows.clone().map(|r| r.read))),
+        Arc::new(Int64Array::from_iter_values(
+            rows.clone().map(|r| r.written),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rows.clone().map(|r| r.quarantined),
+        )),
+        Arc::new(Int64Array::from_iter_values(rows.clone().map(|r| r.blank))),
+        Arc::new(Int64Array::from_iter_values(rows.map(|r| r.at_ms))),
+    ];
+    Ok(RecordBatch::try_new(ingest_log_schema(), cols)?)
+}

@@ -1,0 +1,144 @@
+//! Helpers shared by reviewlake's cross-crate tests (in `tests/tests/`): where the real
+//! sample data is, counting rows in lake tables, and a loopback S3 server.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, Int64Array, StringArray};
+use reviewlake_lake::{Lake, Zone};
+
+/// `../shared/data/real` beside the repository (or `REVIEWLAKE_REAL_DATA`).
+pub fn real_data() -> PathBuf {
+    if let Some(p) = std::env::var_os("REVIEWLAKE_REAL_DATA") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real");
+    assert!(
+        p.is_dir(),
+        "real sample data not found at {} (set REVIEWLAKE_REAL_DATA)",
+        p.display()
+    );
+    p
+}
+
+/// Runs `sql` on the lake and returns the first column of the first row as i64.
+pub async fn scalar_i64(lake: &Lake, sql: &str) -> anyhow::Result<i64> {
+    let batches = lake.sql(sql).await?;
+    let b = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .ok_or_else(|| anyhow::anyhow!("no rows from {sql}"))?;
+    let col = b.column(0);
+    let v = col
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| anyhow::anyhow!("not an i64 column: {sql}"))?;
+    Ok(if v.is_null(0) { 0 } else { v.value(0) })
+}
+
+/// Row count of a table.
+pub async fn count(lake: &Lake, zone: Zone, table: &str) -> anyhow::Result<i64> {
+    let rows: usize = lake
+        .read_table(zone, table)
+        .await?
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    Ok(rows as i64)
+}
+
+/// Per source file of a raw table: (file, rows, sum of line numbers, distinct lines).
+pub type Fingerprint = Vec<(String, i64, i64, i64)>;
+
+/// A canonical fingerprint of a raw table. Two lakes with equal fingerprints hold the
+/// same rows, with no duplicates where rows == distinct lines.
+pub async fn fingerprint(lake: &Lake, table: &str) -> anyhow::Result<Fingerprint> {
+    let sql = format!(
+        "SELECT _source_file, count(*) AS n, sum(_line) AS s, count(DISTINCT _line) AS d \
+         FROM {table} GROUP BY _source_file ORDER BY _source_file"
+    );
+    let mut out = Vec::new();
+    for b in lake.sql(&sql).await? {
+        let f = b.column(0).as_any().downcast_ref::<StringArray>();
+        let n = b.column(1).as_any().downcast_ref::<Int64Array>();
+        let s = b.column(2).as_any().downcast_ref::<Int64Array>();
+        let d = b.column(3).as_any().downcast_ref::<Int64Array>();
+        let (Some(f), Some(n), Some(s), Some(d)) = (f, n, s, d) else {
+            anyhow::bail!("unexpected fingerprint types for {table}");
+        };
+        for i in 0..b.num_rows() {
+            out.push((f.value(i).to_string(), n.value(i), s.value(i), d.value(i)));
+        }
+    }
+    Ok(out)
+}
+
+/// A running s3s-fs server on loopback; killed on drop.
+pub struct S3Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    /// The folder the server serves (one sub-folder per bucket).
+    pub root: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Access key the test server accepts.
+pub const S3_ACCESS_KEY: &str = "reviewlake";
+/// Secret key the test server accepts.
+pub const S3_SECRET_KEY: &str = "reviewlake-secret";
+
+/// Starts s3s-fs (path from `REVIEWLAKE_S3S_FS`, else `s3s-fs` on PATH) with the given
+/// buckets, and waits until it accepts connections.
+pub fn start_s3(buckets: &[&str]) -> anyhow::Result<S3Server> {
+    let bin = std::env::var_os("REVIEWLAKE_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("s3s-fs"));
+    let root = tempfile::tempdir()?;
+    for b in buckets {
+        std::fs::create_dir_all(root.path().join(b))?;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(&bin)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            S3_ACCESS_KEY,
+            "--secret-key",
+            S3_SECRET_KEY,
+        ])
+        .arg(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot start {} ({e}); run the tests with `cargo xtask test`, which installs it",
+                bin.display()
+            )
+        })?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "s3s-fs did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(S3Server {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        root,
+    })
+}

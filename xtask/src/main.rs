@@ -1,0 +1,106 @@
+//! `cargo xtask` — reviewlake's orchestration: generate data, run the pipeline, bench.
+//!
+//! ```text
+//! cargo xtask gen --reviews N --out DIR [--seed S] [--dirty RATE]
+//! cargo xtask pipeline [--source DIR|URL] [--lake DIR|URL] [--until STAGE] [--report FILE]
+//! cargo xtask test [-- CARGO TEST ARGS]
+//! cargo xtask bench ingest [--reviews N] [--work DIR]
+//! ```
+
+mod bench;
+mod datagen;
+mod pipeline;
+mod testcmd;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// reviewlake: Yelp + Google review lakehouse tasks.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate deterministic sample data in the published Yelp and Google formats.
+    Gen {
+        /// Number of reviews (Yelp + Google).
+        #[arg(long, default_value_t = 50_000)]
+        reviews: u64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Fraction of lines to corrupt (0 to 1); a manifest lists every injection.
+        #[arg(long, default_value_t = 0.0)]
+        dirty: f64,
+    },
+    /// Run the pipeline stages in order.
+    Pipeline(pipeline::PipelineArgs),
+    /// Run the whole test suite, installing what it needs first (the loopback S3 server).
+    Test {
+        /// Extra arguments passed to `cargo test`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Benchmarks that print figures (release build recommended).
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Gen {
+            reviews,
+            out,
+            seed,
+            dirty,
+        } => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&dirty),
+                "--dirty must be between 0 and 1"
+            );
+            let started = std::time::Instant::now();
+            let summary = datagen::run(&datagen::GenOptions {
+                reviews,
+                out: out.clone(),
+                seed,
+                dirty,
+                progress: true,
+            })?;
+            let bytes: u64 = summary.files.iter().map(|f| f.2).sum();
+            println!(
+                "generated {} reviews, {} businesses, {} users, {} injected faults: {} files, {:.1} MB in {:.1}s -> {}",
+                summary.reviews,
+                summary.businesses,
+                summary.users,
+                summary.injected,
+                summary.files.len(),
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Pipeline(args) => pipeline::run(args),
+        Command::Test { args } => testcmd::run(&args),
+        Command::Bench { what } => bench::run(what),
+    }
+}

@@ -1,0 +1,196 @@
+//! `cargo xtask pipeline`: the stages in order, with progress and a summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use reviewlake_ingest::{IngestOptions, IngestReport, ingest};
+use reviewlake_lake::Lake;
+
+/// Stages, in order.
+pub const STAGES: [&str; 1] = ["ingest"];
+
+/// Default sample folder, generated on first use.
+pub const DEFAULT_SAMPLE: &str = "data/sample";
+/// Reviews in the default sample.
+pub const DEFAULT_SAMPLE_REVIEWS: u64 = 50_000;
+
+/// `cargo xtask pipeline [--source DIR|URL] [--lake DIR|URL] [--until STAGE] [--report FILE]`
+#[derive(Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// Source root (folder or s3:// URL). Default: a ~50k-review sample generated once
+    /// into ./data/sample.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Lake root (folder, s3:// or memory:// URL).
+    #[arg(long, default_value = "lake")]
+    pub lake: String,
+    /// Last stage to run.
+    #[arg(long, default_value = "ingest")]
+    pub until: String,
+    /// Write the run report as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// No progress bars (also off when stderr is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs the pipeline.
+pub fn run(args: PipelineArgs) -> Result<()> {
+    let Some(last) = STAGES.iter().position(|s| *s == args.until) else {
+        bail!(
+            "unknown stage {:?}: stages are {}",
+            args.until,
+            STAGES.join(", ")
+        );
+    };
+    let source = match &args.source {
+        Some(s) => s.clone(),
+        None => ensure_sample(Path::new(DEFAULT_SAMPLE))?,
+    };
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let lake = Lake::open(&args.lake).with_context(|| format!("opening lake {}", args.lake))?;
+        let mut report_json = serde_json::Map::new();
+        // Stage 0, ingest, always runs; later stages check `last`.
+        let report = run_ingest(&lake, &source, args.quiet).await?;
+        print_ingest_summary(&report);
+        if let serde_json::Value::Object(m) = ingest_json(&report) {
+            report_json.extend(m);
+        }
+        tracing::debug!(last_stage = STAGES[last], "pipeline done");
+        if let Some(path) = &args.report {
+            let text = serde_json::to_string_pretty(&serde_json::Value::Object(report_json))?;
+            std::fs::write(path, text)
+                .with_context(|| format!("writing report {}", path.display()))?;
+            println!("report written to {}", path.display());
+        }
+        Ok(())
+    })
+}
+
+fn ensure_sample(dir: &Path) -> Result<String> {
+    if !dir.join("manifest.json").is_file() {
+        println!(
+            "no --source given: generating a {DEFAULT_SAMPLE_REVIEWS}-review sample into {} (once)",
+            dir.display()
+        );
+        crate::datagen::run(&crate::datagen::GenOptions {
+            reviews: DEFAULT_SAMPLE_REVIEWS,
+            out: dir.to_path_buf(),
+            seed: 42,
+            dirty: 0.0,
+            progress: true,
+        })
+        .context("generating the default sample")?;
+    }
+    Ok(dir.display().to_string())
+}
+
+fn bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>8} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+async fn run_ingest(lake: &Lake, source: &str, quiet: bool) -> Result<IngestReport> {
+    let pb = bar(quiet);
+    pb.set_prefix("ingest");
+    let mut opts = IngestOptions::new(source);
+    let p1 = pb.clone();
+    opts.on_total = Some(Arc::new(move |n| p1.set_length(n)));
+    let p2 = pb.clone();
+    opts.progress = Some(Arc::new(move |n| p2.inc(n)));
+    let result = ingest(lake, &opts).await;
+    pb.finish_and_clear();
+    result.with_context(|| format!("ingesting {source} into {}", lake.root()))
+}
+
+/// The ingest report as JSON, with totals.
+pub fn ingest_json(r: &IngestReport) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert(
+            "totals".into(),
+            serde_json::json!({
+                "files": r.files.len(),
+                "read": r.read(),
+                "written": r.written(),
+                "quarantined": r.quarantined(),
+                "bytes_processed": r.bytes_processed(),
+            }),
+        );
+    }
+    v
+}
+
+fn print_ingest_summary(r: &IngestReport) {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "file",
+        "dataset",
+        "status",
+        "read",
+        "written",
+        "quarantined",
+        "MB",
+        "s",
+    ]);
+    for f in &r.files {
+        t.add_row(vec![
+            f.path.clone(),
+            f.dataset.clone(),
+            format!("{:?}", f.status).to_lowercase(),
+            f.read.to_string(),
+            f.written.to_string(),
+            f.quarantined.to_string(),
+            format!("{:.1}", f.bytes as f64 / 1e6),
+            format!("{:.2}", f.seconds),
+        ]);
+    }
+    t.add_row(vec![
+        "TOTAL".to_string(),
+        String::new(),
+        String::new(),
+        r.read().to_string(),
+        r.written().to_string(),
+        r.quarantined().to_string(),
+        format!(
+            "{:.1}",
+            r.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6
+        ),
+        format!("{:.2}", r.seconds),
+    ]);
+    println!("{t}");
+    let mb = r.bytes_processed() as f64 / 1e6;
+    println!(
+        "ingest: {} files ({} ignored) into {} — {:.1} MB processed in {:.1}s ({:.1} MB/s); read = written + quarantined: {}",
+        r.files.len(),
+        r.ignored.len(),
+        r.lake,
+        mb,
+        r.seconds,
+        if r.seconds > 0.0 { mb / r.seconds } else { 0.0 },
+        if r.read() == r.written() + r.quarantined() {
+            "ok"
+        } else {
+            "MISMATCH"
+        }
+    );
+}
