@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, Int64Array, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::Int64Type;
+use arrow_schema::DataType;
 use arrow_schema::SchemaRef;
 use futures::StreamExt;
 use reviewlake_lake::deltalake::kernel::{Add, Remove};
@@ -541,15 +544,20 @@ async fn read_log(lake: &Lake) -> Result<HashMap<String, LogRow>> {
     let mut out = HashMap::new();
     let batches = lake.read_table(Zone::Raw, INGEST_LOG_TABLE).await?;
     for b in batches {
+        // Readers may hand strings back as views: cast to the logged types.
+        let col = |n: &str, t: &DataType| -> Result<ArrayRef> {
+            let c = b
+                .column_by_name(n)
+                .ok_or_else(|| IngestError::Task(format!("ingest_log column {n} missing")))?;
+            Ok(cast(c, t)?)
+        };
         let s = |n: &str| -> Result<StringArray> {
-            b.column_by_name(n)
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
-                .ok_or_else(|| IngestError::Task(format!("ingest_log column {n} missing")))
+            Ok(col(n, &DataType::Utf8)?.as_string::<i32>().clone())
         };
         let i = |n: &str| -> Result<Int64Array> {
-            b.column_by_name(n)
-                .and_then(|c| c.as_any().downcast_ref::<Int64Array>().cloned())
-                .ok_or_else(|| IngestError::Task(format!("ingest_log column {n} missing")))
+            Ok(col(n, &DataType::Int64)?
+                .as_primitive::<Int64Type>()
+                .clone())
         };
         let (path, dataset, hash) = (s("path")?, s("dataset")?, s("content_hash")?);
         let (size, read, written, quarantined, blank, at) = (

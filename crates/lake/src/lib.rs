@@ -422,7 +422,7 @@ impl Lake {
     /// name (`yelp_review`) and its qualified name (`raw.yelp_review` is not used:
     /// names are unique across zones by convention; a later zone wins on a clash).
     pub async fn session(&self) -> Result<SessionContext> {
-        let ctx = SessionContext::new();
+        let ctx = new_context();
         for zone in Zone::ALL {
             for name in self.list_tables(zone).await? {
                 self.register(&ctx, zone, &name).await?;
@@ -458,10 +458,20 @@ impl Lake {
 
     /// Reads a whole table (for tests and small tables).
     pub async fn read_table(&self, zone: Zone, name: &str) -> Result<Vec<RecordBatch>> {
-        let ctx = SessionContext::new();
+        let ctx = new_context();
         self.register(&ctx, zone, name).await?;
         Ok(ctx.table(name).await?.collect().await?)
     }
+}
+
+/// A DataFusion context whose results use the lake's own types (plain `Utf8` strings
+/// rather than string views), so results compare and downcast as the schemas say.
+pub fn new_context() -> SessionContext {
+    let cfg = datafusion::prelude::SessionConfig::new().set_bool(
+        "datafusion.execution.parquet.schema_force_view_types",
+        false,
+    );
+    SessionContext::new_with_config(cfg)
 }
 
 /// `AWS_*` environment variables as delta-rs storage options.
