@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, Int64Array, StringArray};
+use arrow::array::{Array, AsArray, Int64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type};
 use reviewlake_lake::{Lake, Zone};
 
 /// `../shared/data/real` beside the repository (or `REVIEWLAKE_REAL_DATA`).
@@ -30,11 +32,8 @@ pub async fn scalar_i64(lake: &Lake, sql: &str) -> anyhow::Result<i64> {
         .iter()
         .find(|b| b.num_rows() > 0)
         .ok_or_else(|| anyhow::anyhow!("no rows from {sql}"))?;
-    let col = b.column(0);
-    let v = col
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .ok_or_else(|| anyhow::anyhow!("not an i64 column: {sql}"))?;
+    let col = cast(b.column(0), &DataType::Int64)?;
+    let v = col.as_primitive::<Int64Type>();
     Ok(if v.is_null(0) { 0 } else { v.value(0) })
 }
 
@@ -61,13 +60,16 @@ pub async fn fingerprint(lake: &Lake, table: &str) -> anyhow::Result<Fingerprint
     );
     let mut out = Vec::new();
     for b in lake.sql(&sql).await? {
-        let f = b.column(0).as_any().downcast_ref::<StringArray>();
-        let n = b.column(1).as_any().downcast_ref::<Int64Array>();
-        let s = b.column(2).as_any().downcast_ref::<Int64Array>();
-        let d = b.column(3).as_any().downcast_ref::<Int64Array>();
-        let (Some(f), Some(n), Some(s), Some(d)) = (f, n, s, d) else {
-            anyhow::bail!("unexpected fingerprint types for {table}");
-        };
+        let f = cast(b.column(0), &DataType::Utf8)?;
+        let f = f.as_string::<i32>();
+        let ints: Vec<Int64Array> = (1..4)
+            .map(|i| {
+                Ok(cast(b.column(i), &DataType::Int64)?
+                    .as_primitive::<Int64Type>()
+                    .clone())
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let (n, s, d) = (&ints[0], &ints[1], &ints[2]);
         for i in 0..b.num_rows() {
             out.push((f.value(i).to_string(), n.value(i), s.value(i), d.value(i)));
         }

@@ -35,6 +35,7 @@ mod chunk;
 mod parse;
 mod run;
 mod source;
+mod validate;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ pub use parse::{ParsedChunk, QuarantinedLine, parse_chunk};
 pub use reviewlake_schema::RawDataset;
 pub use run::ingest;
 pub use source::{SourceFile, SourceRoot, detect_dataset};
+pub use validate::validate_record;
 
 /// Errors from ingest.
 #[derive(Debug, thiserror::Error)]

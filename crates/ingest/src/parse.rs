@@ -14,6 +14,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 use reviewlake_schema::RawDataset;
 
 use crate::chunk::{Chunk, LineSpan};
+use crate::validate::validate_record;
 
 /// One line that could not become a raw row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,30 +54,40 @@ pub fn parse_chunk(
     let mut good: Vec<(RecordBatch, &[LineSpan])> = Vec::new();
     let mut bad: Vec<QuarantinedLine> = Vec::new();
 
-    // Invalid UTF-8 is found up front, cheaply, so the decoder only sees valid text.
+    // Invalid UTF-8 and malformed JSON (which arrow-json partly tolerates: it reads
+    // commas as whitespace) are found up front, so the decoder sees only records whose
+    // remaining errors are about types.
+    let utf8_ok = simdutf8::basic::from_utf8(&chunk.data).is_ok();
     let mut segments: Vec<&[LineSpan]> = Vec::new();
-    if simdutf8::basic::from_utf8(&chunk.data).is_ok() {
-        segments.push(&chunk.lines);
-    } else {
-        let mut seg_start = 0;
-        for (i, l) in chunk.lines.iter().enumerate() {
-            let bytes = &chunk.data[l.start..l.end];
-            if let Err(e) = std::str::from_utf8(bytes) {
-                if seg_start < i {
-                    segments.push(&chunk.lines[seg_start..i]);
-                }
-                seg_start = i + 1;
-                bad.push(QuarantinedLine {
-                    line: l.line,
-                    offset: l.offset,
-                    error: format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-                    raw: bytes.to_vec(),
-                });
+    let mut seg_start = 0;
+    for (i, l) in chunk.lines.iter().enumerate() {
+        let bytes = &chunk.data[l.start..l.end];
+        let problem = if utf8_ok {
+            validate_record(bytes).err()
+        } else {
+            match std::str::from_utf8(bytes) {
+                Err(e) => Some(format!(
+                    "invalid UTF-8 at byte {} of the line",
+                    e.valid_up_to()
+                )),
+                Ok(_) => validate_record(bytes).err(),
             }
+        };
+        if let Some(error) = problem {
+            if seg_start < i {
+                segments.push(&chunk.lines[seg_start..i]);
+            }
+            seg_start = i + 1;
+            bad.push(QuarantinedLine {
+                line: l.line,
+                offset: l.offset,
+                error,
+                raw: bytes.to_vec(),
+            });
         }
-        if seg_start < chunk.lines.len() {
-            segments.push(&chunk.lines[seg_start..]);
-        }
+    }
+    if seg_start < chunk.lines.len() {
+        segments.push(&chunk.lines[seg_start..]);
     }
     for seg in segments {
         decode_isolating(&schema, &chunk.data, seg, &mut good, &mut bad)?;

@@ -457,10 +457,13 @@ impl Lake {
     }
 
     /// Reads a whole table (for tests and small tables).
+    /// Batches come back in the table's own schema (string views, which the scan may
+    /// produce, are cast back to plain strings).
     pub async fn read_table(&self, zone: Zone, name: &str) -> Result<Vec<RecordBatch>> {
         let ctx = new_context();
         self.register(&ctx, zone, name).await?;
-        Ok(ctx.table(name).await?.collect().await?)
+        let batches = ctx.table(name).await?.collect().await?;
+        batches.iter().map(plain_strings).collect()
     }
 }
 
@@ -472,6 +475,52 @@ pub fn new_context() -> SessionContext {
         false,
     );
     SessionContext::new_with_config(cfg)
+}
+
+/// Casts every string-view column of `batch` to a plain string column.
+pub fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow_schema::{DataType, Field, Schema};
+    fn plain(t: &DataType) -> DataType {
+        match t {
+            DataType::Utf8View => DataType::Utf8,
+            DataType::BinaryView => DataType::Binary,
+            DataType::List(f) => DataType::List(Arc::new(
+                f.as_ref().clone().with_data_type(plain(f.data_type())),
+            )),
+            DataType::Struct(fs) => DataType::Struct(
+                fs.iter()
+                    .map(|f| f.as_ref().clone().with_data_type(plain(f.data_type())))
+                    .collect(),
+            ),
+            DataType::Map(f, sorted) => DataType::Map(
+                Arc::new(f.as_ref().clone().with_data_type(plain(f.data_type()))),
+                *sorted,
+            ),
+            other => other.clone(),
+        }
+    }
+    let schema = batch.schema();
+    if schema
+        .fields()
+        .iter()
+        .all(|f| plain(f.data_type()) == *f.data_type())
+    {
+        return Ok(batch.clone());
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_data_type(plain(f.data_type())))
+        .collect();
+    let cols = batch
+        .columns()
+        .iter()
+        .zip(&fields)
+        .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| LakeError::Query(Box::new(e.into())))?;
+    let out_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    RecordBatch::try_new(out_schema, cols).map_err(|e| LakeError::Query(Box::new(e.into())))
 }
 
 /// `AWS_*` environment variables as delta-rs storage options.
