@@ -240,7 +240,7 @@ fn write_manifest(
 ) -> Result<()> {
     let mut datasets: BTreeMap<&'static str, Totals> = BTreeMap::new();
     for f in files {
-        let t = datasets.entry(f.dataset.name()).or_default();
+        let t = datasets.entry(f.dataset.table_name()).or_default();
         t.files += 1;
         t.lines += f.lines;
         t.records += f.records;
@@ -255,7 +255,7 @@ fn write_manifest(
             .iter()
             .map(|f| FileEntry {
                 path: &f.rel,
-                dataset: f.dataset.name(),
+                dataset: f.dataset.table_name(),
                 lines: f.lines,
                 records: f.records,
                 bytes: f.bytes,

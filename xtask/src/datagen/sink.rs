@@ -91,31 +91,22 @@ impl Kind {
     }
 }
 
-/// The seven raw datasets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dataset {
-    YelpBusiness,
-    YelpReview,
-    YelpUser,
-    YelpCheckin,
-    YelpTip,
-    GoogleMetadata,
-    GoogleReview,
+/// The seven raw datasets (one definition, in the schema crate).
+pub use reviewlake_schema::RawDataset as Dataset;
+
+/// What the generator needs to know of each dataset to inject faults.
+pub trait DatasetDirt: Copy {
+    /// `(key, replacement)` pairs producing a non-convertible type.
+    fn wrong_types(self) -> &'static [(&'static str, &'static str)];
+    /// The key of the free-text field.
+    fn text_key(self) -> &'static str;
+    /// Numeric keys that may be written as strings.
+    fn numeric_keys(self) -> &'static [&'static str];
+    /// Whether fault `k` applies to this dataset.
+    fn applicable(self, k: Kind) -> bool;
 }
 
-impl Dataset {
-    pub fn name(self) -> &'static str {
-        match self {
-            Dataset::YelpBusiness => "yelp_business",
-            Dataset::YelpReview => "yelp_review",
-            Dataset::YelpUser => "yelp_user",
-            Dataset::YelpCheckin => "yelp_checkin",
-            Dataset::YelpTip => "yelp_tip",
-            Dataset::GoogleMetadata => "google_metadata",
-            Dataset::GoogleReview => "google_review",
-        }
-    }
-
+impl DatasetDirt for Dataset {
     /// `(key, replacement)` pairs producing a non-convertible type.
     fn wrong_types(self) -> &'static [(&'static str, &'static str)] {
         match self {

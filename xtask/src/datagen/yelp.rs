@@ -297,19 +297,7 @@ pub fn users(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
         let avg = (3.75 + u.bias + 0.3 * normal(&mut rng)).clamp(1.0, 5.0);
         let avg = if rc == 0 { 0.0 } else { avg };
         o.f64("average_stars", avg, 2);
-        for k in [
-            "compliment_hot",
-            "compliment_more",
-            "compliment_profile",
-            "compliment_cute",
-            "compliment_list",
-            "compliment_note",
-            "compliment_plain",
-            "compliment_cool",
-            "compliment_funny",
-            "compliment_writer",
-            "compliment_photos",
-        ] {
+        for k in reviewlake_schema::YELP_USER_COMPLIMENTS {
             let base = fans as f64 * 1.5 + activity * 0.2;
             o.u64(k, (base * rng.random::<f64>() * rng.random::<f64>()) as u64);
         }
