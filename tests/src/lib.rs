@@ -98,12 +98,55 @@ pub const S3_ACCESS_KEY: &str = "reviewlake";
 /// Secret key the test server accepts.
 pub const S3_SECRET_KEY: &str = "reviewlake-secret";
 
-/// Starts s3s-fs (path from `REVIEWLAKE_S3S_FS`, else `s3s-fs` on PATH) with the given
-/// buckets, and waits until it accepts connections.
+/// s3s-fs version known to work with delta-rs here.
+pub const S3S_FS_VERSION: &str = "0.14.1";
+
+/// The s3s-fs binary: `REVIEWLAKE_S3S_FS`, else on PATH or in cargo's bin folder, else
+/// installed now from crates.io (`cargo install --locked s3s-fs`), once per machine.
+pub fn s3s_fs_binary() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("REVIEWLAKE_S3S_FS") {
+        return Ok(PathBuf::from(p));
+    }
+    let find = || {
+        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default();
+        if let Some(home) = std::env::var_os("CARGO_HOME") {
+            dirs.push(PathBuf::from(home).join("bin"));
+        }
+        if let Some(home) = std::env::var_os("HOME") {
+            dirs.push(PathBuf::from(home).join(".cargo/bin"));
+        }
+        dirs.into_iter()
+            .map(|d| d.join("s3s-fs"))
+            .find(|p| p.is_file())
+    };
+    if let Some(p) = find() {
+        return Ok(p);
+    }
+    eprintln!(
+        "installing s3s-fs {S3S_FS_VERSION} from crates.io (loopback S3 server for the tests)..."
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "install",
+            "--locked",
+            "s3s-fs",
+            "--version",
+            S3S_FS_VERSION,
+            "--features",
+            "binary",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "cargo install s3s-fs failed ({status})");
+    find().ok_or_else(|| anyhow::anyhow!("s3s-fs installed but not found in ~/.cargo/bin"))
+}
+
+/// Starts s3s-fs on a free loopback port with the given buckets, and waits until it
+/// accepts connections.
 pub fn start_s3(buckets: &[&str]) -> anyhow::Result<S3Server> {
-    let bin = std::env::var_os("REVIEWLAKE_S3S_FS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("s3s-fs"));
+    let bin = s3s_fs_binary()?;
     let root = tempfile::tempdir()?;
     for b in buckets {
         std::fs::create_dir_all(root.path().join(b))?;
@@ -124,12 +167,7 @@ pub fn start_s3(buckets: &[&str]) -> anyhow::Result<S3Server> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot start {} ({e}); run the tests with `cargo xtask test`, which installs it",
-                bin.display()
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot start {} ({e})", bin.display()))?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         anyhow::ensure!(

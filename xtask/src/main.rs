@@ -3,14 +3,12 @@
 //! ```text
 //! cargo xtask gen --reviews N --out DIR [--seed S] [--dirty RATE]
 //! cargo xtask pipeline [--source DIR|URL] [--lake DIR|URL] [--until STAGE] [--report FILE]
-//! cargo xtask test [-- CARGO TEST ARGS]
 //! cargo xtask bench ingest [--reviews N] [--work DIR]
 //! ```
 
 mod bench;
 mod datagen;
 mod pipeline;
-mod testcmd;
 
 use std::path::PathBuf;
 
@@ -44,12 +42,6 @@ enum Command {
     },
     /// Run the pipeline stages in order.
     Pipeline(pipeline::PipelineArgs),
-    /// Run the whole test suite, installing what it needs first (the loopback S3 server).
-    Test {
-        /// Extra arguments passed to `cargo test`.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
     /// Benchmarks that print figures (release build recommended).
     Bench {
         #[command(subcommand)]
@@ -100,7 +92,6 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Pipeline(args) => pipeline::run(args),
-        Command::Test { args } => testcmd::run(&args),
         Command::Bench { what } => bench::run(what),
     }
 }
