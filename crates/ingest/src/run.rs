@@ -39,19 +39,16 @@ struct LogRow {
     at_ms: i64,
 }
 
-/// Data files are named `<pathkey>-<hash16>-<part>-<uuid>.parquet`, so a table's files can
-/// be traced back to the source file they came from without reading them.
+/// Data files are named `<pathkey>-<run>-<part>-<uuid>.parquet`, where `pathkey` is a hash
+/// of the source file's path: a table's files can be traced back to the source file they
+/// came from without reading them.
 fn path_key(rel_path: &str) -> String {
     format!("{:016x}", xxh3_64(rel_path.as_bytes()))
 }
 
-fn file_name(key: &str, hash: &str, part: u32) -> String {
+fn file_name(key: &str, run: &str, part: u32) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "{key}-{}-{part:04}-{}.parquet",
-        &hash[..16.min(hash.len())],
-        &id[..12]
-    )
+    format!("{key}-{run}-{part:04}-{}.parquet", &id[..12])
 }
 
 fn key_of_data_file(path: &str) -> Option<&str> {
@@ -287,8 +284,8 @@ struct RollingWriter {
     part: u32,
     current: Option<DataFileWriter>,
     adds: Vec<Add>,
-    /// File names known before the hash: renamed at the end is not possible on object
-    /// stores, so the name carries a run-unique hash placeholder, fixed per file.
+    /// Run-unique part of the file names (objects cannot be renamed once the content
+    /// hash is known, so names carry this instead).
     tag: String,
 }
 
@@ -464,7 +461,6 @@ async fn stream_file(
     });
 
     let key = path_key(&file.rel_path);
-    // The content hash is known only at the end; a run-unique tag stands in the name.
     let tag = format!("{:016x}", xxh3_64(uuid::Uuid::new_v4().as_bytes()));
     let store = |name: &str| {
         stores
