@@ -29,6 +29,27 @@ pub enum BenchCommand {
         #[arg(long)]
         no_duckdb: bool,
     },
+    /// Warehouse build time on a generated tree (ingested first, not timed), then the
+    /// query "restaurant reviews per state and month: count, mean stars, distinct users"
+    /// on DataFusion over the warehouse's Delta tables beside DuckDB over the same
+    /// Parquet files, in the same run.
+    Warehouse {
+        /// Reviews in the generated source tree.
+        #[arg(long, default_value_t = 1_000_000)]
+        reviews: u64,
+        /// Work folder.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// Python interpreter with duckdb installed.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Query repetitions (the best and the median are reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Warehouse scope for the build (`all` keeps every state and category).
+        #[arg(long, default_value = "all")]
+        scope: String,
+    },
 }
 
 /// Wall time and peak resident memory of one child process.
@@ -123,7 +144,227 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             python,
             no_duckdb,
         } => bench_ingest(reviews, &work, &python, no_duckdb),
+        BenchCommand::Warehouse {
+            reviews,
+            work,
+            python,
+            runs,
+            scope,
+        } => bench_warehouse(reviews, &work, &python, runs, &scope),
     }
+}
+
+/// The benchmark query, in SQL both engines accept (`{r}`/`{b}` are the table names).
+pub const STATE_MONTH_QUERY: &str = "SELECT r.state, date_trunc('month', r.review_ts) AS month, \
+     count(*) AS reviews, avg(r.stars) AS mean_stars, count(DISTINCT r.user_key) AS users \
+     FROM {r} r JOIN {b} b ON r.business_key = b.business_key \
+     WHERE b.is_restaurant GROUP BY 1, 2 ORDER BY 1, 2";
+
+const DUCKDB_QUERY_SCRIPT: &str = r#"
+import duckdb, json, sys, time
+runs = int(sys.argv[1]); query = sys.argv[2]
+files = json.loads(sys.stdin.read())
+con = duckdb.connect()
+con.execute("SET TimeZone='UTC'")
+def lst(fs): return "[" + ",".join("'" + f.replace("'", "''") + "'" for f in fs) + "]"
+q = query.replace("{r}", "read_parquet(" + lst(files["fact_review"]) + ")").replace("{b}", "read_parquet(" + lst(files["dim_business"]) + ")")
+times = []
+for _ in range(runs):
+    t = time.perf_counter(); rows = con.execute(q).fetchall(); times.append(time.perf_counter() - t)
+total = sum(r[2] for r in rows)
+print(json.dumps({"times": times, "rows": len(rows), "reviews": total, "users": sum(r[4] for r in rows)}))
+"#;
+
+fn bench_warehouse(
+    reviews: u64,
+    work: &Path,
+    python: &str,
+    runs: usize,
+    scope: &str,
+) -> Result<()> {
+    use reviewlake_lake::{Lake, Zone, active_files};
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: debug build; use `cargo xtask-release bench warehouse` for real figures"
+        );
+    }
+    let src = work.join(format!("src-{reviews}"));
+    if !src.join("manifest.json").is_file() {
+        println!("generating {reviews} reviews into {}", src.display());
+        crate::datagen::run(&crate::datagen::GenOptions {
+            reviews,
+            out: src.clone(),
+            seed: 42,
+            dirty: 0.0,
+            progress: true,
+        })?;
+    }
+    let exe = std::env::current_exe()?;
+    let lake_dir = work.join(format!("lake-warehouse-{reviews}"));
+    let _ = std::fs::remove_dir_all(&lake_dir);
+    println!("ingesting {} (not timed)", src.display());
+    let st = Command::new(&exe)
+        .args(["pipeline", "--quiet", "--until", "ingest", "--source"])
+        .arg(&src)
+        .arg("--lake")
+        .arg(&lake_dir)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(st.success(), "ingest failed");
+    let (states, cats) = if scope == "all" {
+        ("all", "all")
+    } else {
+        ("", "food")
+    };
+    let mut cmd = Command::new(&exe);
+    cmd.args(["pipeline", "--quiet", "--from", "warehouse", "--source"])
+        .arg(&src)
+        .arg("--lake")
+        .arg(&lake_dir)
+        .args(["--categories", cats])
+        .stdout(Stdio::null());
+    if !states.is_empty() {
+        cmd.args(["--states", states]);
+    }
+    let build = measure(&mut cmd, None)?;
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let (ours, files, rows, total, users) = rt.block_on(async {
+        let lake = Lake::open(lake_dir.to_str().context("lake path")?)?;
+        let ctx = lake.session().await?;
+        let q = STATE_MONTH_QUERY
+            .replace("{r}", "fact_review")
+            .replace("{b}", "dim_business");
+        let mut times = Vec::new();
+        let mut last = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            last = ctx.sql(&q).await?.collect().await?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        let mut rows = 0usize;
+        let mut total = 0i64;
+        let mut users = 0i64;
+        for b in &last {
+            use arrow::array::AsArray;
+            rows += b.num_rows();
+            let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+            let u = b.column(4).as_primitive::<arrow::datatypes::Int64Type>();
+            total += n.iter().flatten().sum::<i64>();
+            users += u.iter().flatten().sum::<i64>();
+        }
+        let mut files = serde_json::Map::new();
+        for t in ["fact_review", "dim_business"] {
+            let table = lake
+                .table(Zone::Warehouse, t)
+                .await?
+                .with_context(|| format!("no table {t}"))?;
+            let base = lake_dir.join("warehouse").join(t);
+            let list: Vec<serde_json::Value> = active_files(&table)?
+                .into_iter()
+                .map(|(p, _)| base.join(p).display().to_string().into())
+                .collect();
+            files.insert(t.into(), list.into());
+        }
+        anyhow::Ok((times, files, rows, total, users))
+    })?;
+    let fact_rows = count_rows(&rt, &lake_dir)?;
+    let out = {
+        use std::io::Write;
+        let mut child = Command::new(python)
+            .arg("-c")
+            .arg(DUCKDB_QUERY_SCRIPT)
+            .arg(runs.to_string())
+            .arg(STATE_MONTH_QUERY)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting python (is `pip install duckdb` done?)")?;
+        child
+            .stdin
+            .take()
+            .context("stdin")?
+            .write_all(serde_json::Value::Object(files).to_string().as_bytes())?;
+        let out = child.wait_with_output()?;
+        anyhow::ensure!(out.status.success(), "DuckDB query failed");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)?
+    };
+    let duck: Vec<f64> = out["times"]
+        .as_array()
+        .context("times")?
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    let stat = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(|a, b| a.total_cmp(b));
+        (
+            s.first().copied().unwrap_or(0.0),
+            s.get(s.len() / 2).copied().unwrap_or(0.0),
+        )
+    };
+    let (ob, om) = stat(&ours);
+    let (db, dm) = stat(&duck);
+    println!();
+    println!(
+        "warehouse build ({} scope): {:.2} s, peak RSS {:.0} MiB; fact_review {} rows",
+        scope,
+        build.seconds,
+        build.peak_rss as f64 / (1024.0 * 1024.0),
+        fact_rows
+    );
+    println!();
+    println!(
+        "| engine | best (s) | median (s) | result rows | reviews counted | sum of distinct users |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| reviewlake (DataFusion over Delta) | {ob:.3} | {om:.3} | {rows} | {total} | {users} |"
+    );
+    println!(
+        "| DuckDB {} (read_parquet, same files) | {db:.3} | {dm:.3} | {} | {} | {} |",
+        duckdb_version(python),
+        out["rows"],
+        out["reviews"],
+        out["users"]
+    );
+    anyhow::ensure!(
+        out["rows"].as_u64() == Some(rows as u64) && out["reviews"].as_i64() == Some(total),
+        "the two engines disagree"
+    );
+    println!();
+    println!(
+        "input: {reviews} generated reviews; {runs} runs each; cores: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    Ok(())
+}
+
+fn count_rows(rt: &tokio::runtime::Runtime, lake_dir: &Path) -> Result<i64> {
+    rt.block_on(async {
+        let lake = reviewlake_lake::Lake::open(lake_dir.to_str().context("lake path")?)?;
+        let b = lake.sql("SELECT count(*) FROM fact_review").await?;
+        use arrow::array::AsArray;
+        Ok(b.first()
+            .map(|b| {
+                b.column(0)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .value(0)
+            })
+            .unwrap_or(0))
+    })
+}
+
+fn duckdb_version(python: &str) -> String {
+    Command::new(python)
+        .args(["-c", "import duckdb; print(duckdb.__version__)"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 fn bench_ingest(reviews: u64, work: &Path, python: &str, no_duckdb: bool) -> Result<()> {

@@ -3,12 +3,17 @@
 //! ```text
 //! cargo xtask gen --reviews N --out DIR [--seed S] [--dirty RATE]
 //! cargo xtask pipeline [--source DIR|URL] [--lake DIR|URL] [--until STAGE] [--report FILE]
-//! cargo xtask bench ingest [--reviews N] [--work DIR]
+//!                      [--states all|CA,TX] [--top-gdp N] [--categories food|all|restaurant,bar]
+//!                      [--fetch-gdp URL]
+//! cargo xtask sql "SELECT ..." [--lake DIR|URL] [--format table|csv|json|parquet] [--out FILE]
+//! cargo xtask gdp-page [--csv FILE] [--out FILE]
+//! cargo xtask bench ingest|warehouse [--reviews N] [--work DIR]
 //! ```
 
 mod bench;
 mod datagen;
 mod pipeline;
+mod sql;
 
 use std::path::PathBuf;
 
@@ -42,6 +47,21 @@ enum Command {
     },
     /// Run the pipeline stages in order.
     Pipeline(pipeline::PipelineArgs),
+    /// Query the lake with SQL (every table registered by name).
+    Sql(sql::SqlArgs),
+    /// Rebuild the offline GDP page (crates/warehouse/data/gdp_by_state_wikipedia.html)
+    /// from the BEA figures.
+    GdpPage {
+        /// BEA nominal GDP by state, millions of current dollars.
+        #[arg(long, default_value = "../shared/data/real/gdp/gdp_by_state.csv")]
+        csv: PathBuf,
+        /// Where to write the page.
+        #[arg(
+            long,
+            default_value = "crates/warehouse/data/gdp_by_state_wikipedia.html"
+        )]
+        out: PathBuf,
+    },
     /// Benchmarks that print figures (release build recommended).
     Bench {
         #[command(subcommand)]
@@ -92,6 +112,16 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Pipeline(args) => pipeline::run(args),
+        Command::Sql(args) => sql::run(args),
+        Command::GdpPage { csv, out } => {
+            use anyhow::Context;
+            let text = std::fs::read_to_string(&csv)
+                .with_context(|| format!("reading {}", csv.display()))?;
+            let page = reviewlake_warehouse::gdp::build_page_from_bea_csv(&text, None)?;
+            std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
         Command::Bench { what } => bench::run(what),
     }
 }

@@ -12,7 +12,7 @@ use reviewlake_ingest::{IngestOptions, IngestReport, ingest};
 use reviewlake_lake::Lake;
 
 /// Stages, in order.
-pub const STAGES: [&str; 1] = ["ingest"];
+pub const STAGES: [&str; 2] = ["ingest", "warehouse"];
 
 /// Default sample folder, generated on first use.
 pub const DEFAULT_SAMPLE: &str = "data/sample";
@@ -29,9 +29,27 @@ pub struct PipelineArgs {
     /// Lake root (folder, s3:// or memory:// URL).
     #[arg(long, default_value = "lake")]
     pub lake: String,
-    /// Last stage to run.
-    #[arg(long, default_value = "ingest")]
+    /// Last stage to run (ingest, warehouse). Default: all of them.
+    #[arg(long, default_value = "warehouse")]
     pub until: String,
+    /// First stage to run (earlier ones are assumed done), e.g. `--from warehouse` to
+    /// rebuild the warehouse without checking the sources again.
+    #[arg(long, default_value = "ingest")]
+    pub from: String,
+    /// Warehouse scope: `all` or state codes (`CA,TX`). Default: the top GDP states.
+    #[arg(long)]
+    pub states: Option<String>,
+    /// Warehouse scope: the N US states with the largest GDP (ignored with --states).
+    #[arg(long, default_value_t = 5)]
+    pub top_gdp: usize,
+    /// Warehouse scope: `food` (restaurants and related, default), `all`, or shared
+    /// categories (`restaurant,bar`).
+    #[arg(long, default_value = "food")]
+    pub categories: String,
+    /// Download the GDP page from this URL instead of the offline copy (for example
+    /// https://en.wikipedia.org/wiki/List_of_U.S._states_and_territories_by_GDP).
+    #[arg(long)]
+    pub fetch_gdp: Option<String>,
     /// Write the run report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -49,19 +67,42 @@ pub fn run(args: PipelineArgs) -> Result<()> {
             STAGES.join(", ")
         );
     };
+    let Some(first) = STAGES.iter().position(|s| *s == args.from) else {
+        bail!(
+            "unknown stage {:?}: stages are {}",
+            args.from,
+            STAGES.join(", ")
+        );
+    };
+    anyhow::ensure!(
+        first <= last,
+        "--from {} comes after --until {}",
+        args.from,
+        args.until
+    );
     let source = match &args.source {
         Some(s) => s.clone(),
-        None => ensure_sample(Path::new(DEFAULT_SAMPLE))?,
+        None if first == 0 => ensure_sample(Path::new(DEFAULT_SAMPLE))?,
+        None => String::new(),
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
         let lake = Lake::open(&args.lake).with_context(|| format!("opening lake {}", args.lake))?;
         let mut report_json = serde_json::Map::new();
-        // Stage 0, ingest, always runs; later stages check `last`.
-        let report = run_ingest(&lake, &source, args.quiet).await?;
-        print_ingest_summary(&report);
-        if let serde_json::Value::Object(m) = ingest_json(&report) {
-            report_json.extend(m);
+        if first == 0 {
+            let report = run_ingest(&lake, &source, args.quiet).await?;
+            print_ingest_summary(&report);
+            if let serde_json::Value::Object(m) = ingest_json(&report) {
+                report_json.extend(m);
+            }
+        }
+        if first <= 1 && last >= 1 {
+            let opts = warehouse_options(&args).await?;
+            let wr = reviewlake_warehouse::build(&lake, &opts)
+                .await
+                .with_context(|| format!("building the warehouse of {}", lake.root()))?;
+            println!("{wr}");
+            report_json.insert("warehouse".into(), serde_json::to_value(&wr)?);
         }
         tracing::debug!(last_stage = STAGES[last], "pipeline done");
         if let Some(path) = &args.report {
@@ -72,6 +113,52 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// The warehouse options given on the command line.
+pub async fn warehouse_options(
+    args: &PipelineArgs,
+) -> Result<reviewlake_warehouse::WarehouseOptions> {
+    use reviewlake_warehouse::{CategoryScope, GdpSource, StateScope, WarehouseOptions};
+    let states = match &args.states {
+        Some(s) => StateScope::parse(s)?,
+        None => StateScope::TopGdp(args.top_gdp),
+    };
+    let gdp = match &args.fetch_gdp {
+        None => GdpSource::Offline,
+        Some(url) => GdpSource::Html {
+            origin: url.clone(),
+            html: fetch(url).await?,
+        },
+    };
+    Ok(WarehouseOptions {
+        states,
+        categories: CategoryScope::parse(&args.categories)?,
+        gdp,
+        progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    })
+}
+
+/// Downloads a page (or reads it, for a local path or file:// URL).
+async fn fetch(url: &str) -> Result<String> {
+    if let Some(path) =
+        url.strip_prefix("file://")
+            .or(if url.contains("://") { None } else { Some(url) })
+    {
+        return std::fs::read_to_string(path).with_context(|| format!("reading {path}"));
+    }
+    let resp = reqwest::Client::builder()
+        .user_agent("reviewlake/0.1 (GDP table scraper)")
+        .build()?
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("fetching {url}"))?;
+    let status = resp.status();
+    anyhow::ensure!(status.is_success(), "fetching {url}: HTTP {status}");
+    resp.text()
+        .await
+        .with_context(|| format!("reading the body of {url}"))
 }
 
 fn ensure_sample(dir: &Path) -> Result<String> {

@@ -375,6 +375,48 @@ impl Lake {
         Ok(out)
     }
 
+    /// Deletes table `name` in `zone` entirely (its log and data files). Used for derived
+    /// tables that are rebuilt from scratch when their schema changes. A missing table is
+    /// not an error.
+    pub async fn drop_table(&self, zone: Zone, name: &str) -> Result<()> {
+        use futures::TryStreamExt;
+        use object_store::ObjectStoreExt;
+        let (store, prefix) = self.root_store_and_prefix()?;
+        let table_prefix =
+            object_store::path::Path::from(format!("{prefix}{}/{name}", zone.as_str()));
+        let objects: Vec<object_store::path::Path> = store
+            .list(Some(&table_prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| LakeError::ObjectStore {
+                path: table_prefix.to_string(),
+                source: e,
+            })?;
+        // The log goes first, so an interrupted drop never leaves a log pointing at
+        // missing files.
+        let (log, data): (Vec<_>, Vec<_>) = objects
+            .into_iter()
+            .partition(|p| p.as_ref().contains("/_delta_log/"));
+        for p in log.into_iter().chain(data) {
+            match store.delete(&p).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(LakeError::ObjectStore {
+                        path: p.to_string(),
+                        source: e,
+                    });
+                }
+            }
+        }
+        if let Backend::Local = self.backend
+            && let Ok(p) = self.table_url(zone, name).to_file_path()
+        {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        Ok(())
+    }
+
     /// The object store holding the lake root, and the key prefix of the root in it
     /// (empty or ending with `/`).
     fn root_store_and_prefix(&self) -> Result<(Arc<dyn ObjectStore>, String)> {

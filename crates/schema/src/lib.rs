@@ -20,6 +20,8 @@
 //! assert_eq!(schema.metadata()["reviewlake.schema_version"], "1");
 //! ```
 
+pub mod warehouse;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;

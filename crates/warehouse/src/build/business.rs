@@ -1,0 +1,767 @@
+//! dim_business and business_category from `yelp_business` and `google_metadata`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::common::hash_utils::{RandomState, create_hashes};
+use reviewlake_schema::warehouse as wh;
+
+use super::columns::*;
+use super::{BATCH_ROWS, BizEntry, Build};
+use crate::dedupe::{Election, id_key};
+use crate::keys::{self, Source};
+use crate::parse::{self, AttrValue, DayHours, OpenInterval};
+use crate::read::{Cols, RawTable, list_strs, map_str_entries, opt_f64, opt_i64, opt_str};
+use crate::report::SourceReport;
+use crate::sink::TableSink;
+use crate::states;
+use crate::taxonomy::Platform;
+use crate::{Result, WarehouseError};
+
+/// Content hash of row `i` of a batch (all non-lineage columns), for labelling duplicates.
+pub(crate) fn content_hashes(cols: &Cols<'_>) -> Result<Vec<u64>> {
+    let arrays = cols.content_columns();
+    let mut h = vec![0u64; cols.batch.num_rows()];
+    create_hashes(&arrays, &RandomState::with_seed(0), &mut h)
+        .map_err(|e| WarehouseError::Internal(format!("hashing rows: {e}")))?;
+    Ok(h)
+}
+
+/// One business row on its way to dim_business.
+#[derive(Default)]
+struct BizRow {
+    key: i64,
+    source: &'static str,
+    source_id: String,
+    name: Option<String>,
+    address: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    coordinates_flagged: bool,
+    price_level: Option<i32>,
+    is_open: Option<bool>,
+    rating: Option<f64>,
+    review_count: Option<i64>,
+    categories: Vec<usize>,
+    source_categories: Option<Vec<String>>,
+    attributes_json: Option<String>,
+    takeout: Option<bool>,
+    delivery: Option<bool>,
+    dine_in: Option<bool>,
+    reservations: Option<bool>,
+    outdoor_seating: Option<bool>,
+    good_for_kids: Option<bool>,
+    wifi: Option<String>,
+    alcohol: Option<String>,
+    noise_level: Option<String>,
+    hours: Option<Vec<OpenInterval>>,
+    hours_unparsed: i32,
+    description: Option<String>,
+    url: Option<String>,
+    file: String,
+    line: i64,
+}
+
+#[derive(Default)]
+struct BizBatch {
+    rows: Vec<BizRow>,
+}
+
+impl BizBatch {
+    fn take_batches(&mut self, b: &Build<'_>) -> Result<(RecordBatch, RecordBatch)> {
+        let rows = std::mem::take(&mut self.rows);
+        let tax = b.taxonomy;
+        let mut bc_key = Vec::new();
+        let mut bc_cat = Vec::new();
+        let mut bc_name = Vec::new();
+        let restaurant = tax.index_of("restaurant");
+        for r in &rows {
+            for &c in &r.categories {
+                bc_key.push(r.key);
+                let name = &*tax.categories()[c].name;
+                bc_cat.push(keys::category_key(name));
+                bc_name.push(name.to_string());
+            }
+        }
+        let bridge = RecordBatch::try_new(
+            wh::business_category(),
+            vec![i64_nn(bc_key), i64_nn(bc_cat), utf8_nn(bc_name)],
+        )?;
+        let cols = vec![
+            i64_nn(rows.iter().map(|r| r.key).collect()),
+            utf8_nn(rows.iter().map(|r| r.source.to_string()).collect()),
+            utf8_nn(rows.iter().map(|r| r.source_id.clone()).collect()),
+            utf8(rows.iter().map(|r| r.name.clone()).collect()),
+            utf8(rows.iter().map(|r| r.address.clone()).collect()),
+            utf8(rows.iter().map(|r| r.city.clone()).collect()),
+            utf8(rows.iter().map(|r| r.state.clone()).collect()),
+            utf8(rows.iter().map(|r| r.postal_code.clone()).collect()),
+            i64_nn(
+                rows.iter()
+                    .map(|r| keys::location_key(r.state.as_deref(), r.city.as_deref()))
+                    .collect(),
+            ),
+            f64s(rows.iter().map(|r| r.latitude).collect()),
+            f64s(rows.iter().map(|r| r.longitude).collect()),
+            bool_nn(rows.iter().map(|r| r.coordinates_flagged).collect()),
+            i32s(rows.iter().map(|r| r.price_level).collect()),
+            bools(rows.iter().map(|r| r.is_open).collect()),
+            f64s(rows.iter().map(|r| r.rating).collect()),
+            i64s(rows.iter().map(|r| r.review_count).collect()),
+            bool_nn(
+                rows.iter()
+                    .map(|r| restaurant.is_some_and(|x| r.categories.contains(&x)))
+                    .collect(),
+            ),
+            list_utf8(
+                rows.iter()
+                    .map(|r| {
+                        Some(
+                            r.categories
+                                .iter()
+                                .map(|&c| tax.categories()[c].name.to_string())
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            ),
+            list_utf8(rows.iter().map(|r| r.source_categories.clone()).collect()),
+            utf8(rows.iter().map(|r| r.attributes_json.clone()).collect()),
+            bools(rows.iter().map(|r| r.takeout).collect()),
+            bools(rows.iter().map(|r| r.delivery).collect()),
+            bools(rows.iter().map(|r| r.dine_in).collect()),
+            bools(rows.iter().map(|r| r.reservations).collect()),
+            bools(rows.iter().map(|r| r.outdoor_seating).collect()),
+            bools(rows.iter().map(|r| r.good_for_kids).collect()),
+            utf8(rows.iter().map(|r| r.wifi.clone()).collect()),
+            utf8(rows.iter().map(|r| r.alcohol.clone()).collect()),
+            utf8(rows.iter().map(|r| r.noise_level.clone()).collect()),
+            hours(rows.iter().map(|r| r.hours.clone()).collect()),
+            i32_nn(rows.iter().map(|r| r.hours_unparsed).collect()),
+            utf8(rows.iter().map(|r| r.description.clone()).collect()),
+            utf8(rows.iter().map(|r| r.url.clone()).collect()),
+            utf8_nn(rows.iter().map(|r| r.file.clone()).collect()),
+            i64_nn(rows.iter().map(|r| r.line).collect()),
+        ];
+        Ok((RecordBatch::try_new(wh::dim_business(), cols)?, bridge))
+    }
+}
+
+struct Outputs {
+    dim: TableSink,
+    bridge: TableSink,
+    pending: BizBatch,
+}
+
+impl Outputs {
+    async fn push(&mut self, b: &mut Build<'_>, row: BizRow) -> Result<()> {
+        b.locations.insert(
+            keys::location_key(row.state.as_deref(), row.city.as_deref()),
+            (row.state.clone(), row.city.clone()),
+        );
+        self.pending.rows.push(row);
+        if self.pending.rows.len() >= BATCH_ROWS {
+            self.flush(b).await?;
+        }
+        Ok(())
+    }
+    async fn flush(&mut self, b: &Build<'_>) -> Result<()> {
+        if self.pending.rows.is_empty() {
+            return Ok(());
+        }
+        let (dim, bridge) = self.pending.take_batches(b)?;
+        self.dim.write(b.lake, dim).await?;
+        self.bridge.write(b.lake, bridge).await?;
+        Ok(())
+    }
+}
+
+pub(crate) async fn build_businesses(b: &mut Build<'_>) -> Result<()> {
+    let mut out = Outputs {
+        dim: b.sink(wh::DIM_BUSINESS).await?,
+        bridge: b.sink(wh::BUSINESS_CATEGORY).await?,
+        pending: BizBatch::default(),
+    };
+    b.phase("dim_business: yelp_business");
+    yelp(b, &mut out).await?;
+    b.phase("dim_business: google_metadata");
+    google(b, &mut out).await?;
+    out.flush(b).await?;
+    b.finish(out.dim).await?;
+    b.finish(out.bridge).await?;
+    Ok(())
+}
+
+/// Applies the scope; records the business for the fact builders.
+async fn admit(
+    b: &mut Build<'_>,
+    out: &mut Outputs,
+    rep: &mut SourceReport,
+    source: Source,
+    row: BizRow,
+) -> Result<()> {
+    b.check_business_key(row.key, &row.source_id)?;
+    let in_state = b.state_in_scope(row.state.as_deref());
+    let in_cat = b.categories_in_scope(&row.categories);
+    let entry = BizEntry {
+        key: row.key,
+        state: row.state.as_deref().map(Arc::from),
+        in_scope: in_state && in_cat,
+    };
+    let map = match source {
+        Source::Yelp => &mut b.yelp_biz,
+        Source::Google => &mut b.google_biz,
+    };
+    map.insert(row.source_id.clone(), entry);
+    if !in_state {
+        rep.drop(if row.state.is_none() {
+            "no_state"
+        } else {
+            "out_of_scope_state"
+        });
+    } else if !in_cat {
+        rep.drop("out_of_scope_category");
+    } else {
+        rep.carried += 1;
+        rep.produced += 1;
+        out.push(b, row).await?;
+    }
+    Ok(())
+}
+
+/// Shared coordinate and rating checks.
+fn check_coordinates(row: &mut BizRow, rep: &mut SourceReport) {
+    let (Some(lat), Some(lon)) = (row.latitude, row.longitude) else {
+        if row.latitude.is_some() || row.longitude.is_some() {
+            row.latitude = None;
+            row.longitude = None;
+            row.coordinates_flagged = true;
+            rep.alter("coordinates_incomplete");
+        }
+        return;
+    };
+    let valid = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
+    let us = row
+        .state
+        .as_deref()
+        .and_then(states::by_abbr)
+        .is_some_and(|r| r.is_us_state_or_dc);
+    if !valid || (us && !states::in_us_bounds(lat, lon)) {
+        row.latitude = None;
+        row.longitude = None;
+        row.coordinates_flagged = true;
+        rep.alter("coordinates_outside_us");
+    }
+}
+
+fn check_rating(v: Option<f64>, rep: &mut SourceReport) -> Option<f64> {
+    match v {
+        Some(x) if !(1.0..=5.0).contains(&x) => {
+            // 0 means "no rating yet" on both platforms.
+            rep.alter("rating_out_of_range");
+            None
+        }
+        other => other,
+    }
+}
+
+fn non_negative(v: Option<i64>, rep: &mut SourceReport, reason: &str) -> Option<i64> {
+    match v {
+        Some(x) if x < 0 => {
+            rep.alter(reason);
+            None
+        }
+        other => other,
+    }
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.and_then(parse::clean_str).map(str::to_string)
+}
+
+async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
+    let name = "yelp_business";
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    if let Some(mut s) = raw
+        .stream(&["business_id", "_source_file", "_line"])
+        .await?
+    {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (id, file, line) = (
+                c.str("business_id")?,
+                c.str("_source_file")?,
+                c.i64("_line")?,
+            );
+            for i in 0..batch.num_rows() {
+                if let Some(v) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) {
+                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
+                }
+            }
+        }
+    }
+    if !raw.exists() {
+        b.sources.push(rep);
+        return Ok(());
+    }
+    let tax = b.taxonomy;
+    let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
+    while let Some(batch) = s.next().await? {
+        let c = Cols::new(&batch, name);
+        let id = c.str("business_id")?;
+        let file = c.str("_source_file")?;
+        let line = c.i64("_line")?;
+        let (nm, addr, city, state, postal) = (
+            c.str("name")?,
+            c.str("address")?,
+            c.str("city")?,
+            c.str("state")?,
+            c.str("postal_code")?,
+        );
+        let (lat, lon, stars) = (c.f64("latitude")?, c.f64("longitude")?, c.f64("stars")?);
+        let (rc, open) = (c.i64("review_count")?, c.i64("is_open")?);
+        let attrs = c.map("attributes")?;
+        let cats = c.str("categories")?;
+        let hours_map = c.map("hours")?;
+        let mut hashes: Option<Vec<u64>> = None;
+        for i in 0..batch.num_rows() {
+            rep.read += 1;
+            let (f, l) = (file.value(i), line.value(i));
+            let Some(bid) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) else {
+                b.quarantine.push(
+                    &mut rep,
+                    &batch,
+                    i,
+                    f,
+                    l,
+                    "malformed_business_id",
+                    Some(format!("business_id {:?}", opt_str(id, i))),
+                );
+                continue;
+            };
+            let k = id_key(&[bid.as_bytes()]);
+            let mut err = None;
+            let keep = el.keep(k, f, l, || {
+                if hashes.is_none() {
+                    match content_hashes(&c) {
+                        Ok(h) => hashes = Some(h),
+                        Err(e) => err = Some(e),
+                    }
+                }
+                hashes.as_ref().map_or(0, |h| h[i])
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            if !keep {
+                continue;
+            }
+            let mut row = BizRow {
+                key: keys::business_key(Source::Yelp, bid),
+                source: "yelp",
+                source_id: bid.to_string(),
+                name: owned(opt_str(nm, i)),
+                address: owned(opt_str(addr, i)),
+                city: opt_str(city, i)
+                    .and_then(parse::clean_str)
+                    .map(parse::normalize_city),
+                state: opt_str(state, i)
+                    .and_then(parse::clean_str)
+                    .map(|s| s.to_ascii_uppercase()),
+                postal_code: owned(opt_str(postal, i)),
+                latitude: opt_f64(lat, i),
+                longitude: opt_f64(lon, i),
+                rating: check_rating(opt_f64(stars, i), &mut rep),
+                review_count: non_negative(opt_i64(rc, i), &mut rep, "negative_review_count"),
+                is_open: opt_i64(open, i).and_then(|v| match v {
+                    0 => Some(false),
+                    1 => Some(true),
+                    _ => None,
+                }),
+                file: f.to_string(),
+                line: l,
+                ..Default::default()
+            };
+            check_coordinates(&mut row, &mut rep);
+            // Categories.
+            if let Some(cs) = opt_str(cats, i) {
+                let labels: Vec<String> = parse::split_list(cs).map(str::to_string).collect();
+                row.categories =
+                    tax.classify_labels(Platform::Yelp, labels.iter().map(|s| s.as_str()));
+                row.source_categories = Some(labels);
+            }
+            if row.categories.is_empty()
+                && let Some(other) = tax.index_of("other")
+            {
+                row.categories.push(other);
+            }
+            // Attributes.
+            let entries = map_str_entries(attrs, i);
+            if !attrs.is_null(i) {
+                let mut json = String::from("{");
+                let mut parsed: HashMap<&str, AttrValue> = HashMap::new();
+                for (n, (key, val)) in entries.iter().enumerate() {
+                    let v = match val {
+                        None => AttrValue::Null,
+                        Some(text) => match parse::parse_python_literal(text) {
+                            Ok(v) => v,
+                            Err(_) => {
+                                rep.alter("unparseable_attribute");
+                                AttrValue::Str(text.to_string())
+                            }
+                        },
+                    };
+                    if n > 0 {
+                        json.push(',');
+                    }
+                    AttrValue::Str(key.to_string()).write_json(&mut json);
+                    json.push(':');
+                    v.write_json(&mut json);
+                    parsed.insert(key, v);
+                }
+                json.push('}');
+                row.attributes_json = Some(json);
+                let flag = |k: &str| parsed.get(k).and_then(AttrValue::as_bool);
+                let text = |k: &str| {
+                    parsed
+                        .get(k)
+                        .and_then(AttrValue::as_str)
+                        .and_then(parse::clean_str)
+                        .map(|s| s.to_ascii_lowercase())
+                };
+                row.takeout = flag("RestaurantsTakeOut");
+                row.delivery = flag("RestaurantsDelivery");
+                row.reservations = flag("RestaurantsReservations");
+                row.outdoor_seating = flag("OutdoorSeating");
+                row.good_for_kids = flag("GoodForKids");
+                row.wifi = text("WiFi");
+                row.alcohol = text("Alcohol");
+                row.noise_level = text("NoiseLevel");
+                row.price_level = parsed
+                    .get("RestaurantsPriceRange2")
+                    .and_then(|v| v.as_i64())
+                    .filter(|p| (1..=4).contains(p))
+                    .map(|p| p as i32);
+            }
+            // Hours.
+            if !hours_map.is_null(i) {
+                let mut iv = Vec::new();
+                for (day, val) in map_str_entries(hours_map, i) {
+                    let parsed = match (parse::weekday_index(day), val) {
+                        (Some(d), Some(v)) => parse::parse_yelp_hours(d, v).ok(),
+                        _ => None,
+                    };
+                    match parsed {
+                        Some(DayHours::Open(v)) => iv.extend(v),
+                        Some(DayHours::Closed) => {}
+                        None => {
+                            row.hours_unparsed += 1;
+                            rep.alter("unparseable_hours");
+                        }
+                    }
+                }
+                iv.sort_by_key(|x| (x.day, x.open_minute));
+                row.hours = Some(iv);
+            }
+            admit(b, out, &mut rep, Source::Yelp, row).await?;
+        }
+        b.tick(batch.num_rows() as u64);
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same);
+    rep.drop_n("duplicate_business_id", other);
+    b.sources.push(rep);
+    Ok(())
+}
+
+/// An address whose tail spells the state out ("Vermont 05701") rewritten with its code.
+fn spelled_out_state(addr: &str) -> Option<String> {
+    let (head, tail) = addr.rsplit_once(", ")?;
+    let name: String = tail
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && *c != '-')
+        .collect();
+    let region = states::by_name(name.trim())?;
+    let zip: String = tail
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(5)
+        .collect();
+    Some(if zip.len() == 5 {
+        format!("{head}, {} {zip}", region.abbr)
+    } else {
+        format!("{head}, {}", region.abbr)
+    })
+}
+
+/// gmap_id -> the state of the folder its reviews are filed under.
+async fn review_folder_states(b: &Build<'_>) -> Result<HashMap<String, &'static str>> {
+    let raw = RawTable::open(b.lake, "google_review").await?;
+    let mut out = HashMap::new();
+    let Some(_) = raw.stream(&["gmap_id"]).await? else {
+        return Ok(out);
+    };
+    let mut s = raw
+        .query(
+            "SELECT gmap_id, MIN(_source_file) AS f FROM google_review \
+             WHERE gmap_id IS NOT NULL GROUP BY gmap_id",
+        )
+        .await?;
+    while let Some(batch) = s.next().await? {
+        let c = Cols::new(&batch, "google_review");
+        let (g, f) = (c.str("gmap_id")?, c.str("f")?);
+        for i in 0..batch.num_rows() {
+            if let (Some(g), Some(f)) = (opt_str(g, i), opt_str(f, i))
+                && let Some(r) = states::state_from_google_path(f)
+            {
+                out.insert(g.to_string(), r.abbr);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
+    let name = "google_metadata";
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    if let Some(mut s) = raw.stream(&["gmap_id", "_source_file", "_line"]).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (id, file, line) = (c.str("gmap_id")?, c.str("_source_file")?, c.i64("_line")?);
+            for i in 0..batch.num_rows() {
+                if let Some(v) = opt_str(id, i).filter(|v| parse::is_gmap_id(v)) {
+                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
+                }
+            }
+        }
+    } else {
+        b.sources.push(rep);
+        return Ok(());
+    }
+    let folder_states = review_folder_states(b).await?;
+    let tax = b.taxonomy;
+    let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
+    while let Some(batch) = s.next().await? {
+        let c = Cols::new(&batch, name);
+        let id = c.str("gmap_id")?;
+        let file = c.str("_source_file")?;
+        let line = c.i64("_line")?;
+        let (nm, addr, desc, url) = (
+            c.str("name")?,
+            c.str("address")?,
+            c.str("description")?,
+            c.str("url")?,
+        );
+        let (lat, lon, rating) = (
+            c.f64("latitude")?,
+            c.f64("longitude")?,
+            c.f64("avg_rating")?,
+        );
+        let nrev = c.i64("num_of_reviews")?;
+        let price = c.str("price")?;
+        let status = c.str("state")?;
+        let cats = c.list("category")?;
+        let hours_l = c.list("hours")?;
+        let misc = c.map("MISC")?;
+        let mut hashes: Option<Vec<u64>> = None;
+        for i in 0..batch.num_rows() {
+            rep.read += 1;
+            let (f, l) = (file.value(i), line.value(i));
+            let Some(gid) = opt_str(id, i).filter(|v| parse::is_gmap_id(v)) else {
+                b.quarantine.push(
+                    &mut rep,
+                    &batch,
+                    i,
+                    f,
+                    l,
+                    "malformed_gmap_id",
+                    Some(format!("gmap_id {:?}", opt_str(id, i))),
+                );
+                continue;
+            };
+            let k = id_key(&[gid.as_bytes()]);
+            let mut err = None;
+            let keep = el.keep(k, f, l, || {
+                if hashes.is_none() {
+                    match content_hashes(&c) {
+                        Ok(h) => hashes = Some(h),
+                        Err(e) => err = Some(e),
+                    }
+                }
+                hashes.as_ref().map_or(0, |h| h[i])
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            if !keep {
+                continue;
+            }
+            let address = opt_str(addr, i).and_then(parse::clean_str);
+            // "..., Rutland, Vermont 05701": a full state name in the tail is read too.
+            let spelled_out = address
+                .filter(|a| parse::parse_google_address(a).is_none())
+                .and_then(spelled_out_state);
+            let parts = match &spelled_out {
+                Some(fixed) => parse::parse_google_address(fixed),
+                None => address.and_then(parse::parse_google_address),
+            };
+            let addr_state = parts
+                .as_ref()
+                .and_then(|p| states::by_abbr(p.state))
+                .map(|r| r.abbr);
+            let state = match addr_state {
+                Some(s) => Some(s),
+                None => {
+                    let from_file = states::state_from_google_path(f).map(|r| r.abbr);
+                    let from_reviews = folder_states.get(gid).copied();
+                    match (from_file, from_reviews) {
+                        (Some(s), _) => {
+                            rep.alter("state_from_file_name");
+                            Some(s)
+                        }
+                        (None, Some(s)) => {
+                            rep.alter("state_from_review_folder");
+                            Some(s)
+                        }
+                        (None, None) => None,
+                    }
+                }
+            };
+            let mut row = BizRow {
+                key: keys::business_key(Source::Google, gid),
+                source: "google",
+                source_id: gid.to_string(),
+                name: owned(opt_str(nm, i)),
+                address: parts
+                    .as_ref()
+                    .and_then(|p| p.street)
+                    .or(address)
+                    .map(str::to_string),
+                city: parts
+                    .as_ref()
+                    .and_then(|p| p.city)
+                    .map(parse::normalize_city),
+                state: state.map(str::to_string),
+                postal_code: parts
+                    .as_ref()
+                    .and_then(|p| p.postal_code)
+                    .map(str::to_string),
+                latitude: opt_f64(lat, i),
+                longitude: opt_f64(lon, i),
+                rating: check_rating(opt_f64(rating, i), &mut rep),
+                review_count: non_negative(opt_i64(nrev, i), &mut rep, "negative_review_count"),
+                price_level: opt_str(price, i).and_then(parse::price_level),
+                is_open: opt_str(status, i)
+                    .and_then(parse::clean_str)
+                    .map(|s| !s.to_ascii_lowercase().contains("permanently closed")),
+                description: owned(opt_str(desc, i)),
+                url: owned(opt_str(url, i)),
+                file: f.to_string(),
+                line: l,
+                ..Default::default()
+            };
+            check_coordinates(&mut row, &mut rep);
+            if !cats.is_null(i) {
+                let arr = cats.value(i);
+                let labels: Vec<String> = list_strs(arr.as_ref())
+                    .into_iter()
+                    .filter_map(parse::clean_str)
+                    .map(str::to_string)
+                    .collect();
+                row.categories =
+                    tax.classify_labels(Platform::Google, labels.iter().map(|s| s.as_str()));
+                row.source_categories = Some(labels);
+            }
+            if row.categories.is_empty()
+                && let Some(other) = tax.index_of("other")
+            {
+                row.categories.push(other);
+            }
+            if !misc.is_null(i) {
+                let offsets = misc.value_offsets();
+                let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+                let keys_a = misc.keys().as_string::<i32>();
+                let vals = misc.values().as_list::<i32>();
+                let mut json = String::from("{");
+                let has = |group: &str, item: &str| -> Option<bool> {
+                    (start..end).find(|&j| keys_a.value(j) == group).map(|j| {
+                        let v = vals.value(j);
+                        list_strs(v.as_ref())
+                            .iter()
+                            .any(|s| s.eq_ignore_ascii_case(item))
+                    })
+                };
+                row.takeout = has("Service options", "Takeout");
+                row.delivery = has("Service options", "Delivery");
+                row.dine_in = has("Service options", "Dine-in");
+                row.outdoor_seating = has("Service options", "Outdoor seating");
+                row.reservations = has("Planning", "Accepts reservations");
+                row.good_for_kids = has("Crowd", "Family-friendly");
+                for (n, j) in (start..end).enumerate() {
+                    if n > 0 {
+                        json.push(',');
+                    }
+                    AttrValue::Str(keys_a.value(j).to_string()).write_json(&mut json);
+                    json.push_str(":[");
+                    let v = vals.value(j);
+                    for (m, item) in list_strs(v.as_ref()).iter().enumerate() {
+                        if m > 0 {
+                            json.push(',');
+                        }
+                        AttrValue::Str(item.to_string()).write_json(&mut json);
+                    }
+                    json.push(']');
+                }
+                json.push('}');
+                row.attributes_json = Some(json);
+            }
+            if !hours_l.is_null(i) {
+                let days = hours_l.value(i);
+                let mut iv = Vec::new();
+                if let Some(days) = days.as_list_opt::<i32>() {
+                    for d in 0..days.len() {
+                        if days.is_null(d) {
+                            continue;
+                        }
+                        let pair = days.value(d);
+                        let pair = list_strs(pair.as_ref());
+                        let parsed = match (
+                            pair.first().and_then(|d| parse::weekday_index(d)),
+                            pair.get(1),
+                        ) {
+                            (Some(day), Some(v)) if pair.len() == 2 => {
+                                parse::parse_google_hours(day, v).ok()
+                            }
+                            _ => None,
+                        };
+                        match parsed {
+                            Some(DayHours::Open(v)) => iv.extend(v),
+                            Some(DayHours::Closed) => {}
+                            None => {
+                                row.hours_unparsed += 1;
+                                rep.alter("unparseable_hours");
+                            }
+                        }
+                    }
+                }
+                iv.sort_by_key(|x| (x.day, x.open_minute));
+                row.hours = Some(iv);
+            }
+            admit(b, out, &mut rep, Source::Google, row).await?;
+        }
+        b.tick(batch.num_rows() as u64);
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same);
+    rep.drop_n("duplicate_gmap_id", other);
+    b.sources.push(rep);
+    Ok(())
+}

@@ -1,0 +1,703 @@
+//! fact_review, fact_tip and fact_checkin.
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use reviewlake_schema::warehouse as wh;
+
+use super::business::content_hashes;
+use super::columns::*;
+use super::{BATCH_ROWS, BizEntry, Build, date_of, user_key};
+use crate::dedupe::{Election, id_key};
+use crate::keys::{self, Source};
+use crate::parse;
+use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
+use crate::report::SourceReport;
+use crate::sink::TableSink;
+use crate::{Result, WarehouseError};
+
+/// Earliest and latest plausible review time (1990-01-01, 2100-01-01), µs.
+const MIN_TS: i64 = 631_152_000_000_000;
+const MAX_TS: i64 = 4_102_444_800_000_000;
+
+#[derive(Default)]
+struct ReviewRows {
+    review_key: Vec<i64>,
+    source: Vec<String>,
+    source_review_id: Vec<String>,
+    business_key: Vec<i64>,
+    user_key: Vec<i64>,
+    date_key: Vec<i32>,
+    review_ts: Vec<i64>,
+    stars: Vec<f64>,
+    text: Vec<Option<String>>,
+    state: Vec<Option<String>>,
+    useful: Vec<Option<i64>>,
+    funny: Vec<Option<i64>>,
+    cool: Vec<Option<i64>>,
+    votes_flagged: Vec<bool>,
+    has_response: Vec<bool>,
+    response_ts: Vec<Option<i64>>,
+    response_text: Vec<Option<String>>,
+    pic_count: Vec<Option<i32>>,
+    file: Vec<String>,
+    line: Vec<i64>,
+}
+
+impl ReviewRows {
+    fn len(&self) -> usize {
+        self.review_key.len()
+    }
+    fn take(&mut self) -> Result<RecordBatch> {
+        let r = std::mem::take(self);
+        Ok(RecordBatch::try_new(
+            wh::fact_review(),
+            vec![
+                i64_nn(r.review_key),
+                utf8_nn(r.source),
+                utf8_nn(r.source_review_id),
+                i64_nn(r.business_key),
+                i64_nn(r.user_key),
+                i32_nn(r.date_key),
+                ts_nn(r.review_ts),
+                f64_nn(r.stars),
+                utf8(r.text),
+                utf8(r.state),
+                i64s(r.useful),
+                i64s(r.funny),
+                i64s(r.cool),
+                bool_nn(r.votes_flagged),
+                bool_nn(r.has_response),
+                ts(r.response_ts),
+                utf8(r.response_text),
+                i32s(r.pic_count),
+                utf8_nn(r.file),
+                i64_nn(r.line),
+            ],
+        )?)
+    }
+}
+
+async fn flush_if_full(
+    b: &Build<'_>,
+    sink: &mut TableSink,
+    rows: &mut ReviewRows,
+    force: bool,
+) -> Result<()> {
+    if rows.len() >= BATCH_ROWS || (force && rows.len() > 0) {
+        let batch = rows.take()?;
+        sink.write(b.lake, batch).await?;
+    }
+    Ok(())
+}
+
+/// The business a fact points at, or the reason it is not carried.
+fn business<'m>(
+    map: &'m std::collections::HashMap<String, BizEntry>,
+    id: &str,
+) -> std::result::Result<&'m BizEntry, &'static str> {
+    match map.get(id) {
+        None => Err("unknown_business"),
+        Some(e) if !e.in_scope => Err("business_out_of_scope"),
+        Some(e) => Ok(e),
+    }
+}
+
+fn votes(v: Option<i64>, flagged: &mut bool) -> Option<i64> {
+    match v {
+        Some(x) if x < 0 => {
+            *flagged = true;
+            None
+        }
+        other => other,
+    }
+}
+
+/// Runs `el.keep`, computing the batch's content hashes at most once.
+fn keep_row(
+    el: &mut Election,
+    hashes: &mut Option<Vec<u64>>,
+    c: &Cols<'_>,
+    key: u128,
+    file: &str,
+    line: i64,
+    i: usize,
+) -> Result<bool> {
+    let mut err = None;
+    let keep = el.keep(key, file, line, || {
+        if hashes.is_none() {
+            match content_hashes(c) {
+                Ok(h) => *hashes = Some(h),
+                Err(e) => err = Some(e),
+            }
+        }
+        hashes.as_ref().map_or(0, |h| h[i])
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(keep),
+    }
+}
+
+pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
+    let mut sink = b.sink(wh::FACT_REVIEW).await?;
+    let mut rows = ReviewRows::default();
+    b.phase("fact_review: yelp_review");
+    yelp_reviews(b, &mut sink, &mut rows).await?;
+    b.phase("fact_review: google_review");
+    google_reviews(b, &mut sink, &mut rows).await?;
+    flush_if_full(b, &mut sink, &mut rows, true).await?;
+    b.finish(sink).await
+}
+
+async fn yelp_reviews(
+    b: &mut Build<'_>,
+    sink: &mut TableSink,
+    rows: &mut ReviewRows,
+) -> Result<()> {
+    let name = "yelp_review";
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    if let Some(mut s) = raw.stream(&["review_id", "_source_file", "_line"]).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (id, file, line) = (c.str("review_id")?, c.str("_source_file")?, c.i64("_line")?);
+            for i in 0..batch.num_rows() {
+                if let Some(v) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) {
+                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
+                }
+            }
+        }
+    }
+    if raw.exists() {
+        let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (rid, uid, bid) = (
+                c.str("review_id")?,
+                c.str("user_id")?,
+                c.str("business_id")?,
+            );
+            let stars = c.f64("stars")?;
+            let (useful, funny, cool) = (c.i64("useful")?, c.i64("funny")?, c.i64("cool")?);
+            let (text, date) = (c.str("text")?, c.str("date")?);
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let mut hashes = None;
+            for i in 0..batch.num_rows() {
+                rep.read += 1;
+                let (f, l) = (file.value(i), line.value(i));
+                let Some(review_id) = opt_str(rid, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("review_id {:?}", opt_str(rid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_review_id", Some(d));
+                    continue;
+                };
+                let k = id_key(&[review_id.as_bytes()]);
+                if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
+                    continue;
+                }
+                let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("user_id {:?}", opt_str(uid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                    continue;
+                };
+                let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("business_id {:?}", opt_str(bid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_business_id", Some(d));
+                    continue;
+                };
+                let Some(st) = opt_f64(stars, i).filter(|s| (1.0..=5.0).contains(s)) else {
+                    let d = format!("stars {:?}", opt_f64(stars, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "stars_out_of_range", Some(d));
+                    continue;
+                };
+                let Some(ts_us) = opt_str(date, i)
+                    .and_then(parse::parse_yelp_timestamp)
+                    .filter(|t| (MIN_TS..MAX_TS).contains(t))
+                else {
+                    let d = format!("date {:?}", opt_str(date, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "bad_timestamp", Some(d));
+                    continue;
+                };
+                let biz = match business(&b.yelp_biz, business_id) {
+                    Ok(e) => e.clone(),
+                    Err(reason) => {
+                        rep.drop(reason);
+                        continue;
+                    }
+                };
+                let mut flagged = false;
+                let (u, fu, co) = (
+                    votes(opt_i64(useful, i), &mut flagged),
+                    votes(opt_i64(funny, i), &mut flagged),
+                    votes(opt_i64(cool, i), &mut flagged),
+                );
+                if flagged {
+                    rep.alter("negative_votes");
+                }
+                b.yelp_users.insert(user_id.to_string());
+                b.note_day(ts_us);
+                rows.review_key
+                    .push(keys::review_key(Source::Yelp, review_id));
+                rows.source.push("yelp".into());
+                rows.source_review_id.push(review_id.to_string());
+                rows.business_key.push(biz.key);
+                rows.user_key.push(user_key(Source::Yelp, user_id));
+                rows.date_key.push(date_of(ts_us));
+                rows.review_ts.push(ts_us);
+                rows.stars.push(st);
+                rows.text.push(
+                    opt_str(text, i)
+                        .and_then(parse::clean_str)
+                        .map(str::to_string),
+                );
+                rows.state.push(biz.state.as_deref().map(str::to_string));
+                rows.useful.push(u);
+                rows.funny.push(fu);
+                rows.cool.push(co);
+                rows.votes_flagged.push(flagged);
+                rows.has_response.push(false);
+                rows.response_ts.push(None);
+                rows.response_text.push(None);
+                rows.pic_count.push(None);
+                rows.file.push(f.to_string());
+                rows.line.push(l);
+                rep.carried += 1;
+                rep.produced += 1;
+                if rows.len() >= BATCH_ROWS {
+                    flush_if_full(b, sink, rows, false).await?;
+                }
+            }
+            b.tick(batch.num_rows() as u64);
+        }
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same);
+    rep.drop_n("duplicate_review_id", other);
+    b.sources.push(rep);
+    Ok(())
+}
+
+async fn google_reviews(
+    b: &mut Build<'_>,
+    sink: &mut TableSink,
+    rows: &mut ReviewRows,
+) -> Result<()> {
+    let name = "google_review";
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    let key_of = |u: &str, g: &str, t: i64| id_key(&[u.as_bytes(), g.as_bytes(), &t.to_le_bytes()]);
+    if let Some(mut s) = raw
+        .stream(&["user_id", "gmap_id", "time", "_source_file", "_line"])
+        .await?
+    {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (u, g, t) = (c.str("user_id")?, c.str("gmap_id")?, c.i64("time")?);
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            for i in 0..batch.num_rows() {
+                if let (Some(u), Some(g), Some(t)) = (
+                    opt_str(u, i).filter(|v| parse::is_google_user_id(v)),
+                    opt_str(g, i).filter(|v| parse::is_gmap_id(v)),
+                    opt_i64(t, i),
+                ) {
+                    el.offer(key_of(u, g, t), file.value(i), line.value(i));
+                }
+            }
+        }
+    }
+    if raw.exists() {
+        let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (uid, uname, time) = (c.str("user_id")?, c.str("name")?, c.i64("time")?);
+            let (rating, text, gid) = (c.f64("rating")?, c.str("text")?, c.str("gmap_id")?);
+            let pics = c.list("pics")?;
+            let resp = c.strukt("resp")?;
+            let resp_time = resp
+                .column_by_name("time")
+                .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int64Type>());
+            let resp_text = resp
+                .column_by_name("text")
+                .and_then(|a| a.as_string_opt::<i32>());
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let mut hashes = None;
+            for i in 0..batch.num_rows() {
+                rep.read += 1;
+                let (f, l) = (file.value(i), line.value(i));
+                let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_google_user_id(v)) else {
+                    let d = format!("user_id {:?}", opt_str(uid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                    continue;
+                };
+                let Some(gmap_id) = opt_str(gid, i).filter(|v| parse::is_gmap_id(v)) else {
+                    let d = format!("gmap_id {:?}", opt_str(gid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_gmap_id", Some(d));
+                    continue;
+                };
+                let Some(t) = opt_i64(time, i) else {
+                    b.quarantine.push(
+                        &mut rep,
+                        &batch,
+                        i,
+                        f,
+                        l,
+                        "bad_timestamp",
+                        Some("time is null".into()),
+                    );
+                    continue;
+                };
+                if !keep_row(
+                    &mut el,
+                    &mut hashes,
+                    &c,
+                    key_of(user_id, gmap_id, t),
+                    f,
+                    l,
+                    i,
+                )? {
+                    continue;
+                }
+                let ts_us = t.saturating_mul(1000);
+                if !(MIN_TS..MAX_TS).contains(&ts_us) {
+                    let d = format!("time {t}");
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "bad_timestamp", Some(d));
+                    continue;
+                }
+                let Some(st) = opt_f64(rating, i).filter(|s| (1.0..=5.0).contains(s)) else {
+                    let d = format!("rating {:?}", opt_f64(rating, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "stars_out_of_range", Some(d));
+                    continue;
+                };
+                let biz = match business(&b.google_biz, gmap_id) {
+                    Ok(e) => e.clone(),
+                    Err(reason) => {
+                        rep.drop(reason);
+                        continue;
+                    }
+                };
+                let has_resp = !resp.is_null(i);
+                let r_ts = if has_resp {
+                    resp_time
+                        .filter(|a| !a.is_null(i))
+                        .map(|a| a.value(i).saturating_mul(1000))
+                } else {
+                    None
+                };
+                let r_text = if has_resp {
+                    resp_text
+                        .and_then(|a| opt_str(a, i))
+                        .and_then(parse::clean_str)
+                        .map(str::to_string)
+                } else {
+                    None
+                };
+                let has_resp = r_ts.is_some() || r_text.is_some();
+                let entry = b
+                    .google_users
+                    .entry(user_id.to_string())
+                    .or_insert((None, 0));
+                entry.1 += 1;
+                if let Some(n) = opt_str(uname, i).and_then(parse::clean_str)
+                    && entry.0.as_deref().is_none_or(|old| n < old)
+                {
+                    entry.0 = Some(n.to_string());
+                }
+                b.note_day(ts_us);
+                let srid = format!("{user_id}|{gmap_id}|{t}");
+                rows.review_key
+                    .push(keys::review_key(Source::Google, &srid));
+                rows.source.push("google".into());
+                rows.source_review_id.push(srid);
+                rows.business_key.push(biz.key);
+                rows.user_key.push(user_key(Source::Google, user_id));
+                rows.date_key.push(date_of(ts_us));
+                rows.review_ts.push(ts_us);
+                rows.stars.push(st);
+                rows.text.push(
+                    opt_str(text, i)
+                        .and_then(parse::clean_str)
+                        .map(str::to_string),
+                );
+                rows.state.push(biz.state.as_deref().map(str::to_string));
+                rows.useful.push(None);
+                rows.funny.push(None);
+                rows.cool.push(None);
+                rows.votes_flagged.push(false);
+                rows.has_response.push(has_resp);
+                rows.response_ts.push(r_ts);
+                rows.response_text.push(r_text);
+                rows.pic_count.push(if pics.is_null(i) {
+                    Some(0)
+                } else {
+                    Some(pics.value_length(i))
+                });
+                rows.file.push(f.to_string());
+                rows.line.push(l);
+                rep.carried += 1;
+                rep.produced += 1;
+                if rows.len() >= BATCH_ROWS {
+                    flush_if_full(b, sink, rows, false).await?;
+                }
+            }
+            b.tick(batch.num_rows() as u64);
+        }
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same);
+    rep.drop_n("duplicate_review", other);
+    b.sources.push(rep);
+    Ok(())
+}
+
+/// Content key of every row of a batch (all non-lineage columns).
+fn content_keys(c: &Cols<'_>) -> Result<Vec<u128>> {
+    Ok(content_hashes(c)?.into_iter().map(|h| h as u128).collect())
+}
+
+pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
+    let name = "yelp_tip";
+    b.phase("fact_tip: yelp_tip");
+    let mut sink = b.sink(wh::FACT_TIP).await?;
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    let cols = [
+        "user_id",
+        "business_id",
+        "text",
+        "date",
+        "compliment_count",
+        "_source_file",
+        "_line",
+    ];
+    if let Some(mut s) = raw.stream(&cols).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let keys_ = content_keys(&c)?;
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            for (i, k) in keys_.iter().enumerate() {
+                el.offer(*k, file.value(i), line.value(i));
+            }
+        }
+    }
+    if let Some(mut s) = raw.stream(&cols).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let keys_ = content_keys(&c)?;
+            let (uid, bid, text, date) = (
+                c.str("user_id")?,
+                c.str("business_id")?,
+                c.str("text")?,
+                c.str("date")?,
+            );
+            let cc = c.i64("compliment_count")?;
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let (
+                mut k_,
+                mut src,
+                mut bk,
+                mut uk,
+                mut dk,
+                mut tsv,
+                mut tx,
+                mut cmp,
+                mut stt,
+                mut fl,
+                mut ln,
+            ) = (
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+            );
+            for (i, &key) in keys_.iter().enumerate() {
+                rep.read += 1;
+                let (f, l) = (file.value(i), line.value(i));
+                if !el.keep(key, f, l, || key as u64) {
+                    continue;
+                }
+                let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("user_id {:?}", opt_str(uid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                    continue;
+                };
+                let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("business_id {:?}", opt_str(bid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_business_id", Some(d));
+                    continue;
+                };
+                let Some(ts_us) = opt_str(date, i)
+                    .and_then(parse::parse_yelp_timestamp)
+                    .filter(|t| (MIN_TS..MAX_TS).contains(t))
+                else {
+                    let d = format!("date {:?}", opt_str(date, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "bad_timestamp", Some(d));
+                    continue;
+                };
+                let biz = match business(&b.yelp_biz, business_id) {
+                    Ok(e) => e.clone(),
+                    Err(reason) => {
+                        rep.drop(reason);
+                        continue;
+                    }
+                };
+                let t = opt_str(text, i).and_then(parse::clean_str);
+                let compl = match opt_i64(cc, i) {
+                    Some(x) if x < 0 => {
+                        rep.alter("negative_compliment_count");
+                        None
+                    }
+                    o => o,
+                };
+                b.yelp_users.insert(user_id.to_string());
+                b.note_day(ts_us);
+                k_.push(keys::tip_key(
+                    user_id,
+                    business_id,
+                    &ts_us.to_string(),
+                    t.unwrap_or(""),
+                ));
+                src.push("yelp".to_string());
+                bk.push(biz.key);
+                uk.push(user_key(Source::Yelp, user_id));
+                dk.push(date_of(ts_us));
+                tsv.push(ts_us);
+                tx.push(t.map(str::to_string));
+                cmp.push(compl);
+                stt.push(biz.state.as_deref().map(str::to_string));
+                fl.push(f.to_string());
+                ln.push(l);
+                rep.carried += 1;
+                rep.produced += 1;
+            }
+            let out = RecordBatch::try_new(
+                wh::fact_tip(),
+                vec![
+                    i64_nn(k_),
+                    utf8_nn(src),
+                    i64_nn(bk),
+                    i64_nn(uk),
+                    i32_nn(dk),
+                    ts_nn(tsv),
+                    utf8(tx),
+                    i64s(cmp),
+                    utf8(stt),
+                    utf8_nn(fl),
+                    i64_nn(ln),
+                ],
+            )?;
+            sink.write(b.lake, out).await?;
+            b.tick(batch.num_rows() as u64);
+        }
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same + other);
+    b.sources.push(rep);
+    b.finish(sink).await
+}
+
+pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
+    let name = "yelp_checkin";
+    b.phase("fact_checkin: yelp_checkin");
+    let mut sink = b.sink(wh::FACT_CHECKIN).await?;
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    let cols = ["business_id", "date", "_source_file", "_line"];
+    if let Some(mut s) = raw.stream(&cols).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let keys_ = content_keys(&c)?;
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            for (i, k) in keys_.iter().enumerate() {
+                el.offer(*k, file.value(i), line.value(i));
+            }
+        }
+    }
+    if let Some(mut s) = raw.stream(&cols).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let keys_ = content_keys(&c)?;
+            let (bid, date) = (c.str("business_id")?, c.str("date")?);
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let (mut src, mut bk, mut dk, mut tsv, mut stt) =
+                (vec![], vec![], vec![], vec![], vec![]);
+            for (i, &key) in keys_.iter().enumerate() {
+                rep.read += 1;
+                let (f, l) = (file.value(i), line.value(i));
+                if !el.keep(key, f, l, || key as u64) {
+                    continue;
+                }
+                let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("business_id {:?}", opt_str(bid, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_business_id", Some(d));
+                    continue;
+                };
+                let biz = match business(&b.yelp_biz, business_id) {
+                    Ok(e) => e.clone(),
+                    Err(reason) => {
+                        rep.drop(reason);
+                        continue;
+                    }
+                };
+                rep.carried += 1;
+                let mut bad = 0u64;
+                for item in opt_str(date, i)
+                    .map(parse::split_list)
+                    .into_iter()
+                    .flatten()
+                {
+                    match parse::parse_yelp_timestamp(item).filter(|t| (MIN_TS..MAX_TS).contains(t))
+                    {
+                        Some(ts_us) => {
+                            b.note_day(ts_us);
+                            src.push("yelp".to_string());
+                            bk.push(biz.key);
+                            dk.push(date_of(ts_us));
+                            tsv.push(ts_us);
+                            stt.push(biz.state.as_deref().map(str::to_string));
+                            rep.produced += 1;
+                        }
+                        None => bad += 1,
+                    }
+                }
+                rep.alter_n("unparseable_checkin_timestamps", bad);
+            }
+            let out = RecordBatch::try_new(
+                wh::fact_checkin(),
+                vec![utf8_nn(src), i64_nn(bk), i32_nn(dk), ts_nn(tsv), utf8(stt)],
+            )?;
+            sink.write(b.lake, out).await?;
+            b.tick(batch.num_rows() as u64);
+        }
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same + other);
+    b.sources.push(rep);
+    b.finish(sink).await
+}
+
+#[allow(dead_code)]
+fn _assert_error_is_send(e: WarehouseError) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(e)
+}

@@ -1,0 +1,520 @@
+//! The build: raw tables -> cleaned star schema.
+
+mod business;
+mod columns;
+mod facts;
+mod users;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reviewlake_lake::Lake;
+use reviewlake_schema::warehouse as wh;
+
+use crate::keys::{self, Source};
+use crate::report::{SourceReport, WarehouseReport};
+use crate::sink::TableSink;
+use crate::taxonomy::Taxonomy;
+use crate::{CategoryScope, GdpSource, Result, StateScope, WarehouseError, WarehouseOptions};
+use crate::{gdp, parse, states};
+
+/// Rows per output batch.
+pub(crate) const BATCH_ROWS: usize = 8192;
+
+/// What the fact builders need to know about a business.
+#[derive(Clone)]
+pub(crate) struct BizEntry {
+    pub key: i64,
+    pub state: Option<Arc<str>>,
+    pub in_scope: bool,
+}
+
+/// The shared state of one build.
+pub(crate) struct Build<'a> {
+    pub lake: &'a Lake,
+    pub run_id: String,
+    pub taxonomy: &'static Taxonomy,
+    pub states: Option<HashSet<String>>,
+    /// Indices of the shared categories in scope (`None` = all).
+    pub categories: Option<HashSet<usize>>,
+    pub yelp_biz: HashMap<String, BizEntry>,
+    pub google_biz: HashMap<String, BizEntry>,
+    pub business_keys: HashMap<i64, String>,
+    /// (state, city) of the businesses in scope.
+    pub locations: BTreeMap<i64, (Option<String>, Option<String>)>,
+    /// Yelp user ids referenced by facts in scope.
+    pub yelp_users: HashSet<String>,
+    /// Google users referenced by facts in scope: id -> (name, reviews).
+    pub google_users: HashMap<String, (Option<String>, i64)>,
+    /// Smallest and largest fact day (days since the epoch).
+    pub day_range: Option<(i64, i64)>,
+    pub quarantine: QuarantineRows,
+    pub sources: Vec<SourceReport>,
+    pub tables: BTreeMap<String, u64>,
+    pub inferred_users: u64,
+    pub progress: ProgressBar,
+}
+
+impl Build<'_> {
+    pub(crate) fn note_day(&mut self, micros: i64) {
+        let d = micros.div_euclid(86_400_000_000);
+        self.day_range = Some(match self.day_range {
+            None => (d, d),
+            Some((a, b)) => (a.min(d), b.max(d)),
+        });
+    }
+
+    pub(crate) fn phase(&self, msg: &str) {
+        self.progress.set_message(msg.to_string());
+        tracing::info!("{msg}");
+    }
+
+    pub(crate) fn tick(&self, rows: u64) {
+        self.progress.inc(rows);
+    }
+
+    pub(crate) async fn sink(&self, name: &'static str) -> Result<TableSink> {
+        let schema = wh::schema_of(name)
+            .ok_or_else(|| WarehouseError::Internal(format!("no schema for {name}")))?;
+        TableSink::open(self.lake, name, schema, &self.run_id).await
+    }
+
+    pub(crate) async fn finish(&mut self, sink: TableSink) -> Result<()> {
+        let name = sink.name;
+        let rows = sink.commit(self.lake).await?;
+        self.tables.insert(name.to_string(), rows);
+        Ok(())
+    }
+
+    pub(crate) fn state_in_scope(&self, state: Option<&str>) -> bool {
+        match (&self.states, state) {
+            (None, _) => true,
+            (Some(set), Some(s)) => set.contains(s),
+            (Some(_), None) => false,
+        }
+    }
+
+    pub(crate) fn categories_in_scope(&self, cats: &[usize]) -> bool {
+        match &self.categories {
+            None => true,
+            Some(set) => cats.iter().any(|c| set.contains(c)),
+        }
+    }
+
+    pub(crate) fn check_business_key(&mut self, key: i64, id: &str) -> Result<()> {
+        match self.business_keys.get(&key) {
+            Some(other) if other != id => Err(WarehouseError::KeyCollision {
+                table: wh::DIM_BUSINESS.into(),
+                a: other.clone(),
+                b: id.to_string(),
+                key,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.business_keys.insert(key, id.to_string());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Rows refused by cleaning, written to `warehouse_quarantine` at the end.
+#[derive(Default)]
+pub(crate) struct QuarantineRows {
+    table: Vec<String>,
+    file: Vec<String>,
+    line: Vec<i64>,
+    reason: Vec<String>,
+    detail: Vec<Option<String>>,
+    record: Vec<Option<String>>,
+}
+
+impl QuarantineRows {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push(
+        &mut self,
+        report: &mut SourceReport,
+        batch: &RecordBatch,
+        row: usize,
+        file: &str,
+        line: i64,
+        reason: &str,
+        detail: Option<String>,
+    ) {
+        report.quarantine(reason);
+        self.table.push(report.table.clone());
+        self.file.push(file.to_string());
+        self.line.push(line);
+        self.reason.push(reason.to_string());
+        self.detail.push(detail);
+        self.record.push(row_json(batch, row));
+    }
+
+    fn batch(self) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(self.table)),
+            Arc::new(StringArray::from(self.file)),
+            Arc::new(Int64Array::from(self.line)),
+            Arc::new(StringArray::from(self.reason)),
+            Arc::new(StringArray::from(self.detail)),
+            Arc::new(StringArray::from(self.record)),
+        ];
+        Ok(RecordBatch::try_new(wh::warehouse_quarantine(), cols)?)
+    }
+}
+
+/// Row `i` of `batch` as one JSON object (lineage columns included).
+fn row_json(batch: &RecordBatch, i: usize) -> Option<String> {
+    let one = batch.slice(i, 1);
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow_json::LineDelimitedWriter::new(&mut buf);
+        w.write(&one).ok()?;
+        w.finish().ok()?;
+    }
+    String::from_utf8(buf)
+        .ok()
+        .map(|s| s.trim_end().to_string())
+}
+
+/// Builds the warehouse of `lake` (see the crate docs).
+pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseReport> {
+    let t0 = Instant::now();
+    let taxonomy = Taxonomy::embedded();
+    let progress = if opts.progress {
+        let pb = ProgressBar::new_spinner();
+        pb.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} warehouse [{elapsed_precise}] {human_pos} rows ({per_sec}) {msg}",
+        ) {
+            pb.set_style(style);
+        }
+        pb.enable_steady_tick(std::time::Duration::from_millis(200));
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    let run_id = format!(
+        "{}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+
+    // 1. GDP and the state scope.
+    let (gdp_origin, html) = match &opts.gdp {
+        GdpSource::Offline => (
+            "offline copy (crates/warehouse/data/gdp_by_state_wikipedia.html)".to_string(),
+            gdp::OFFLINE_PAGE.to_string(),
+        ),
+        GdpSource::Html { origin, html } => (origin.clone(), html.clone()),
+    };
+    let gdp_rows = gdp::parse_gdp_html(&html)?;
+    let states_scope: Option<HashSet<String>> = match &opts.states {
+        StateScope::All => None,
+        StateScope::States(v) => Some(v.iter().map(|s| s.to_ascii_uppercase()).collect()),
+        StateScope::TopGdp(n) => {
+            let top = gdp::top_states(&gdp_rows, *n);
+            if top.len() < *n {
+                return Err(WarehouseError::Option(format!(
+                    "--top-gdp {n}: the GDP table has only {} US states",
+                    top.len()
+                )));
+            }
+            Some(top.into_iter().collect())
+        }
+    };
+    let categories_scope = match &opts.categories {
+        CategoryScope::All => None,
+        CategoryScope::FoodRelated => Some(
+            taxonomy
+                .categories()
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.food_related)
+                .map(|(i, _)| i)
+                .collect(),
+        ),
+        CategoryScope::Named(names) => {
+            let mut set = HashSet::new();
+            for n in names {
+                let i = taxonomy
+                    .index_of(n)
+                    .ok_or_else(|| WarehouseError::Option(format!("unknown category {n:?}")))?;
+                set.insert(i);
+            }
+            Some(set)
+        }
+    };
+
+    let mut b = Build {
+        lake,
+        run_id,
+        taxonomy,
+        states: states_scope,
+        categories: categories_scope,
+        yelp_biz: HashMap::new(),
+        google_biz: HashMap::new(),
+        business_keys: HashMap::new(),
+        locations: BTreeMap::new(),
+        yelp_users: HashSet::new(),
+        google_users: HashMap::new(),
+        day_range: None,
+        quarantine: QuarantineRows::default(),
+        sources: Vec::new(),
+        tables: BTreeMap::new(),
+        inferred_users: 0,
+        progress,
+    };
+
+    b.phase("state_gdp");
+    write_state_gdp(&mut b, &gdp_rows, &gdp_origin).await?;
+    b.phase("dim_category");
+    write_dim_category(&mut b).await?;
+
+    business::build_businesses(&mut b).await?;
+    facts::build_reviews(&mut b).await?;
+    facts::build_tips(&mut b).await?;
+    facts::build_checkins(&mut b).await?;
+    users::build_users(&mut b).await?;
+
+    b.phase("dim_location, dim_date");
+    write_dim_location(&mut b).await?;
+    write_dim_date(&mut b).await?;
+
+    b.phase("warehouse_quarantine");
+    let q = std::mem::take(&mut b.quarantine);
+    let mut sink = b.sink(wh::WAREHOUSE_QUARANTINE).await?;
+    sink.write(lake, q.batch()?).await?;
+    b.finish(sink).await?;
+
+    let mut report = WarehouseReport {
+        states: b.states.as_ref().map(|s| {
+            let mut v: Vec<String> = s.iter().cloned().collect();
+            v.sort();
+            v
+        }),
+        categories: opts.categories.describe(),
+        gdp_top: gdp_rows
+            .iter()
+            .take(10)
+            .map(|r| {
+                (
+                    r.state_abbr.clone().unwrap_or_else(|| r.state_name.clone()),
+                    r.gdp_millions_usd,
+                )
+            })
+            .collect(),
+        gdp_source: gdp_origin,
+        sources: std::mem::take(&mut b.sources),
+        tables: BTreeMap::new(),
+        inferred_users: b.inferred_users,
+        seconds: 0.0,
+    };
+    for s in &report.sources {
+        if !s.reconciles() {
+            return Err(WarehouseError::Internal(format!(
+                "{} does not reconcile: read {} != carried {} + dropped {} + quarantined {}",
+                s.table,
+                s.read,
+                s.carried,
+                s.dropped_total(),
+                s.quarantined_total()
+            )));
+        }
+    }
+    // The report table is committed last: its presence marks a complete build.
+    b.phase("build_report");
+    let mut sink = b.sink(wh::BUILD_REPORT).await?;
+    sink.write(lake, report_batch(&report)?).await?;
+    b.finish(sink).await?;
+    report.tables = std::mem::take(&mut b.tables);
+    report.seconds = t0.elapsed().as_secs_f64();
+    b.progress.finish_and_clear();
+    Ok(report)
+}
+
+async fn write_state_gdp(b: &mut Build<'_>, rows: &[gdp::StateGdp], origin: &str) -> Result<()> {
+    let mut abbr = Vec::new();
+    let mut name = Vec::new();
+    let mut value = Vec::new();
+    let mut year = Vec::new();
+    let mut rank = Vec::new();
+    let mut src = Vec::new();
+    for r in rows {
+        let Some(a) = r.state_abbr.clone() else {
+            continue;
+        };
+        abbr.push(a);
+        name.push(r.state_name.clone());
+        value.push(r.gdp_millions_usd);
+        year.push(r.year);
+        rank.push(r.rank as i32);
+        src.push(origin.to_string());
+    }
+    let batch = RecordBatch::try_new(
+        wh::state_gdp(),
+        vec![
+            Arc::new(StringArray::from(abbr)),
+            Arc::new(StringArray::from(name)),
+            Arc::new(Float64Array::from(value)),
+            Arc::new(Int32Array::from(year)),
+            Arc::new(Int32Array::from(rank)),
+            Arc::new(StringArray::from(src)),
+        ],
+    )?;
+    let mut sink = b.sink(wh::STATE_GDP).await?;
+    sink.write(b.lake, batch).await?;
+    b.finish(sink).await
+}
+
+async fn write_dim_category(b: &mut Build<'_>) -> Result<()> {
+    let cats = b.taxonomy.categories();
+    let batch = RecordBatch::try_new(
+        wh::dim_category(),
+        vec![
+            Arc::new(Int64Array::from_iter_values(
+                cats.iter().map(|c| keys::category_key(&c.name)),
+            )),
+            Arc::new(StringArray::from_iter_values(cats.iter().map(|c| &*c.name))),
+            Arc::new(StringArray::from_iter_values(
+                cats.iter().map(|c| c.kind.as_str()),
+            )),
+            Arc::new(BooleanArray::from(
+                cats.iter().map(|c| c.food_related).collect::<Vec<_>>(),
+            )),
+        ],
+    )?;
+    let mut sink = b.sink(wh::DIM_CATEGORY).await?;
+    sink.write(b.lake, batch).await?;
+    b.finish(sink).await
+}
+
+async fn write_dim_location(b: &mut Build<'_>) -> Result<()> {
+    let mut k = Vec::new();
+    let mut st = Vec::new();
+    let mut sn = Vec::new();
+    let mut co = Vec::new();
+    let mut ci = Vec::new();
+    for (key, (state, city)) in &b.locations {
+        let region = state.as_deref().and_then(states::by_abbr);
+        k.push(*key);
+        st.push(state.clone());
+        sn.push(region.map(|r| r.name.to_string()));
+        co.push(region.map(|r| r.country.to_string()));
+        ci.push(city.clone());
+    }
+    let batch = RecordBatch::try_new(
+        wh::dim_location(),
+        vec![
+            Arc::new(Int64Array::from(k)),
+            Arc::new(StringArray::from(st)),
+            Arc::new(StringArray::from(sn)),
+            Arc::new(StringArray::from(co)),
+            Arc::new(StringArray::from(ci)),
+        ],
+    )?;
+    let mut sink = b.sink(wh::DIM_LOCATION).await?;
+    sink.write(b.lake, batch).await?;
+    b.finish(sink).await
+}
+
+async fn write_dim_date(b: &mut Build<'_>) -> Result<()> {
+    let mut sink = b.sink(wh::DIM_DATE).await?;
+    if let Some((lo, hi)) = b.day_range {
+        let mut day = lo;
+        while day <= hi {
+            let end = (day + BATCH_ROWS as i64 - 1).min(hi);
+            let days: Vec<i64> = (day..=end).collect();
+            let civil: Vec<(i32, u32, u32)> =
+                days.iter().map(|d| parse::civil_from_days(*d)).collect();
+            let wd: Vec<i32> = days
+                .iter()
+                .map(|d| parse::weekday_from_days(*d) as i32)
+                .collect();
+            let batch = RecordBatch::try_new(
+                wh::dim_date(),
+                vec![
+                    Arc::new(Int32Array::from_iter_values(
+                        civil.iter().map(|(y, m, d)| keys::date_key(*y, *m, *d)),
+                    )),
+                    Arc::new(Date32Array::from_iter_values(
+                        days.iter().map(|d| *d as i32),
+                    )),
+                    Arc::new(Int32Array::from_iter_values(civil.iter().map(|c| c.0))),
+                    Arc::new(Int32Array::from_iter_values(
+                        civil.iter().map(|c| (c.1 as i32 - 1) / 3 + 1),
+                    )),
+                    Arc::new(Int32Array::from_iter_values(
+                        civil.iter().map(|c| c.1 as i32),
+                    )),
+                    Arc::new(Int32Array::from_iter_values(
+                        civil.iter().map(|c| c.2 as i32),
+                    )),
+                    Arc::new(Int32Array::from(wd.clone())),
+                    Arc::new(BooleanArray::from(
+                        wd.iter().map(|w| *w >= 5).collect::<Vec<_>>(),
+                    )),
+                ],
+            )?;
+            sink.write(b.lake, batch).await?;
+            day = end + 1;
+        }
+    }
+    b.finish(sink).await
+}
+
+fn report_batch(r: &WarehouseReport) -> Result<RecordBatch> {
+    let mut t = Vec::new();
+    let mut o = Vec::new();
+    let mut reason = Vec::new();
+    let mut n = Vec::new();
+    let mut push = |table: &str, outcome: &str, why: &str, rows: u64| {
+        t.push(table.to_string());
+        o.push(outcome.to_string());
+        reason.push(why.to_string());
+        n.push(rows as i64);
+    };
+    for s in &r.sources {
+        push(&s.table, "read", "", s.read);
+        push(&s.table, "carried", "", s.carried);
+        for (k, v) in &s.dropped {
+            push(&s.table, "dropped", k, *v);
+        }
+        for (k, v) in &s.quarantined {
+            push(&s.table, "quarantined", k, *v);
+        }
+        for (k, v) in &s.altered {
+            push(&s.table, "altered", k, *v);
+        }
+        push(&s.table, "produced", "", s.produced);
+    }
+    Ok(RecordBatch::try_new(
+        wh::build_report(),
+        vec![
+            Arc::new(StringArray::from(t)),
+            Arc::new(StringArray::from(o)),
+            Arc::new(StringArray::from(reason)),
+            Arc::new(Int64Array::from(n)),
+        ],
+    )?)
+}
+
+/// Timestamp (µs) -> (date_key, days since epoch).
+pub(crate) fn date_of(micros: i64) -> i32 {
+    let (y, m, d) = parse::civil_from_days(micros.div_euclid(86_400_000_000));
+    keys::date_key(y, m, d)
+}
+
+/// The user key of a Yelp or Google user id.
+pub(crate) fn user_key(source: Source, id: &str) -> i64 {
+    keys::user_key(source, id)
+}

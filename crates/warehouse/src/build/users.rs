@@ -1,0 +1,290 @@
+//! dim_user: Yelp users referenced by facts in scope (profile from the user file, or an
+//! inferred row when the file lacks them) and Google reviewers (from their reviews).
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::RecordBatch;
+use reviewlake_schema::{YELP_USER_COMPLIMENTS, warehouse as wh};
+
+use super::columns::*;
+use super::{BATCH_ROWS, Build, user_key};
+use crate::dedupe::{Election, id_key};
+use crate::keys::Source;
+use crate::parse;
+use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
+use crate::report::SourceReport;
+use crate::sink::TableSink;
+use crate::{Result, WarehouseError};
+
+#[derive(Default)]
+struct UserRows {
+    key: Vec<i64>,
+    source: Vec<String>,
+    id: Vec<String>,
+    name: Vec<Option<String>>,
+    review_count: Vec<Option<i64>>,
+    since: Vec<Option<i64>>,
+    useful: Vec<Option<i64>>,
+    funny: Vec<Option<i64>>,
+    cool: Vec<Option<i64>>,
+    fans: Vec<Option<i64>>,
+    avg: Vec<Option<f64>>,
+    elite: Vec<Option<Vec<i32>>>,
+    friends: Vec<Option<Vec<String>>>,
+    friend_count: Vec<Option<i32>>,
+    compliments: Vec<Option<i64>>,
+    flagged: Vec<bool>,
+    inferred: Vec<bool>,
+}
+
+impl UserRows {
+    fn take(&mut self) -> Result<RecordBatch> {
+        let r = std::mem::take(self);
+        Ok(RecordBatch::try_new(
+            wh::dim_user(),
+            vec![
+                i64_nn(r.key),
+                utf8_nn(r.source),
+                utf8_nn(r.id),
+                utf8(r.name),
+                i64s(r.review_count),
+                ts(r.since),
+                i64s(r.useful),
+                i64s(r.funny),
+                i64s(r.cool),
+                i64s(r.fans),
+                f64s(r.avg),
+                list_i32(r.elite),
+                list_utf8(r.friends),
+                i32s(r.friend_count),
+                i64s(r.compliments),
+                bool_nn(r.flagged),
+                bool_nn(r.inferred),
+            ],
+        )?)
+    }
+    /// A row with only identity columns set.
+    fn push_bare(&mut self, source: Source, id: &str, name: Option<String>, reviews: Option<i64>) {
+        self.key.push(user_key(source, id));
+        self.source.push(source.as_str().to_string());
+        self.id.push(id.to_string());
+        self.name.push(name);
+        self.review_count.push(reviews);
+        self.since.push(None);
+        self.useful.push(None);
+        self.funny.push(None);
+        self.cool.push(None);
+        self.fans.push(None);
+        self.avg.push(None);
+        self.elite.push(None);
+        self.friends.push(None);
+        self.friend_count.push(None);
+        self.compliments.push(None);
+        self.flagged.push(false);
+        self.inferred.push(source == Source::Yelp);
+    }
+    async fn flush(&mut self, b: &Build<'_>, sink: &mut TableSink, force: bool) -> Result<()> {
+        if self.key.len() >= BATCH_ROWS || (force && !self.key.is_empty()) {
+            let batch = self.take()?;
+            sink.write(b.lake, batch).await?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
+    b.phase("dim_user: yelp_user");
+    let mut sink = b.sink(wh::DIM_USER).await?;
+    let mut rows = UserRows::default();
+    let mut keys_seen: HashMap<i64, String> = HashMap::new();
+    let mut check = |k: i64, id: &str| -> Result<()> {
+        if let Some(other) = keys_seen.insert(k, id.to_string())
+            && other != id
+        {
+            return Err(WarehouseError::KeyCollision {
+                table: wh::DIM_USER.into(),
+                a: other,
+                b: id.to_string(),
+                key: k,
+            });
+        }
+        Ok(())
+    };
+    let name = "yelp_user";
+    let raw = RawTable::open(b.lake, name).await?;
+    let mut rep = SourceReport::new(name);
+    let mut el = Election::default();
+    if let Some(mut s) = raw.stream(&["user_id", "_source_file", "_line"]).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let (id, file, line) = (c.str("user_id")?, c.str("_source_file")?, c.i64("_line")?);
+            for i in 0..batch.num_rows() {
+                if let Some(v) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) {
+                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
+                }
+            }
+        }
+    }
+    let mut found: HashSet<String> = HashSet::new();
+    if raw.exists() {
+        let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let id = c.str("user_id")?;
+            let (nm, rc, since) = (
+                c.str("name")?,
+                c.i64("review_count")?,
+                c.str("yelping_since")?,
+            );
+            let (useful, funny, cool, fans) = (
+                c.i64("useful")?,
+                c.i64("funny")?,
+                c.i64("cool")?,
+                c.i64("fans")?,
+            );
+            let (elite, friends, avg) =
+                (c.str("elite")?, c.str("friends")?, c.f64("average_stars")?);
+            let compl = YELP_USER_COMPLIMENTS
+                .iter()
+                .map(|n| c.i64(n))
+                .collect::<Result<Vec<_>>>()?;
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let mut hashes = None;
+            for i in 0..batch.num_rows() {
+                rep.read += 1;
+                let (f, l) = (file.value(i), line.value(i));
+                let Some(uid) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) else {
+                    let d = format!("user_id {:?}", opt_str(id, i));
+                    b.quarantine
+                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                    continue;
+                };
+                let mut err = None;
+                let keep = el.keep(id_key(&[uid.as_bytes()]), f, l, || {
+                    if hashes.is_none() {
+                        match super::business::content_hashes(&c) {
+                            Ok(h) => hashes = Some(h),
+                            Err(e) => err = Some(e),
+                        }
+                    }
+                    hashes.as_ref().map_or(0, |h: &Vec<u64>| h[i])
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                if !keep {
+                    continue;
+                }
+                if !b.yelp_users.contains(uid) {
+                    rep.drop("no_activity_in_scope");
+                    continue;
+                }
+                let k = user_key(Source::Yelp, uid);
+                check(k, uid)?;
+                found.insert(uid.to_string());
+                let mut flagged = false;
+                let mut nn = |v: Option<i64>| match v {
+                    Some(x) if x < 0 => {
+                        flagged = true;
+                        None
+                    }
+                    o => o,
+                };
+                let (u, fu, co, fa) = (
+                    nn(opt_i64(useful, i)),
+                    nn(opt_i64(funny, i)),
+                    nn(opt_i64(cool, i)),
+                    nn(opt_i64(fans, i)),
+                );
+                let review_count = nn(opt_i64(rc, i));
+                let compliments: Option<i64> = {
+                    let vals: Vec<i64> = compl.iter().filter_map(|a| nn(opt_i64(a, i))).collect();
+                    if vals.is_empty() {
+                        None
+                    } else {
+                        Some(vals.iter().sum())
+                    }
+                };
+                if flagged {
+                    rep.alter("negative_votes");
+                }
+                let since_raw = opt_str(since, i).and_then(parse::clean_str);
+                let since_ts = since_raw.and_then(parse::parse_yelp_timestamp);
+                if since_raw.is_some() && since_ts.is_none() {
+                    rep.alter("unparseable_yelping_since");
+                }
+                let (years, bad) = opt_str(elite, i)
+                    .map(parse::parse_elite)
+                    .unwrap_or_default();
+                if bad > 0 {
+                    rep.alter("bad_elite_token");
+                }
+                let fr: Vec<String> = opt_str(friends, i)
+                    .map(|s| parse::split_list(s).map(str::to_string).collect())
+                    .unwrap_or_default();
+                let average = match opt_f64(avg, i) {
+                    Some(x) if !(0.0..=5.0).contains(&x) => {
+                        rep.alter("average_stars_out_of_range");
+                        None
+                    }
+                    o => o,
+                };
+                rows.key.push(k);
+                rows.source.push("yelp".into());
+                rows.id.push(uid.to_string());
+                rows.name.push(
+                    opt_str(nm, i)
+                        .and_then(parse::clean_str)
+                        .map(str::to_string),
+                );
+                rows.review_count.push(review_count);
+                rows.since.push(since_ts);
+                rows.useful.push(u);
+                rows.funny.push(fu);
+                rows.cool.push(co);
+                rows.fans.push(fa);
+                rows.avg.push(average);
+                rows.elite.push(Some(years));
+                rows.friend_count.push(Some(fr.len() as i32));
+                rows.friends.push(Some(fr));
+                rows.compliments.push(compliments);
+                rows.flagged.push(flagged);
+                rows.inferred.push(false);
+                rep.carried += 1;
+                rep.produced += 1;
+                rows.flush(b, &mut sink, false).await?;
+            }
+            b.tick(batch.num_rows() as u64);
+        }
+    }
+    let (same, other) = el.loser_counts();
+    rep.drop_n("duplicate_line", same);
+    rep.drop_n("duplicate_user_id", other);
+    b.sources.push(rep);
+
+    // Users that facts reference but the user file lacks: inferred rows.
+    let mut missing: Vec<&String> = b
+        .yelp_users
+        .iter()
+        .filter(|u| !found.contains(*u))
+        .collect();
+    missing.sort();
+    b.inferred_users = missing.len() as u64;
+    for uid in missing {
+        check(user_key(Source::Yelp, uid), uid)?;
+        rows.push_bare(Source::Yelp, uid, None, None);
+        rows.flush(b, &mut sink, false).await?;
+    }
+
+    b.phase("dim_user: google reviewers");
+    let mut google: Vec<(String, (Option<String>, i64))> =
+        std::mem::take(&mut b.google_users).into_iter().collect();
+    google.sort_by(|a, b| a.0.cmp(&b.0));
+    for (uid, (name, n)) in google {
+        check(user_key(Source::Google, &uid), &uid)?;
+        rows.push_bare(Source::Google, &uid, name, Some(n));
+        rows.flush(b, &mut sink, false).await?;
+    }
+    rows.flush(b, &mut sink, true).await?;
+    b.finish(sink).await
+}
