@@ -50,6 +50,19 @@ pub enum BenchCommand {
         #[arg(long, default_value = "all")]
         scope: String,
     },
+    /// Sentiment throughput (texts/s): the Rust VADER port, one thread and all cores,
+    /// beside vaderSentiment 3.3.2 (PyPI) on the same review texts, in the same run.
+    Sentiment {
+        /// Number of review texts (taken from a generated tree).
+        #[arg(long, default_value_t = 50_000)]
+        texts: usize,
+        /// Work folder.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// Python interpreter with vaderSentiment installed.
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
 }
 
 /// Wall time and peak resident memory of one child process.
@@ -151,7 +164,150 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             runs,
             scope,
         } => bench_warehouse(reviews, &work, &python, runs, &scope),
+        BenchCommand::Sentiment {
+            texts,
+            work,
+            python,
+        } => bench_sentiment(texts, &work, &python),
     }
+}
+
+/// The first `n` review texts of a generated tree (Yelp, then Google), generating a
+/// tree large enough if needed.
+fn review_texts(n: usize, work: &Path) -> Result<Vec<String>> {
+    use std::io::BufRead;
+    let reviews = (n as u64 * 4).max(10_000);
+    let src = work.join(format!("src-{reviews}"));
+    if !src.join("manifest.json").is_file() {
+        crate::datagen::run(&crate::datagen::GenOptions {
+            reviews,
+            out: src.clone(),
+            seed: 42,
+            dirty: 0.0,
+            progress: false,
+        })?;
+    }
+    let mut files = vec![src.join("yelp/yelp_academic_dataset_review.json")];
+    for f in manifest_files(&src)? {
+        if f.contains("reviews-estados") {
+            files.push(src.join(f));
+        }
+    }
+    let mut out = Vec::with_capacity(n);
+    for f in files {
+        let r = std::io::BufReader::new(
+            std::fs::File::open(&f).with_context(|| format!("opening {}", f.display()))?,
+        );
+        for line in r.lines() {
+            let v: serde_json::Value = serde_json::from_str(&line?)?;
+            if let Some(t) = v["text"].as_str() {
+                out.push(t.to_string());
+                if out.len() == n {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn bench_sentiment(n: usize, work: &Path, python: &str) -> Result<()> {
+    use rayon::prelude::*;
+    use reviewlake_features::vader::SentimentAnalyzer;
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: debug build; use `cargo xtask-release bench sentiment` for real figures"
+        );
+    }
+    std::fs::create_dir_all(work)?;
+    let texts = review_texts(n, work)?;
+    let file = work.join(format!("texts-{}.jsonl", texts.len()));
+    let body: String = texts
+        .iter()
+        .map(|t| serde_json::Value::from(t.as_str()).to_string() + "\n")
+        .collect();
+    std::fs::write(&file, body)?;
+    let mean_words = texts
+        .iter()
+        .map(|t| t.split_whitespace().count())
+        .sum::<usize>() as f64
+        / texts.len() as f64;
+    let an = SentimentAnalyzer::shared();
+    // Warm-up, then the timed loops (repeated until at least a second has passed).
+    let checksum: f64 = texts
+        .iter()
+        .take(1000)
+        .map(|t| an.polarity_scores(t).compound)
+        .sum();
+    let time = |parallel: bool| -> (f64, usize) {
+        let t0 = Instant::now();
+        let mut done = 0usize;
+        let mut sink = 0.0;
+        while t0.elapsed().as_secs_f64() < 1.0 || done == 0 {
+            sink += if parallel {
+                texts
+                    .par_iter()
+                    .map(|t| an.polarity_scores(t).compound)
+                    .sum::<f64>()
+            } else {
+                texts
+                    .iter()
+                    .map(|t| an.polarity_scores(t).compound)
+                    .sum::<f64>()
+            };
+            done += texts.len();
+        }
+        std::hint::black_box(sink);
+        (done as f64 / t0.elapsed().as_secs_f64(), done)
+    };
+    let (one, _) = time(false);
+    let (all, _) = time(true);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/features/benches/vader_py.py"
+    );
+    let out = Command::new(python)
+        .arg(script)
+        .arg(&file)
+        .output()
+        .context("running vaderSentiment (is `pip install vaderSentiment==3.3.2` done?)")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "vaderSentiment run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // "vaderSentiment <version>: <N> texts in <S> s = <R> texts/s"
+    let py: f64 = line
+        .rsplit('=')
+        .next()
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .with_context(|| format!("unexpected output from the Python script: {line}"))?;
+    println!();
+    println!(
+        "{} review texts, {:.1} words on average ({}); checksum {checksum:.4}",
+        texts.len(),
+        mean_words,
+        file.display()
+    );
+    println!();
+    println!("| scorer | texts/s | vs Python |");
+    println!("|---|---:|---:|");
+    println!(
+        "| reviewlake VADER, 1 thread | {one:.0} | {:.0}x |",
+        one / py
+    );
+    println!(
+        "| reviewlake VADER, {} threads (rayon) | {all:.0} | {:.0}x |",
+        rayon::current_num_threads(),
+        all / py
+    );
+    println!(
+        "| {} | {py:.0} | 1x |",
+        line.split(':').next().unwrap_or("vaderSentiment")
+    );
+    Ok(())
 }
 
 /// The benchmark query, in SQL both engines accept (`{r}`/`{b}` are the table names).

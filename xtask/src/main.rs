@@ -7,6 +7,8 @@
 //!                      [--fetch-gdp URL]
 //! cargo xtask sql "SELECT ..." [--lake DIR|URL] [--format table|csv|json|parquet] [--out FILE]
 //! cargo xtask gdp-page [--csv FILE] [--out FILE]
+//! cargo xtask sentiment < texts.txt > scores.jsonl
+//! cargo xtask report [--lake DIR|URL] [--out FILE]
 //! cargo xtask bench ingest|warehouse [--reviews N] [--work DIR]
 //! ```
 
@@ -62,11 +64,55 @@ enum Command {
         )]
         out: PathBuf,
     },
+    /// VADER sentiment of stdin, one text per line, as one JSON object per line:
+    /// {"neg":..,"neu":..,"pos":..,"compound":..}.
+    Sentiment,
+    /// Write the self-contained HTML report of a lake's KPIs.
+    Report {
+        /// Lake root (folder, s3:// or memory:// URL).
+        #[arg(long, default_value = "lake")]
+        lake: String,
+        /// Output file.
+        #[arg(long, default_value = "reports/report.html")]
+        out: PathBuf,
+    },
     /// Benchmarks that print figures (release build recommended).
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+}
+
+/// `xtask sentiment`: stdin lines -> JSON score lines, in order, scored in parallel.
+fn sentiment() -> Result<()> {
+    use rayon::prelude::*;
+    use std::io::{BufRead, Write};
+    let an = reviewlake_features::vader::SentimentAnalyzer::shared();
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut lines = stdin.lines();
+    loop {
+        let chunk: Vec<String> = lines
+            .by_ref()
+            .take(16_384)
+            .collect::<std::io::Result<_>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let scored: Vec<String> = chunk
+            .par_iter()
+            .map(|t| {
+                let s = an.polarity_scores(t);
+                serde_json::json!({"neg": s.neg, "neu": s.neu, "pos": s.pos, "compound": s.compound})
+                    .to_string()
+            })
+            .collect();
+        for s in scored {
+            writeln!(out, "{s}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -113,6 +159,25 @@ fn main() -> Result<()> {
         }
         Command::Pipeline(args) => pipeline::run(args),
         Command::Sql(args) => sql::run(args),
+        Command::Sentiment => sentiment(),
+        Command::Report { lake, out } => {
+            use anyhow::Context;
+            let rt = tokio::runtime::Runtime::new()?;
+            let html = rt.block_on(async {
+                let l = reviewlake_lake::Lake::open(&lake)
+                    .with_context(|| format!("opening lake {lake}"))?;
+                reviewlake_features::report::render(&l)
+                    .await
+                    .with_context(|| format!("rendering the report of {lake}"))
+            })?;
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(&out, html).with_context(|| format!("writing {}", out.display()))?;
+            println!("report written to {}", out.display());
+            Ok(())
+        }
         Command::GdpPage { csv, out } => {
             use anyhow::Context;
             let text = std::fs::read_to_string(&csv)

@@ -12,7 +12,7 @@ use reviewlake_ingest::{IngestOptions, IngestReport, ingest};
 use reviewlake_lake::Lake;
 
 /// Stages, in order.
-pub const STAGES: [&str; 2] = ["ingest", "warehouse"];
+pub const STAGES: [&str; 3] = ["ingest", "warehouse", "features"];
 
 /// Default sample folder, generated on first use.
 pub const DEFAULT_SAMPLE: &str = "data/sample";
@@ -29,8 +29,8 @@ pub struct PipelineArgs {
     /// Lake root (folder, s3:// or memory:// URL).
     #[arg(long, default_value = "lake")]
     pub lake: String,
-    /// Last stage to run (ingest, warehouse). Default: all of them.
-    #[arg(long, default_value = "warehouse")]
+    /// Last stage to run (ingest, warehouse, features). Default: all of them.
+    #[arg(long, default_value = "features")]
     pub until: String,
     /// First stage to run (earlier ones are assumed done), e.g. `--from warehouse` to
     /// rebuild the warehouse without checking the sources again.
@@ -103,6 +103,18 @@ pub fn run(args: PipelineArgs) -> Result<()> {
                 .with_context(|| format!("building the warehouse of {}", lake.root()))?;
             println!("{wr}");
             report_json.insert("warehouse".into(), serde_json::to_value(&wr)?);
+        }
+        if first <= 2 && last >= 2 {
+            let fr = reviewlake_features::build(
+                &lake,
+                &reviewlake_features::FeaturesOptions {
+                    progress: !args.quiet,
+                },
+            )
+            .await
+            .with_context(|| format!("building the features of {}", lake.root()))?;
+            println!("{fr}");
+            report_json.insert("features".into(), serde_json::to_value(&fr)?);
         }
         tracing::debug!(last_stage = STAGES[last], "pipeline done");
         if let Some(path) = &args.report {

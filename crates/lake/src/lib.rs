@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod rewrite;
 mod writer;
 
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ use url::Url;
 
 pub use deltalake;
 pub use reviewlake_schema::Zone;
+pub use rewrite::TableRewrite;
 pub use writer::DataFileWriter;
 
 /// Errors from the lake.

@@ -20,6 +20,7 @@
 //! assert_eq!(schema.metadata()["reviewlake.schema_version"], "1");
 //! ```
 
+pub mod features;
 pub mod warehouse;
 
 use std::collections::HashMap;

@@ -34,7 +34,6 @@ mod build;
 mod dedupe;
 mod read;
 mod report;
-mod sink;
 
 pub use build::build;
 pub use keys::Source;

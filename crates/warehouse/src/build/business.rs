@@ -14,10 +14,10 @@ use crate::keys::{self, Source};
 use crate::parse::{self, AttrValue, DayHours, OpenInterval};
 use crate::read::{Cols, RawTable, list_strs, map_str_entries, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
-use crate::sink::TableSink;
 use crate::states;
 use crate::taxonomy::Platform;
 use crate::{Result, WarehouseError};
+use reviewlake_lake::TableRewrite as TableSink;
 
 /// Content hash of row `i` of a batch (all non-lineage columns), for labelling duplicates.
 pub(crate) fn content_hashes(cols: &Cols<'_>) -> Result<Vec<u64>> {

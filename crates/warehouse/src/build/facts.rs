@@ -11,8 +11,8 @@ use crate::keys::{self, Source};
 use crate::parse;
 use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
-use crate::sink::TableSink;
 use crate::{Result, WarehouseError};
+use reviewlake_lake::TableRewrite as TableSink;
 
 /// Earliest and latest plausible review time (1990-01-01, 2100-01-01), µs.
 const MIN_TS: i64 = 631_152_000_000_000;

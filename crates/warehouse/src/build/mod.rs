@@ -19,10 +19,10 @@ use reviewlake_schema::warehouse as wh;
 
 use crate::keys::{self, Source};
 use crate::report::{SourceReport, WarehouseReport};
-use crate::sink::TableSink;
 use crate::taxonomy::Taxonomy;
 use crate::{CategoryScope, GdpSource, Result, StateScope, WarehouseError, WarehouseOptions};
 use crate::{gdp, parse, states};
+use reviewlake_lake::TableRewrite as TableSink;
 
 /// Rows per output batch.
 pub(crate) const BATCH_ROWS: usize = 8192;
@@ -82,13 +82,20 @@ impl Build<'_> {
     pub(crate) async fn sink(&self, name: &'static str) -> Result<TableSink> {
         let schema = wh::schema_of(name)
             .ok_or_else(|| WarehouseError::Internal(format!("no schema for {name}")))?;
-        TableSink::open(self.lake, name, schema, &self.run_id).await
+        Ok(TableSink::open(
+            self.lake,
+            reviewlake_lake::Zone::Warehouse,
+            name,
+            schema,
+            &self.run_id,
+        )
+        .await?)
     }
 
     pub(crate) async fn finish(&mut self, sink: TableSink) -> Result<()> {
-        let name = sink.name;
+        let name = sink.name().to_string();
         let rows = sink.commit(self.lake).await?;
-        self.tables.insert(name.to_string(), rows);
+        self.tables.insert(name, rows);
         Ok(())
     }
 

@@ -13,8 +13,8 @@ use crate::keys::Source;
 use crate::parse;
 use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
-use crate::sink::TableSink;
 use crate::{Result, WarehouseError};
+use reviewlake_lake::TableRewrite as TableSink;
 
 #[derive(Default)]
 struct UserRows {

@@ -1,4 +1,4 @@
-//! Writing warehouse tables: every build replaces a table's whole content in one Delta
+//! Rewriting derived tables: every build replaces a table's whole content in one Delta
 //! commit (the previous files are removed in the same commit that adds the new ones), so
 //! readers see either the old or the new table, never a mix.
 
@@ -6,15 +6,17 @@ use std::collections::HashMap;
 
 use arrow::array::RecordBatch;
 use arrow_schema::SchemaRef;
-use reviewlake_lake::deltalake::DeltaTable;
-use reviewlake_lake::deltalake::kernel::Add;
-use reviewlake_lake::{DataFileWriter, Lake, Zone, active_files, remove_action};
+use deltalake::DeltaTable;
+use deltalake::kernel::Add;
 
-use crate::Result;
+use crate::{DataFileWriter, Lake, LakeError, Result, Zone, active_files, remove_action};
 
-/// One warehouse table being rewritten.
-pub(crate) struct TableSink {
-    pub name: &'static str,
+/// One derived table being rewritten: write batches, then [`TableRewrite::commit`]
+/// replaces the table's content atomically. Dropping it without committing leaves the
+/// table as it was (the files written are never referenced).
+pub struct TableRewrite {
+    zone: Zone,
+    name: String,
     schema: SchemaRef,
     table: DeltaTable,
     writer: Option<DataFileWriter>,
@@ -27,23 +29,27 @@ pub(crate) struct TableSink {
 /// Rows per data file before a new file is started.
 const ROWS_PER_FILE: u64 = 4_000_000;
 
-impl TableSink {
-    pub(crate) async fn open(
+impl TableRewrite {
+    /// Opens (or creates) `zone/name` for rewriting with `schema`; a table whose columns
+    /// differ (an older release wrote it) is dropped and recreated. `run_id` names the
+    /// data files and is recorded in the commit.
+    pub async fn open(
         lake: &Lake,
-        name: &'static str,
+        zone: Zone,
+        name: &str,
         schema: SchemaRef,
         run_id: &str,
-    ) -> Result<TableSink> {
-        // A derived table whose schema changed (an older release wrote it) is rebuilt.
-        if let Some(existing) = lake.table(Zone::Warehouse, name).await?
+    ) -> Result<TableRewrite> {
+        if let Some(existing) = lake.table(zone, name).await?
             && !same_columns(&existing, &schema)
         {
             tracing::info!(table = name, "schema changed: dropping and recreating");
-            lake.drop_table(Zone::Warehouse, name).await?;
+            lake.drop_table(zone, name).await?;
         }
-        let table = lake.open_or_create(Zone::Warehouse, name, &schema).await?;
-        Ok(TableSink {
-            name,
+        let table = lake.open_or_create(zone, name, &schema).await?;
+        Ok(TableRewrite {
+            zone,
+            name: name.to_string(),
             schema,
             table,
             writer: None,
@@ -54,13 +60,27 @@ impl TableSink {
         })
     }
 
-    pub(crate) async fn write(&mut self, lake: &Lake, batch: RecordBatch) -> Result<()> {
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema batches must have.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Appends a batch (its columns must match the schema's types, in order).
+    pub async fn write(&mut self, lake: &Lake, batch: RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let batch = batch.with_schema(self.schema.clone()).map_err(|e| {
-            crate::WarehouseError::Internal(format!("{}: batch schema: {e}", self.name))
-        })?;
+        let batch = batch
+            .with_schema(self.schema.clone())
+            .map_err(|e| LakeError::Schema {
+                table: format!("{}/{}", self.zone, self.name),
+                reason: format!("batch does not match the table: {e}"),
+            })?;
         if self
             .writer
             .as_ref()
@@ -82,8 +102,9 @@ impl TableSink {
         Ok(())
     }
 
-    /// Closes the data files and commits them, replacing the table's previous content.
-    pub(crate) async fn commit(mut self, lake: &Lake) -> Result<u64> {
+    /// Closes the data files and commits them, replacing the table's previous content;
+    /// returns the rows written.
+    pub async fn commit(mut self, lake: &Lake) -> Result<u64> {
         if let Some(w) = self.writer.take()
             && let Some(add) = w.finish().await?
         {
@@ -103,8 +124,8 @@ impl TableSink {
 }
 
 fn same_columns(table: &DeltaTable, schema: &SchemaRef) -> bool {
-    use reviewlake_lake::deltalake::kernel::StructType;
-    use reviewlake_lake::deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+    use deltalake::kernel::StructType;
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
     let Ok(snap) = table.snapshot() else {
         return false;
     };

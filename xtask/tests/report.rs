@@ -1,0 +1,108 @@
+//! The HTML report in a real browser: generated data through the whole pipeline, then
+//! `cargo xtask report`, then a screenshot in headless Chromium (Debian's `chromium`);
+//! the screenshot must show the rendered charts (pixels of the series colours), and the
+//! page must be self-contained (nothing fetched from the network).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use reviewlake_features::report::PALETTE;
+
+fn xtask() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+fn chromium() -> PathBuf {
+    let p = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        p.exists(),
+        "headless Chromium is needed: `apt-get install chromium` (or set CHROMIUM)"
+    );
+    p
+}
+
+fn rgb(hex: &str) -> [u8; 3] {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
+    [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+}
+
+#[test]
+fn report_renders_charts_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, lake) = (dir.path().join("src"), dir.path().join("lake"));
+    let ok = |c: &mut Command| assert!(c.stdout(Stdio::null()).status().unwrap().success());
+    ok(xtask()
+        .args(["gen", "--reviews", "8000", "--seed", "3", "--out"])
+        .arg(&src));
+    ok(xtask()
+        .args(["pipeline", "--quiet", "--source"])
+        .arg(&src)
+        .arg("--lake")
+        .arg(&lake));
+    let html = dir.path().join("report.html");
+    ok(xtask()
+        .args(["report", "--lake"])
+        .arg(&lake)
+        .arg("--out")
+        .arg(&html));
+
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        !text.contains("src=\"http") && !text.contains("href=\"http"),
+        "self-contained"
+    );
+    assert!(!text.contains("<script"), "no script needed");
+    for section in [
+        "retention rate",
+        "review growth rate",
+        "Rising and declining",
+        "Sentiment by platform",
+    ] {
+        assert!(text.contains(section), "{section}");
+    }
+
+    let shot = dir.path().join("shot.png");
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1400,2600",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert!(channels >= 3);
+    let pixels: Vec<[u8; 3]> = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let near = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12);
+    // Five state series, two platforms, green/red bars: at least five colours drawn.
+    let drawn: Vec<(&str, usize)> = PALETTE
+        .iter()
+        .map(|c| (*c, pixels.iter().filter(|p| near(**p, rgb(c))).count()))
+        .collect();
+    let visible = drawn.iter().filter(|(_, n)| *n >= 150).count();
+    assert!(visible >= 5, "chart colours in the screenshot: {drawn:?}");
+    // Not a blank page: many non-background pixels.
+    let ink = pixels.iter().filter(|p| p.iter().all(|c| *c < 200)).count();
+    assert!(ink > 20_000, "{ink} dark pixels");
+}
