@@ -373,12 +373,20 @@ fn bench_warehouse(
         ("", "food")
     };
     let mut cmd = Command::new(&exe);
-    cmd.args(["pipeline", "--quiet", "--from", "warehouse", "--source"])
-        .arg(&src)
-        .arg("--lake")
-        .arg(&lake_dir)
-        .args(["--categories", cats])
-        .stdout(Stdio::null());
+    cmd.args([
+        "pipeline",
+        "--quiet",
+        "--from",
+        "warehouse",
+        "--until",
+        "warehouse",
+        "--source",
+    ])
+    .arg(&src)
+    .arg("--lake")
+    .arg(&lake_dir)
+    .args(["--categories", cats])
+    .stdout(Stdio::null());
     if !states.is_empty() {
         cmd.args(["--states", states]);
     }

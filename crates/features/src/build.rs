@@ -568,8 +568,11 @@ fn opt_f64(b: &RecordBatch, c: usize, i: usize) -> Option<f64> {
 }
 
 async fn kpis(run: &mut Run<'_>) -> Result<()> {
-    let mut rows: Vec<KpiRow> = Vec::new();
+    // One grain at a time: its aggregates and rows are dropped once written.
+    let schema = ft::kpi();
+    let mut sink = run.open(ft::KPI, schema.clone()).await?;
     for g in Grain::ALL {
+        let mut rows: Vec<KpiRow> = Vec::new();
         let sql = kpi_query(g);
         let mut aggs: HashMap<Group, ReviewAgg> = HashMap::new();
         for b in collect(&run.ctx, &sql).await? {
@@ -640,10 +643,19 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
             }
         }
         rows.extend(kpi::kpi_rows(&aggs));
+        drop(aggs);
         rows.extend(checkin_kpis(run, g).await?);
+        write_kpi_rows(run, &mut sink, &schema, &rows).await?;
     }
-    let schema = ft::kpi();
-    let mut sink = run.open(ft::KPI, schema.clone()).await?;
+    run.commit(sink).await
+}
+
+async fn write_kpi_rows(
+    run: &Run<'_>,
+    sink: &mut TableRewrite,
+    schema: &SchemaRef,
+    rows: &[KpiRow],
+) -> Result<()> {
     for chunk in rows.chunks(65_536) {
         let cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
@@ -690,7 +702,7 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
         sink.write(run.lake, RecordBatch::try_new(schema.clone(), cols)?)
             .await?;
     }
-    run.commit(sink).await
+    Ok(())
 }
 
 /// Check-in retention rows of one grain (Yelp check-ins; overall, by state, by category
