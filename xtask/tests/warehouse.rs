@@ -204,3 +204,73 @@ fn restaurant_reviews_per_state_and_platform_match_an_independent_count() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().nth(1), Some("0"), "{text}");
 }
+
+/// `--fetch-gdp` takes the GDP table from another page (a local file here: no network in
+/// tests) and `--top-gdp N` scopes the warehouse to that page's N largest states.
+#[test]
+fn fetched_gdp_page_sets_the_state_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let lake = dir.path().join("lake");
+    let st = xtask()
+        .args(["gen", "--reviews", "3000", "--seed", "9", "--out"])
+        .arg(&src)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // A page in Wikipedia's shape where Vermont and Florida lead.
+    let page = dir.path().join("gdp.html");
+    std::fs::write(
+        &page,
+        r#"<html><body><table class="wikitable sortable">
+<tr><th>Rank</th><th>State or federal district</th><th>Nominal GDP (millions of US$) 2023</th></tr>
+<tr><td>1</td><td><a href="/wiki/Vermont">Vermont</a><sup class="reference">[a]</sup></td><td>$9,000,000</td></tr>
+<tr><td>2</td><td><a href="/wiki/Florida">Florida</a></td><td>$8,000,000</td></tr>
+<tr><td>3</td><td><a href="/wiki/California">California</a></td><td>$10,000</td></tr>
+<tr><td></td><td>United States</td><td>$17,010,000</td></tr>
+</table></body></html>"#,
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    let st = xtask()
+        .args([
+            "pipeline",
+            "--quiet",
+            "--until",
+            "warehouse",
+            "--top-gdp",
+            "2",
+        ])
+        .arg("--fetch-gdp")
+        .arg(&page)
+        .arg("--source")
+        .arg(&src)
+        .arg("--lake")
+        .arg(&lake)
+        .arg("--report")
+        .arg(&report)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["warehouse"]["states"], serde_json::json!(["FL", "VT"]));
+    let out = xtask()
+        .args(["sql", "--format", "csv", "--lake"])
+        .arg(&lake)
+        .arg(
+            "SELECT (SELECT count(*) FROM state_gdp) * 1000 \
+             + (SELECT count(*) FROM dim_business WHERE state NOT IN ('FL', 'VT')) AS n",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().nth(1),
+        Some("3000"),
+        "3 states scraped, none outside FL/VT"
+    );
+}
