@@ -198,6 +198,24 @@ fn score(texts: &StringArray) -> Vec<Scored> {
         .collect()
 }
 
+/// The neg, neu, pos, compound and word-count columns of scored texts.
+fn score_columns(scores: &[Scored]) -> [ArrayRef; 5] {
+    let col = |f: fn(&(f64, f64, f64, f64, i32)) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(
+            scores.iter().map(|s| s.as_ref().map(f)).collect::<Vec<_>>(),
+        ))
+    };
+    [
+        col(|x| x.0),
+        col(|x| x.1),
+        col(|x| x.2),
+        col(|x| x.3),
+        Arc::new(Int32Array::from_iter_values(
+            scores.iter().map(|s| s.map_or(0, |x| x.4)),
+        )),
+    ]
+}
+
 async fn review_features(run: &mut Run<'_>) -> Result<()> {
     let newest = collect(&run.ctx, "SELECT max(review_ts) AS m FROM fact_review").await?;
     let newest = newest
@@ -240,21 +258,7 @@ async fn review_features(run: &mut Run<'_>) -> Result<()> {
         let civil: Vec<(i32, u32, u32)> = (0..n)
             .map(|i| civil_from_days(ts.value(i).div_euclid(DAY_US)))
             .collect();
-        let f64col = |k: usize| -> ArrayRef {
-            Arc::new(Float64Array::from(
-                scores
-                    .iter()
-                    .map(|s| {
-                        s.map(|x| match k {
-                            0 => x.0,
-                            1 => x.1,
-                            2 => x.2,
-                            _ => x.3,
-                        })
-                    })
-                    .collect::<Vec<_>>(),
-            ))
-        };
+        let [neg, neu, pos, compound, words] = score_columns(&scores);
         let cols: Vec<ArrayRef> = vec![
             b.column(0).clone(),
             b.column(1).clone(),
@@ -264,13 +268,11 @@ async fn review_features(run: &mut Run<'_>) -> Result<()> {
             b.column(5).clone(),
             b.column(6).clone(),
             b.column(7).clone(),
-            f64col(0),
-            f64col(1),
-            f64col(2),
-            f64col(3),
-            Arc::new(Int32Array::from_iter_values(
-                scores.iter().map(|s| s.map_or(0, |x| x.4)),
-            )),
+            neg,
+            neu,
+            pos,
+            compound,
+            words,
             Arc::new(Int32Array::from_iter_values(civil.iter().map(|c| c.0))),
             Arc::new(Int32Array::from_iter_values(
                 civil.iter().map(|c| c.1 as i32),
@@ -337,34 +339,18 @@ async fn tip_features(run: &mut Run<'_>) -> Result<()> {
             let b = plain_strings(&b.map_err(qerr(sql))?)?;
             let scores = score(b.column(4).as_string::<i32>());
             run.report.tips_scored += scores.iter().filter(|s| s.is_some()).count() as u64;
-            let pick = |k: usize| -> ArrayRef {
-                Arc::new(Float64Array::from(
-                    scores
-                        .iter()
-                        .map(|s| {
-                            s.map(|x| match k {
-                                0 => x.0,
-                                1 => x.1,
-                                2 => x.2,
-                                _ => x.3,
-                            })
-                        })
-                        .collect::<Vec<_>>(),
-                ))
-            };
+            let [neg, neu, pos, compound, words] = score_columns(&scores);
             let ts: &TimestampMicrosecondArray = b.column(3).as_primitive();
             let cols: Vec<ArrayRef> = vec![
                 b.column(0).clone(),
                 b.column(1).clone(),
                 b.column(2).clone(),
                 Arc::new(ts.clone().with_timezone("UTC")),
-                pick(0),
-                pick(1),
-                pick(2),
-                pick(3),
-                Arc::new(Int32Array::from_iter_values(
-                    scores.iter().map(|s| s.map_or(0, |x| x.4)),
-                )),
+                neg,
+                neu,
+                pos,
+                compound,
+                words,
             ];
             sink.write(run.lake, RecordBatch::try_new(schema.clone(), cols)?)
                 .await?;

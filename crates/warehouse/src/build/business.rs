@@ -4,29 +4,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::common::hash_utils::{RandomState, create_hashes};
 use reviewlake_schema::warehouse as wh;
 
 use super::columns::*;
-use super::{BATCH_ROWS, BizEntry, Build};
-use crate::dedupe::{Election, id_key};
+use super::{BATCH_ROWS, BizEntry, Build, elect_by_id, keep_row};
+use crate::Result;
+use crate::dedupe::id_key;
 use crate::keys::{self, Source};
 use crate::parse::{self, AttrValue, DayHours, OpenInterval};
 use crate::read::{Cols, RawTable, list_strs, map_str_entries, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
 use crate::states;
 use crate::taxonomy::Platform;
-use crate::{Result, WarehouseError};
 use reviewlake_lake::TableRewrite as TableSink;
-
-/// Content hash of row `i` of a batch (all non-lineage columns), for labelling duplicates.
-pub(crate) fn content_hashes(cols: &Cols<'_>) -> Result<Vec<u64>> {
-    let arrays = cols.content_columns();
-    let mut h = vec![0u64; cols.batch.num_rows()];
-    create_hashes(&arrays, &RandomState::with_seed(0), &mut h)
-        .map_err(|e| WarehouseError::Internal(format!("hashing rows: {e}")))?;
-    Ok(h)
-}
 
 /// One business row on its way to dim_business.
 #[derive(Default)]
@@ -287,25 +277,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let name = "yelp_business";
     let raw = RawTable::open(b.lake, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
-    if let Some(mut s) = raw
-        .stream(&["business_id", "_source_file", "_line"])
-        .await?
-    {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (id, file, line) = (
-                c.str("business_id")?,
-                c.str("_source_file")?,
-                c.i64("_line")?,
-            );
-            for i in 0..batch.num_rows() {
-                if let Some(v) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) {
-                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
-                }
-            }
-        }
-    }
+    let mut el = elect_by_id(&raw, name, "business_id", parse::is_yelp_id).await?;
     if !raw.exists() {
         b.sources.push(rep);
         return Ok(());
@@ -346,20 +318,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 continue;
             };
             let k = id_key(&[bid.as_bytes()]);
-            let mut err = None;
-            let keep = el.keep(k, f, l, || {
-                if hashes.is_none() {
-                    match content_hashes(&c) {
-                        Ok(h) => hashes = Some(h),
-                        Err(e) => err = Some(e),
-                    }
-                }
-                hashes.as_ref().map_or(0, |h| h[i])
-            });
-            if let Some(e) = err {
-                return Err(e);
-            }
-            if !keep {
+            if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
                 continue;
             }
             let mut row = BizRow {
@@ -504,9 +463,9 @@ fn spelled_out_state(addr: &str) -> Option<String> {
 async fn review_folder_states(b: &Build<'_>) -> Result<HashMap<String, &'static str>> {
     let raw = RawTable::open(b.lake, "google_review").await?;
     let mut out = HashMap::new();
-    let Some(_) = raw.stream(&["gmap_id"]).await? else {
+    if !raw.exists() {
         return Ok(out);
-    };
+    }
     let mut s = raw
         .query(
             "SELECT gmap_id, MIN(_source_file) AS f FROM google_review \
@@ -531,21 +490,11 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let name = "google_metadata";
     let raw = RawTable::open(b.lake, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
-    if let Some(mut s) = raw.stream(&["gmap_id", "_source_file", "_line"]).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (id, file, line) = (c.str("gmap_id")?, c.str("_source_file")?, c.i64("_line")?);
-            for i in 0..batch.num_rows() {
-                if let Some(v) = opt_str(id, i).filter(|v| parse::is_gmap_id(v)) {
-                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
-                }
-            }
-        }
-    } else {
+    if !raw.exists() {
         b.sources.push(rep);
         return Ok(());
     }
+    let mut el = elect_by_id(&raw, name, "gmap_id", parse::is_gmap_id).await?;
     let folder_states = review_folder_states(b).await?;
     let tax = b.taxonomy;
     let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
@@ -588,20 +537,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 continue;
             };
             let k = id_key(&[gid.as_bytes()]);
-            let mut err = None;
-            let keep = el.keep(k, f, l, || {
-                if hashes.is_none() {
-                    match content_hashes(&c) {
-                        Ok(h) => hashes = Some(h),
-                        Err(e) => err = Some(e),
-                    }
-                }
-                hashes.as_ref().map_or(0, |h| h[i])
-            });
-            if let Some(e) = err {
-                return Err(e);
-            }
-            if !keep {
+            if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
                 continue;
             }
             let address = opt_str(addr, i).and_then(parse::clean_str);

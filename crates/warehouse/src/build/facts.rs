@@ -3,9 +3,11 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use reviewlake_schema::warehouse as wh;
 
-use super::business::content_hashes;
 use super::columns::*;
-use super::{BATCH_ROWS, BizEntry, Build, date_of, user_key};
+use super::{
+    BATCH_ROWS, BizEntry, Build, content_keys, date_of, elect_by_content, elect_by_id, keep_row,
+    user_key,
+};
 use crate::dedupe::{Election, id_key};
 use crate::keys::{self, Source};
 use crate::parse;
@@ -111,32 +113,6 @@ fn votes(v: Option<i64>, flagged: &mut bool) -> Option<i64> {
     }
 }
 
-/// Runs `el.keep`, computing the batch's content hashes at most once.
-fn keep_row(
-    el: &mut Election,
-    hashes: &mut Option<Vec<u64>>,
-    c: &Cols<'_>,
-    key: u128,
-    file: &str,
-    line: i64,
-    i: usize,
-) -> Result<bool> {
-    let mut err = None;
-    let keep = el.keep(key, file, line, || {
-        if hashes.is_none() {
-            match content_hashes(c) {
-                Ok(h) => *hashes = Some(h),
-                Err(e) => err = Some(e),
-            }
-        }
-        hashes.as_ref().map_or(0, |h| h[i])
-    });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(keep),
-    }
-}
-
 pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
     let mut sink = b.sink(wh::FACT_REVIEW).await?;
     let mut rows = ReviewRows::default();
@@ -156,18 +132,7 @@ async fn yelp_reviews(
     let name = "yelp_review";
     let raw = RawTable::open(b.lake, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
-    if let Some(mut s) = raw.stream(&["review_id", "_source_file", "_line"]).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (id, file, line) = (c.str("review_id")?, c.str("_source_file")?, c.i64("_line")?);
-            for i in 0..batch.num_rows() {
-                if let Some(v) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) {
-                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
-                }
-            }
-        }
-    }
+    let mut el = elect_by_id(&raw, name, "review_id", parse::is_yelp_id).await?;
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
         while let Some(batch) = s.next().await? {
@@ -458,18 +423,12 @@ async fn google_reviews(
     Ok(())
 }
 
-/// Content key of every row of a batch (all non-lineage columns).
-fn content_keys(c: &Cols<'_>) -> Result<Vec<u128>> {
-    Ok(content_hashes(c)?.into_iter().map(|h| h as u128).collect())
-}
-
 pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_tip";
     b.phase("fact_tip: yelp_tip");
     let mut sink = b.sink(wh::FACT_TIP).await?;
     let raw = RawTable::open(b.lake, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
     let cols = [
         "user_id",
         "business_id",
@@ -479,16 +438,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
         "_source_file",
         "_line",
     ];
-    if let Some(mut s) = raw.stream(&cols).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let keys_ = content_keys(&c)?;
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
-            for (i, k) in keys_.iter().enumerate() {
-                el.offer(*k, file.value(i), line.value(i));
-            }
-        }
-    }
+    let mut el = elect_by_content(&raw, name, &cols).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
@@ -621,18 +571,8 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
     let mut sink = b.sink(wh::FACT_CHECKIN).await?;
     let raw = RawTable::open(b.lake, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
     let cols = ["business_id", "date", "_source_file", "_line"];
-    if let Some(mut s) = raw.stream(&cols).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let keys_ = content_keys(&c)?;
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
-            for (i, k) in keys_.iter().enumerate() {
-                el.offer(*k, file.value(i), line.value(i));
-            }
-        }
-    }
+    let mut el = elect_by_content(&raw, name, &cols).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);

@@ -13,11 +13,14 @@ use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
     StringArray,
 };
+use datafusion::common::hash_utils::{RandomState, create_hashes};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reviewlake_lake::Lake;
 use reviewlake_schema::warehouse as wh;
 
+use crate::dedupe::{Election, id_key};
 use crate::keys::{self, Source};
+use crate::read::{Cols, RawTable, opt_str};
 use crate::report::{SourceReport, WarehouseReport};
 use crate::taxonomy::Taxonomy;
 use crate::{CategoryScope, GdpSource, Result, StateScope, WarehouseError, WarehouseOptions};
@@ -513,6 +516,91 @@ fn report_batch(r: &WarehouseReport) -> Result<RecordBatch> {
             Arc::new(Int64Array::from(n)),
         ],
     )?)
+}
+
+/// Content hash of every row of a batch (all non-lineage columns), for labelling
+/// duplicates and for keying rows that have no id.
+pub(crate) fn content_hashes(cols: &Cols<'_>) -> Result<Vec<u64>> {
+    let arrays = cols.content_columns();
+    let mut h = vec![0u64; cols.batch.num_rows()];
+    create_hashes(&arrays, &RandomState::with_seed(0), &mut h)
+        .map_err(|e| WarehouseError::Internal(format!("hashing rows: {e}")))?;
+    Ok(h)
+}
+
+/// Pass two of [`Election`]: is row `i` the elected one? The batch's content hashes
+/// are computed at most once, and only when a key has duplicates.
+pub(crate) fn keep_row(
+    el: &mut Election,
+    hashes: &mut Option<Vec<u64>>,
+    c: &Cols<'_>,
+    key: u128,
+    file: &str,
+    line: i64,
+    i: usize,
+) -> Result<bool> {
+    let mut err = None;
+    let keep = el.keep(key, file, line, || {
+        if hashes.is_none() {
+            match content_hashes(c) {
+                Ok(h) => *hashes = Some(h),
+                Err(e) => err = Some(e),
+            }
+        }
+        hashes.as_ref().map_or(0, |h| h[i])
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(keep),
+    }
+}
+
+/// Pass one of [`Election`] keyed by one id column; rows whose id fails `valid` take no
+/// part (pass two quarantines them).
+pub(crate) async fn elect_by_id(
+    raw: &RawTable,
+    table: &str,
+    id_col: &str,
+    valid: fn(&str) -> bool,
+) -> Result<Election> {
+    let mut el = Election::default();
+    if let Some(mut s) = raw.stream(&[id_col, "_source_file", "_line"]).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, table);
+            let (id, file, line) = (c.str(id_col)?, c.str("_source_file")?, c.i64("_line")?);
+            for i in 0..batch.num_rows() {
+                if let Some(v) = opt_str(id, i).filter(|v| valid(v)) {
+                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
+                }
+            }
+        }
+    }
+    Ok(el)
+}
+
+/// Content key of every row of a batch, for tables without an id.
+pub(crate) fn content_keys(c: &Cols<'_>) -> Result<Vec<u128>> {
+    Ok(content_hashes(c)?.into_iter().map(|h| h as u128).collect())
+}
+
+/// Pass one of [`Election`] keyed by content (`cols` must end with the lineage columns).
+pub(crate) async fn elect_by_content(
+    raw: &RawTable,
+    table: &str,
+    cols: &[&str],
+) -> Result<Election> {
+    let mut el = Election::default();
+    if let Some(mut s) = raw.stream(cols).await? {
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, table);
+            let keys = content_keys(&c)?;
+            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            for (i, k) in keys.iter().enumerate() {
+                el.offer(*k, file.value(i), line.value(i));
+            }
+        }
+    }
+    Ok(el)
 }
 
 /// Timestamp (µs) -> (date_key, days since epoch).

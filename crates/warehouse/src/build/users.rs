@@ -7,8 +7,8 @@ use arrow::array::RecordBatch;
 use reviewlake_schema::{YELP_USER_COMPLIMENTS, warehouse as wh};
 
 use super::columns::*;
-use super::{BATCH_ROWS, Build, user_key};
-use crate::dedupe::{Election, id_key};
+use super::{BATCH_ROWS, Build, elect_by_id, keep_row, user_key};
+use crate::dedupe::id_key;
 use crate::keys::Source;
 use crate::parse;
 use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
@@ -113,18 +113,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_user";
     let raw = RawTable::open(b.lake, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
-    if let Some(mut s) = raw.stream(&["user_id", "_source_file", "_line"]).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (id, file, line) = (c.str("user_id")?, c.str("_source_file")?, c.i64("_line")?);
-            for i in 0..batch.num_rows() {
-                if let Some(v) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) {
-                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
-                }
-            }
-        }
-    }
+    let mut el = elect_by_id(&raw, name, "user_id", parse::is_yelp_id).await?;
     let mut found: HashSet<String> = HashSet::new();
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
@@ -159,20 +148,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                         .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
                     continue;
                 };
-                let mut err = None;
-                let keep = el.keep(id_key(&[uid.as_bytes()]), f, l, || {
-                    if hashes.is_none() {
-                        match super::business::content_hashes(&c) {
-                            Ok(h) => hashes = Some(h),
-                            Err(e) => err = Some(e),
-                        }
-                    }
-                    hashes.as_ref().map_or(0, |h: &Vec<u64>| h[i])
-                });
-                if let Some(e) = err {
-                    return Err(e);
-                }
-                if !keep {
+                if !keep_row(&mut el, &mut hashes, &c, id_key(&[uid.as_bytes()]), f, l, i)? {
                     continue;
                 }
                 if !b.yelp_users.contains(uid) {
