@@ -1,5 +1,12 @@
 //! Helpers shared by reviewlake's cross-crate tests (in `tests/tests/`): where the real
-//! sample data is, counting rows in lake tables, and a loopback S3 server.
+//! sample data is, counting rows in lake tables, a loopback S3 server and headless
+//! Chromium (both installed on first use).
+//!
+//! **Architecture invariant:** tests need nothing outside the repository: real excerpts
+//! live in `tests/data/real`, servers and browsers are found or installed by these
+//! helpers.
+
+#![warn(missing_docs)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -11,18 +18,31 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use reviewlake_lake::{Lake, Zone};
 
-/// `../shared/data/real` beside the repository (or `REVIEWLAKE_REAL_DATA`).
+/// The real excerpts copied into the repository: `tests/data/real` (gzip-compressed,
+/// provenance in its `SOURCES.md`), or `REVIEWLAKE_REAL_DATA` to point elsewhere.
 pub fn real_data() -> PathBuf {
     if let Some(p) = std::env::var_os("REVIEWLAKE_REAL_DATA") {
         return PathBuf::from(p);
     }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/real");
     assert!(
         p.is_dir(),
         "real sample data not found at {} (set REVIEWLAKE_REAL_DATA)",
         p.display()
     );
     p
+}
+
+/// Lake options for the loopback S3 server `s3`: credentials and endpoint passed
+/// explicitly, without touching the process environment.
+pub fn s3_options(s3: &S3Server) -> reviewlake_lake::LakeOptions {
+    reviewlake_lake::LakeOptions::empty()
+        .with("AWS_ENDPOINT_URL", &s3.endpoint)
+        .with("AWS_ALLOW_HTTP", "true")
+        .with("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)
+        .with("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY)
+        .with("AWS_REGION", "us-east-1")
+        .with("AWS_S3_ALLOW_UNSAFE_RENAME", "true")
 }
 
 /// Runs `sql` on the lake and returns the first column of the first row as i64.
@@ -181,4 +201,83 @@ pub fn start_s3(buckets: &[&str]) -> anyhow::Result<S3Server> {
         endpoint: format!("http://127.0.0.1:{port}"),
         root,
     })
+}
+
+/// Headless Chromium for browser tests: `CHROMIUM`, else `chromium` (or
+/// `chromium-browser`) on the PATH, else Debian's `chromium` package installed now with
+/// `apt-get` (as root, or through `sudo -n`), once per machine. Panics with what to do
+/// when none of that works.
+pub fn chromium_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    let find = || {
+        let dirs: Vec<PathBuf> = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default();
+        dirs.iter()
+            .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
+            .find(|p| p.is_file())
+    };
+    if let Some(p) = find() {
+        return p;
+    }
+    // One installer at a time across test processes.
+    let lock = std::env::temp_dir().join("reviewlake-chromium-install.lock");
+    let _guard = (0..600).find_map(|_| {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(_) => Some(LockFile(lock.clone())),
+            Err(_) => {
+                std::thread::sleep(Duration::from_secs(1));
+                None
+            }
+        }
+    });
+    if let Some(p) = find() {
+        return p;
+    }
+    eprintln!("installing Debian's chromium for the browser tests (apt-get)...");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        c.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !apt(&["install", "-y", "chromium"]) {
+        apt(&["update"]);
+        apt(&["install", "-y", "chromium"]);
+    }
+    find().unwrap_or_else(|| {
+        panic!(
+            "headless Chromium is needed for the browser tests and could not be installed: \
+             run `apt-get install chromium` (Debian) or set CHROMIUM to a Chromium binary"
+        )
+    })
+}
+
+/// Removes the install lock file when dropped.
+struct LockFile(PathBuf);
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -1,4 +1,4 @@
-//! Ingest of the real Yelp and Google excerpts in `../shared/data/real`: every file is
+//! Ingest of the real Yelp and Google excerpts in `tests/data/real`: every file is
 //! recognised, every line lands in its raw table, nothing is quarantined, and a second
 //! run changes nothing.
 
@@ -24,22 +24,22 @@ async fn real_samples_ingest_with_exact_counts_and_rerun_is_a_no_op() -> anyhow:
     };
     let expect = [
         (
-            "yelp-joined/yelp_academic_dataset_business.json",
+            "yelp-joined/yelp_academic_dataset_business.json.gz",
             "yelp_business",
             2787,
         ),
         (
-            "yelp-joined/yelp_academic_dataset_review.json",
+            "yelp-joined/yelp_academic_dataset_review.json.gz",
             "yelp_review",
             2787,
         ),
         (
-            "yelp-joined/yelp_academic_dataset_user.json",
+            "yelp-joined/yelp_academic_dataset_user.json.gz",
             "yelp_user",
             25,
         ),
         (
-            "yelp-2022-business-head/yelp_academic_dataset_business.json",
+            "yelp-2022-business-head/yelp_academic_dataset_business.json.gz",
             "yelp_business",
             5000,
         ),

@@ -3,7 +3,7 @@
 
 use reviewlake_ingest::{IngestOptions, ingest};
 use reviewlake_lake::{Lake, Zone};
-use reviewlake_tests::{S3_ACCESS_KEY, S3_SECRET_KEY, count, real_data, start_s3};
+use reviewlake_tests::{count, real_data, s3_options, start_s3};
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -21,16 +21,8 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lake_round_trips_through_s3() -> anyhow::Result<()> {
     let server = start_s3(&["sources", "lake"])?;
-    // This is the only test in this binary, so setting the process environment is safe.
-    unsafe {
-        std::env::set_var("AWS_ENDPOINT_URL", &server.endpoint);
-        std::env::set_var("AWS_ALLOW_HTTP", "true");
-        std::env::set_var("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY);
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY);
-        std::env::set_var("AWS_REGION", "us-east-1");
-        std::env::set_var("AWS_S3_ALLOW_UNSAFE_RENAME", "true");
-        std::env::remove_var("AWS_PROFILE");
-    }
+    // Credentials go in explicitly: the process environment is not touched.
+    let opts = s3_options(&server);
     // Put the sources in the bucket through the server's own folder.
     let real = real_data();
     copy_dir(
@@ -42,14 +34,19 @@ async fn lake_round_trips_through_s3() -> anyhow::Result<()> {
         &server.root.path().join("sources/real/google-meta"),
     )?;
 
-    let lake = Lake::open("s3://lake/reviewlake")?;
+    let lake = Lake::open_with("s3://lake/reviewlake", opts.clone())?;
     let report = ingest(&lake, &IngestOptions::new("s3://sources/real")).await?;
     assert_eq!(report.files.len(), 4, "{:?}", report.files);
     assert_eq!(report.read(), 2787 + 2787 + 25 + 11291);
     assert_eq!(report.quarantined(), 0);
+    assert_eq!(
+        report.snapshot,
+        Some(1),
+        "the run ends with a catalog snapshot"
+    );
 
     // Read back through a fresh handle on the s3:// URL.
-    let back = Lake::open("s3://lake/reviewlake")?;
+    let back = Lake::open_with("s3://lake/reviewlake", opts.clone())?;
     assert_eq!(count(&back, Zone::Raw, "yelp_review").await?, 2787);
     assert_eq!(count(&back, Zone::Raw, "yelp_business").await?, 2787);
     assert_eq!(count(&back, Zone::Raw, "google_metadata").await?, 11291);
@@ -67,6 +64,18 @@ async fn lake_round_trips_through_s3() -> anyhow::Result<()> {
     // A second run re-commits nothing and keeps the tables readable.
     let again = ingest(&back, &IngestOptions::new("s3://sources/real")).await?;
     assert!(again.commits.is_empty());
+    assert_eq!(again.snapshot, None, "nothing changed: no new snapshot");
     assert_eq!(count(&back, Zone::Raw, "yelp_user").await?, 25);
+    // Queries over S3 read the snapshot's versions.
+    let session = back.session().await?;
+    assert_eq!(session.snapshot_id(), Some(1));
+    let n = session
+        .collect("SELECT count(*) AS n FROM google_metadata")
+        .await?;
+    let n = arrow::compute::cast(n[0].column(0), &arrow::datatypes::DataType::Int64)?;
+    assert_eq!(
+        arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(&n).value(0),
+        11291
+    );
     Ok(())
 }

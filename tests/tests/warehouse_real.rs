@@ -1,4 +1,4 @@
-//! The warehouse on the real excerpts in `../shared/data/real`: duplicates collapse to
+//! The warehouse on the real excerpts in `tests/data/real`: duplicates collapse to
 //! the documented counts, Vermont places get their state and city from the address,
 //! every hours value parses or is counted, the report reconciles, and keys are stable
 //! across runs and after more input arrives.

@@ -50,6 +50,17 @@ pub enum BenchCommand {
         #[arg(long, default_value = "all")]
         scope: String,
     },
+    /// `xtask sql` on a warehouse lake: peak memory and time of `SELECT * FROM
+    /// fact_review` written `--format parquet` (streamed, never held whole), and of a
+    /// grouped query, each as its own process.
+    Sql {
+        /// Reviews in the generated source tree.
+        #[arg(long, default_value_t = 1_000_000)]
+        reviews: u64,
+        /// Work folder.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+    },
     /// Sentiment throughput (texts/s): the Rust VADER port, one thread and all cores,
     /// beside vaderSentiment 3.3.2 (PyPI) on the same review texts, in the same run.
     Sentiment {
@@ -169,7 +180,83 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             work,
             python,
         } => bench_sentiment(texts, &work, &python),
+        BenchCommand::Sql { reviews, work } => bench_sql(reviews, &work),
     }
+}
+
+/// A lake built through the warehouse (all states and categories) from `reviews`
+/// generated reviews, reused when it already has a snapshot.
+fn warehouse_lake(reviews: u64, work: &Path) -> Result<PathBuf> {
+    let src = work.join(format!("src-{reviews}"));
+    if !src.join("manifest.json").is_file() {
+        println!("generating {reviews} reviews into {}", src.display());
+        let opts = reviewlake_datagen::GenOptions::new(reviews)
+            .seed(42)
+            .reporter(crate::progress::reporter(false));
+        reviewlake_datagen::generate(&src, &opts)?;
+    }
+    let lake_dir = work.join(format!("lake-sql-{reviews}"));
+    if !lake_dir.join("catalog/snapshots").is_dir() {
+        let _ = std::fs::remove_dir_all(&lake_dir);
+        println!("building the warehouse of {} (not timed)", src.display());
+        let st = Command::new(std::env::current_exe()?)
+            .args(["pipeline", "--quiet", "--until", "warehouse"])
+            .args(["--states", "all", "--categories", "all", "--source"])
+            .arg(&src)
+            .arg("--lake")
+            .arg(&lake_dir)
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(st.success(), "building the lake failed");
+    }
+    Ok(lake_dir)
+}
+
+fn bench_sql(reviews: u64, work: &Path) -> Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; use `cargo xtask-release bench sql` for real figures");
+    }
+    let lake = warehouse_lake(reviews, work)?;
+    let exe = std::env::current_exe()?;
+    let out = work.join("fact_review.parquet");
+    let run = |query: &str, format: &str, out: Option<&Path>| -> Result<Measured> {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["sql", "--format", format, "--lake"])
+            .arg(&lake)
+            .arg(query)
+            .stdout(Stdio::null());
+        if let Some(o) = out {
+            cmd.arg("--out").arg(o);
+        }
+        measure(&mut cmd, None)
+    };
+    let all = run("SELECT * FROM fact_review", "parquet", Some(&out))?;
+    let rows = {
+        let f = std::fs::File::open(&out)?;
+        let r = parquet::file::reader::SerializedFileReader::new(f)?;
+        parquet::file::reader::FileReader::metadata(&r)
+            .file_metadata()
+            .num_rows()
+    };
+    let grouped = run(
+        "SELECT state, source, count(*) AS n, avg(stars) AS stars FROM fact_review GROUP BY 1, 2",
+        "csv",
+        None,
+    )?;
+    let mib = |m: &Measured| m.peak_rss as f64 / (1024.0 * 1024.0);
+    println!();
+    println!(
+        "xtask sql \"SELECT * FROM fact_review\" --format parquet: {rows} rows, {:.1} MB file, {:.2} s, peak RSS {:.0} MiB",
+        std::fs::metadata(&out)?.len() as f64 / 1e6,
+        all.seconds,
+        mib(&all)
+    );
+    println!(
+        "xtask sql (state x source aggregate) --format csv: {:.2} s, peak RSS {:.0} MiB",
+        grouped.seconds,
+        mib(&grouped)
+    );
+    Ok(())
 }
 
 /// The first `n` review texts of a generated tree (Yelp, then Google), generating a
@@ -179,13 +266,8 @@ fn review_texts(n: usize, work: &Path) -> Result<Vec<String>> {
     let reviews = (n as u64 * 4).max(10_000);
     let src = work.join(format!("src-{reviews}"));
     if !src.join("manifest.json").is_file() {
-        crate::datagen::run(&crate::datagen::GenOptions {
-            reviews,
-            out: src.clone(),
-            seed: 42,
-            dirty: 0.0,
-            progress: false,
-        })?;
+        let opts = reviewlake_datagen::GenOptions::new(reviews).seed(42);
+        reviewlake_datagen::generate(&src, &opts)?;
     }
     let mut files = vec![src.join("yelp/yelp_academic_dataset_review.json")];
     for f in manifest_files(&src)? {
@@ -338,7 +420,7 @@ fn bench_warehouse(
     runs: usize,
     scope: &str,
 ) -> Result<()> {
-    use reviewlake_lake::{Lake, Zone, active_files};
+    use reviewlake_lake::{Columns, Lake, Zone};
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: debug build; use `cargo xtask-release bench warehouse` for real figures"
@@ -347,13 +429,10 @@ fn bench_warehouse(
     let src = work.join(format!("src-{reviews}"));
     if !src.join("manifest.json").is_file() {
         println!("generating {reviews} reviews into {}", src.display());
-        crate::datagen::run(&crate::datagen::GenOptions {
-            reviews,
-            out: src.clone(),
-            seed: 42,
-            dirty: 0.0,
-            progress: true,
-        })?;
+        let opts = reviewlake_datagen::GenOptions::new(reviews)
+            .seed(42)
+            .reporter(crate::progress::reporter(false));
+        reviewlake_datagen::generate(&src, &opts)?;
     }
     let exe = std::env::current_exe()?;
     let lake_dir = work.join(format!("lake-warehouse-{reviews}"));
@@ -395,7 +474,7 @@ fn bench_warehouse(
     let rt = tokio::runtime::Runtime::new()?;
     let (ours, files, rows, total, users) = rt.block_on(async {
         let lake = Lake::open(lake_dir.to_str().context("lake path")?)?;
-        let ctx = lake.session().await?;
+        let session = lake.session().await?;
         let q = STATE_MONTH_QUERY
             .replace("{r}", "fact_review")
             .replace("{b}", "dim_business");
@@ -403,17 +482,17 @@ fn bench_warehouse(
         let mut last = Vec::new();
         for _ in 0..runs {
             let t = Instant::now();
-            last = ctx.sql(&q).await?.collect().await?;
+            last = session.collect(&q).await?;
             times.push(t.elapsed().as_secs_f64());
         }
         let mut rows = 0usize;
         let mut total = 0i64;
         let mut users = 0i64;
         for b in &last {
-            use arrow::array::AsArray;
             rows += b.num_rows();
-            let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>();
-            let u = b.column(4).as_primitive::<arrow::datatypes::Int64Type>();
+            let c = Columns::new(b, "state x month query");
+            let n = c.i64("reviews")?;
+            let u = c.i64("users")?;
             total += n.iter().flatten().sum::<i64>();
             users += u.iter().flatten().sum::<i64>();
         }
@@ -424,7 +503,8 @@ fn bench_warehouse(
                 .await?
                 .with_context(|| format!("no table {t}"))?;
             let base = lake_dir.join("warehouse").join(t);
-            let list: Vec<serde_json::Value> = active_files(&table)?
+            let list: Vec<serde_json::Value> = table
+                .files()?
                 .into_iter()
                 .map(|(p, _)| base.join(p).display().to_string().into())
                 .collect();
@@ -509,15 +589,13 @@ fn bench_warehouse(
 fn count_rows(rt: &tokio::runtime::Runtime, lake_dir: &Path) -> Result<i64> {
     rt.block_on(async {
         let lake = reviewlake_lake::Lake::open(lake_dir.to_str().context("lake path")?)?;
-        let b = lake.sql("SELECT count(*) FROM fact_review").await?;
-        use arrow::array::AsArray;
-        Ok(b.first()
-            .map(|b| {
-                b.column(0)
-                    .as_primitive::<arrow::datatypes::Int64Type>()
-                    .value(0)
-            })
-            .unwrap_or(0))
+        let b = lake.sql("SELECT count(*) AS n FROM fact_review").await?;
+        match b.first() {
+            Some(b) => Ok(reviewlake_lake::Columns::new(b, "fact_review")
+                .i64("n")?
+                .value(0)),
+            None => Ok(0),
+        }
     })
 }
 
@@ -540,13 +618,10 @@ fn bench_ingest(reviews: u64, work: &Path, python: &str, no_duckdb: bool) -> Res
     let src = work.join(format!("src-{reviews}"));
     if !src.join("manifest.json").is_file() {
         println!("generating {reviews} reviews into {}", src.display());
-        crate::datagen::run(&crate::datagen::GenOptions {
-            reviews,
-            out: src.clone(),
-            seed: 42,
-            dirty: 0.0,
-            progress: true,
-        })?;
+        let opts = reviewlake_datagen::GenOptions::new(reviews)
+            .seed(42)
+            .reporter(crate::progress::reporter(false));
+        reviewlake_datagen::generate(&src, &opts)?;
     }
     let files = manifest_files(&src)?;
     let bytes: u64 = files

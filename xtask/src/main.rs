@@ -13,8 +13,9 @@
 //! ```
 
 mod bench;
-mod datagen;
+mod gdp_page;
 mod pipeline;
+mod progress;
 mod sql;
 
 use std::path::PathBuf;
@@ -55,7 +56,7 @@ enum Command {
     /// from the BEA figures.
     GdpPage {
         /// BEA nominal GDP by state, millions of current dollars.
-        #[arg(long, default_value = "../shared/data/real/gdp/gdp_by_state.csv")]
+        #[arg(long, default_value = "tests/data/real/gdp/gdp_by_state.csv")]
         csv: PathBuf,
         /// Where to write the page.
         #[arg(
@@ -75,6 +76,25 @@ enum Command {
         /// Output file.
         #[arg(long, default_value = "reports/report.html")]
         out: PathBuf,
+    },
+    /// List the lake's snapshots (newest last): id, stage, run, time, tables.
+    Snapshots {
+        /// Lake root (folder, s3:// or memory:// URL).
+        #[arg(long, default_value = "lake")]
+        lake: String,
+        /// Also list every table and its Delta version, for this snapshot.
+        #[arg(long)]
+        show: Option<i64>,
+    },
+    /// Delete data files that no kept version references (old versions beyond the
+    /// retention, files of killed runs). The latest snapshot's files are always kept.
+    Vacuum {
+        /// Lake root (folder, s3:// or memory:// URL).
+        #[arg(long, default_value = "lake")]
+        lake: String,
+        /// Keep files removed less than this many hours ago (time travel window).
+        #[arg(long, default_value_t = 168)]
+        retain_hours: u64,
     },
     /// Benchmarks that print figures (release build recommended).
     Bench {
@@ -115,6 +135,67 @@ fn sentiment() -> Result<()> {
     Ok(())
 }
 
+/// `xtask snapshots`: the catalog, one line per snapshot.
+fn snapshots(lake: &str, show: Option<i64>) -> Result<()> {
+    use anyhow::Context;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let l = reviewlake_lake::Lake::open_existing(lake)
+            .with_context(|| format!("opening lake {lake}"))?;
+        let all = l.snapshots().await?;
+        if all.is_empty() {
+            println!("{lake} has no catalog yet: readers see every table at its latest version");
+            return Ok(());
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_header(vec!["snapshot", "stage", "run", "created (UTC)", "tables"]);
+        for s in &all {
+            let when = chrono::DateTime::from_timestamp_micros(s.created_at_us)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default();
+            t.add_row(vec![
+                s.id.to_string(),
+                s.stage.clone(),
+                s.run_id.clone(),
+                when,
+                s.tables.len().to_string(),
+            ]);
+        }
+        println!("{t}");
+        if let Some(id) = show {
+            let s = l.snapshot_by_id(id).await?;
+            for tv in &s.tables {
+                println!("  {}/{:<24} version {}", tv.zone, tv.name, tv.version);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `xtask vacuum`.
+fn vacuum(lake: &str, retain_hours: u64) -> Result<()> {
+    use anyhow::Context;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let l = reviewlake_lake::Lake::open_existing(lake)
+            .with_context(|| format!("opening lake {lake}"))?;
+        let r = l
+            .vacuum(retain_hours)
+            .await
+            .with_context(|| format!("vacuuming {lake}"))?;
+        for t in r.tables.iter().filter(|t| t.files_deleted > 0) {
+            println!("  {:<32} {:>6} files deleted", t.table, t.files_deleted);
+        }
+        println!(
+            "vacuum: {} files deleted in {} tables (retention {retain_hours} h)",
+            r.files_deleted(),
+            r.tables.len()
+        );
+        Ok(())
+    })
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -136,13 +217,11 @@ fn main() -> Result<()> {
                 "--dirty must be between 0 and 1"
             );
             let started = std::time::Instant::now();
-            let summary = datagen::run(&datagen::GenOptions {
-                reviews,
-                out: out.clone(),
-                seed,
-                dirty,
-                progress: true,
-            })?;
+            let opts = reviewlake_datagen::GenOptions::new(reviews)
+                .seed(seed)
+                .dirty(dirty)
+                .reporter(progress::reporter(false));
+            let summary = reviewlake_datagen::generate(&out, &opts)?;
             let bytes: u64 = summary.files.iter().map(|f| f.2).sum();
             println!(
                 "generated {} reviews, {} businesses, {} users, {} injected faults: {} files, {:.1} MB in {:.1}s -> {}",
@@ -164,7 +243,7 @@ fn main() -> Result<()> {
             use anyhow::Context;
             let rt = tokio::runtime::Runtime::new()?;
             let html = rt.block_on(async {
-                let l = reviewlake_lake::Lake::open(&lake)
+                let l = reviewlake_lake::Lake::open_existing(&lake)
                     .with_context(|| format!("opening lake {lake}"))?;
                 reviewlake_features::report::render(&l)
                     .await
@@ -182,11 +261,13 @@ fn main() -> Result<()> {
             use anyhow::Context;
             let text = std::fs::read_to_string(&csv)
                 .with_context(|| format!("reading {}", csv.display()))?;
-            let page = reviewlake_warehouse::gdp::build_page_from_bea_csv(&text, None)?;
+            let page = gdp_page::build_page_from_bea_csv(&text, None)?;
             std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {}", out.display());
             Ok(())
         }
+        Command::Snapshots { lake, show } => snapshots(&lake, show),
+        Command::Vacuum { lake, retain_hours } => vacuum(&lake, retain_hours),
         Command::Bench { what } => bench::run(what),
     }
 }

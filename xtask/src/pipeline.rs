@@ -1,15 +1,13 @@
 //! `cargo xtask pipeline`: the stages in order, with progress and a summary.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use indicatif::{ProgressBar, ProgressStyle};
 use reviewlake_ingest::{IngestOptions, IngestReport, ingest};
 use reviewlake_lake::Lake;
+use reviewlake_schema::progress::Reporter;
 
 /// Stages, in order.
 pub const STAGES: [&str; 3] = ["ingest", "warehouse", "features"];
@@ -56,6 +54,10 @@ pub struct PipelineArgs {
     /// No progress bars (also off when stderr is not a terminal).
     #[arg(long)]
     pub quiet: bool,
+    /// For tests of failure handling: make the warehouse build fail its reconciliation
+    /// check after writing its tables.
+    #[arg(long, hide = true)]
+    pub test_fail_reconciliation: bool,
 }
 
 /// Runs the pipeline.
@@ -85,46 +87,75 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         None if first == 0 => ensure_sample(Path::new(DEFAULT_SAMPLE))?,
         None => String::new(),
     };
+    let reporter = crate::progress::reporter(
+        args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
-        let lake = Lake::open(&args.lake).with_context(|| format!("opening lake {}", args.lake))?;
-        let mut report_json = serde_json::Map::new();
-        if first == 0 {
-            let report = run_ingest(&lake, &source, args.quiet).await?;
-            print_ingest_summary(&report);
-            if let serde_json::Value::Object(m) = ingest_json(&report) {
-                report_json.extend(m);
-            }
+        // Only ingest creates a lake; later stages need an existing one.
+        let lake = if first == 0 {
+            Lake::open(&args.lake)
+        } else {
+            Lake::open_existing(&args.lake)
         }
-        if first <= 1 && last >= 1 {
-            let opts = warehouse_options(&args).await?;
-            let wr = reviewlake_warehouse::build(&lake, &opts)
-                .await
-                .with_context(|| format!("building the warehouse of {}", lake.root()))?;
-            println!("{wr}");
-            report_json.insert("warehouse".into(), serde_json::to_value(&wr)?);
-        }
-        if first <= 2 && last >= 2 {
-            let fr = reviewlake_features::build(
-                &lake,
-                &reviewlake_features::FeaturesOptions {
-                    progress: !args.quiet,
-                },
-            )
-            .await
-            .with_context(|| format!("building the features of {}", lake.root()))?;
-            println!("{fr}");
-            report_json.insert("features".into(), serde_json::to_value(&fr)?);
-        }
-        tracing::debug!(last_stage = STAGES[last], "pipeline done");
-        if let Some(path) = &args.report {
-            let text = serde_json::to_string_pretty(&serde_json::Value::Object(report_json))?;
-            std::fs::write(path, text)
-                .with_context(|| format!("writing report {}", path.display()))?;
-            println!("report written to {}", path.display());
-        }
-        Ok(())
+        .with_context(|| format!("opening lake {}", args.lake))?;
+        let run_id = format!("pipeline-{}", std::process::id());
+        // One writer at a time for the whole run; each stage joins this lease.
+        let guard = lake.acquire_writer(&run_id).await?;
+        let result = run_stages(&lake, &args, &source, first, last, &reporter).await;
+        guard.release().await;
+        result
     })
+}
+
+async fn run_stages(
+    lake: &Lake,
+    args: &PipelineArgs,
+    source: &str,
+    first: usize,
+    last: usize,
+    reporter: &Reporter,
+) -> Result<()> {
+    let mut report_json = serde_json::Map::new();
+    if first == 0 {
+        let mut opts = IngestOptions::new(source);
+        opts.reporter = reporter.clone();
+        let report = ingest(lake, &opts)
+            .await
+            .with_context(|| format!("ingesting {source} into {}", lake.root()))?;
+        print_ingest_summary(&report);
+        if let serde_json::Value::Object(m) = ingest_json(&report) {
+            report_json.extend(m);
+        }
+    }
+    if first <= 1 && last >= 1 {
+        let mut opts = warehouse_options(args).await?;
+        opts.reporter = reporter.clone();
+        let wr = reviewlake_warehouse::build(lake, &opts)
+            .await
+            .with_context(|| format!("building the warehouse of {}", lake.root()))?;
+        println!("{wr}");
+        report_json.insert("warehouse".into(), serde_json::to_value(&wr)?);
+    }
+    if first <= 2 && last >= 2 {
+        let fr = reviewlake_features::build(
+            lake,
+            &reviewlake_features::FeaturesOptions {
+                reporter: reporter.clone(),
+            },
+        )
+        .await
+        .with_context(|| format!("building the features of {}", lake.root()))?;
+        println!("{fr}");
+        report_json.insert("features".into(), serde_json::to_value(&fr)?);
+    }
+    tracing::debug!(last_stage = STAGES[last], "pipeline done");
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&serde_json::Value::Object(report_json))?;
+        std::fs::write(path, text).with_context(|| format!("writing report {}", path.display()))?;
+        println!("report written to {}", path.display());
+    }
+    Ok(())
 }
 
 /// The warehouse options given on the command line.
@@ -147,7 +178,8 @@ pub async fn warehouse_options(
         states,
         categories: CategoryScope::parse(&args.categories)?,
         gdp,
-        progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        inject_reconciliation_failure: args.test_fail_reconciliation,
+        ..WarehouseOptions::default()
     })
 }
 
@@ -179,45 +211,12 @@ fn ensure_sample(dir: &Path) -> Result<String> {
             "no --source given: generating a {DEFAULT_SAMPLE_REVIEWS}-review sample into {} (once)",
             dir.display()
         );
-        crate::datagen::run(&crate::datagen::GenOptions {
-            reviews: DEFAULT_SAMPLE_REVIEWS,
-            out: dir.to_path_buf(),
-            seed: 42,
-            dirty: 0.0,
-            progress: true,
-        })
-        .context("generating the default sample")?;
+        let opts = reviewlake_datagen::GenOptions::new(DEFAULT_SAMPLE_REVIEWS)
+            .seed(42)
+            .reporter(crate::progress::reporter(false));
+        reviewlake_datagen::generate(dir, &opts).context("generating the default sample")?;
     }
     Ok(dir.display().to_string())
-}
-
-fn bar(quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(0);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>8} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    pb.enable_steady_tick(Duration::from_millis(200));
-    pb
-}
-
-async fn run_ingest(lake: &Lake, source: &str, quiet: bool) -> Result<IngestReport> {
-    let pb = bar(quiet);
-    pb.set_prefix("ingest");
-    let mut opts = IngestOptions::new(source);
-    let p1 = pb.clone();
-    opts.on_total = Some(Arc::new(move |n| p1.set_length(n)));
-    let p2 = pb.clone();
-    opts.progress = Some(Arc::new(move |n| p2.inc(n)));
-    let result = ingest(lake, &opts).await;
-    pb.finish_and_clear();
-    result.with_context(|| format!("ingesting {source} into {}", lake.root()))
 }
 
 /// The ingest report as JSON, with totals.

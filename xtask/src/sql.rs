@@ -1,4 +1,5 @@
-//! `cargo xtask sql "SELECT ..."`: query every table of the lake by name.
+//! `cargo xtask sql "SELECT ..."`: query every table of the lake by name, read-only, over
+//! one snapshot; results are written as they arrive.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,12 +7,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use clap::{Args, ValueEnum};
-use reviewlake_lake::{Lake, plain_strings};
+use reviewlake_lake::Lake;
 
 /// Output formats of `xtask sql`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
-    /// A table for people.
+    /// A table for people (one table per batch of rows, as they arrive).
     Table,
     /// CSV with a header.
     Csv,
@@ -21,15 +22,19 @@ pub enum Format {
     Parquet,
 }
 
-/// `cargo xtask sql "SELECT ..." [--lake DIR|URL] [--format table|csv|json|parquet] [--out FILE]`
+/// `cargo xtask sql "SELECT ..." [--lake DIR|URL] [--snapshot N] [--format table|csv|json|parquet] [--out FILE]`
 #[derive(Args, Debug, Clone)]
 pub struct SqlArgs {
     /// The query. Every table of every zone is registered under its name
-    /// (`fact_review`, `dim_business`, `yelp_review`, ...).
+    /// (`fact_review`, `dim_business`, `yelp_review`, ..., and the catalog's
+    /// `snapshots`). Queries cannot change the lake.
     pub query: String,
     /// Lake root (folder, s3:// or memory:// URL).
     #[arg(long, default_value = "lake")]
     pub lake: String,
+    /// Read this snapshot (see `cargo xtask snapshots`) instead of the latest.
+    #[arg(long)]
+    pub snapshot: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -38,87 +43,161 @@ pub struct SqlArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Runs the query and prints or writes the result.
+/// Runs the query and prints or writes the result as it streams in.
 pub fn run(args: SqlArgs) -> Result<()> {
+    if args.format == Format::Parquet
+        && args.out.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        bail!("--format parquet writes binary: give --out FILE or redirect stdout");
+    }
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (schema, batches) = rt.block_on(async {
-        let lake = Lake::open(&args.lake).with_context(|| format!("opening lake {}", args.lake))?;
-        let ctx = lake
-            .session()
+    rt.block_on(async {
+        let lake = Lake::open_existing(&args.lake)
+            .with_context(|| format!("opening lake {}", args.lake))?;
+        let session = lake
+            .session_at(args.snapshot)
             .await
-            .context("registering the lake's tables")?;
-        let df = ctx
-            .sql(&args.query)
+            .context("opening the lake's snapshot")?;
+        let mut stream = session
+            .stream(&args.query)
             .await
             .with_context(|| format!("planning {:?}", args.query))?;
-        let schema: arrow::datatypes::SchemaRef =
-            std::sync::Arc::new(df.schema().as_arrow().clone());
-        let batches = df
-            .collect()
-            .await
-            .with_context(|| format!("running {:?}", args.query))?;
-        let batches = batches
-            .iter()
-            .map(plain_strings)
-            .collect::<Result<Vec<RecordBatch>, _>>()
-            .context("converting the result")?;
-        let schema = batches.first().map(|b| b.schema()).unwrap_or(schema);
-        anyhow::Ok((schema, batches))
-    })?;
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        None => {
-            if args.format == Format::Parquet
-                && std::io::IsTerminal::is_terminal(&std::io::stdout())
-            {
-                bail!("--format parquet writes binary: give --out FILE or redirect stdout");
-            }
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+        let out: Box<dyn Write + Send> = match &args.out {
+            Some(p) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        };
+        let mut sink = Sink::new(args.format, out);
+        while let Some(batch) = stream.next().await {
+            let batch = batch.with_context(|| format!("running {:?}", args.query))?;
+            sink.write(&batch)?;
         }
-    };
-    write_batches(&schema, &batches, args.format, &mut out)?;
-    out.flush()?;
-    Ok(())
+        sink.finish(stream.schema())
+    })
 }
 
-/// Writes `batches` in `format`.
-pub fn write_batches(
-    schema: &arrow::datatypes::SchemaRef,
-    batches: &[RecordBatch],
+/// Writes batches in one format as they come.
+pub struct Sink {
     format: Format,
-    out: &mut dyn Write,
-) -> Result<()> {
-    match format {
-        Format::Table => {
-            let t = arrow::util::pretty::pretty_format_batches(batches)?;
-            writeln!(out, "{t}")?;
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            writeln!(out, "{rows} row(s)")?;
-        }
-        Format::Csv => {
-            let mut w = arrow_csv::WriterBuilder::new().with_header(true).build(out);
-            for b in batches {
-                w.write(b)?;
-            }
-        }
-        Format::Json => {
-            let mut w = arrow_json::LineDelimitedWriter::new(out);
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-        }
-        Format::Parquet => {
-            let mut buf = Vec::new();
-            let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema.clone(), None)?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.close()?;
-            out.write_all(&buf)?;
+    out: Option<Box<dyn Write + Send>>,
+    csv: Option<arrow_csv::Writer<Box<dyn Write + Send>>>,
+    json: Option<arrow_json::LineDelimitedWriter<Box<dyn Write + Send>>>,
+    parquet: Option<parquet::arrow::ArrowWriter<Box<dyn Write + Send>>>,
+    rows: usize,
+}
+
+impl Sink {
+    /// A sink writing `format` to `out`.
+    pub fn new(format: Format, out: Box<dyn Write + Send>) -> Sink {
+        Sink {
+            format,
+            out: Some(out),
+            csv: None,
+            json: None,
+            parquet: None,
+            rows: 0,
         }
     }
-    Ok(())
+
+    /// Writes one batch.
+    pub fn write(&mut self, b: &RecordBatch) -> Result<()> {
+        self.rows += b.num_rows();
+        match self.format {
+            Format::Table => {
+                if b.num_rows() > 0
+                    && let Some(out) = self.out.as_mut()
+                {
+                    writeln!(
+                        out,
+                        "{}",
+                        arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))?
+                    )?;
+                }
+            }
+            Format::Csv => {
+                if self.csv.is_none()
+                    && let Some(out) = self.out.take()
+                {
+                    self.csv = Some(arrow_csv::WriterBuilder::new().with_header(true).build(out));
+                }
+                if let Some(w) = self.csv.as_mut() {
+                    w.write(b)?;
+                }
+            }
+            Format::Json => {
+                if self.json.is_none()
+                    && let Some(out) = self.out.take()
+                {
+                    self.json = Some(arrow_json::LineDelimitedWriter::new(out));
+                }
+                if let Some(w) = self.json.as_mut() {
+                    w.write(b)?;
+                }
+            }
+            Format::Parquet => {
+                if self.parquet.is_none()
+                    && let Some(out) = self.out.take()
+                {
+                    self.parquet =
+                        Some(parquet::arrow::ArrowWriter::try_new(out, b.schema(), None)?);
+                }
+                if let Some(w) = self.parquet.as_mut() {
+                    w.write(b)?;
+                    // Bound memory: flush a row group every ~64k rows.
+                    if w.in_progress_rows() >= 65_536 {
+                        w.flush()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the output; `schema` is used when no batch came (an empty result).
+    pub fn finish(mut self, schema: &arrow::datatypes::SchemaRef) -> Result<()> {
+        match self.format {
+            Format::Table => {
+                if let Some(out) = self.out.as_mut() {
+                    if self.rows == 0 {
+                        let empty = RecordBatch::new_empty(schema.clone());
+                        writeln!(
+                            out,
+                            "{}",
+                            arrow::util::pretty::pretty_format_batches(&[empty])?
+                        )?;
+                    }
+                    writeln!(out, "{} row(s)", self.rows)?;
+                    out.flush()?;
+                }
+            }
+            Format::Csv => {
+                if self.csv.is_none() {
+                    self.write(&RecordBatch::new_empty(schema.clone()))?;
+                }
+                if let Some(w) = self.csv.take() {
+                    w.into_inner().flush()?;
+                }
+            }
+            Format::Json => {
+                if let Some(mut w) = self.json.take() {
+                    w.finish()?;
+                    w.into_inner().flush()?;
+                } else if let Some(out) = self.out.as_mut() {
+                    out.flush()?;
+                }
+            }
+            Format::Parquet => {
+                if self.parquet.is_none() {
+                    self.write(&RecordBatch::new_empty(schema.clone()))?;
+                }
+                if let Some(w) = self.parquet.take() {
+                    let mut out = w.into_inner()?;
+                    out.flush()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -19,22 +19,10 @@ fn xtask() -> Command {
 }
 
 fn generate(out: &Path, reviews: u64, dirty: f64) {
-    let st = xtask()
-        .args([
-            "gen",
-            "--reviews",
-            &reviews.to_string(),
-            "--seed",
-            "11",
-            "--dirty",
-        ])
-        .arg(dirty.to_string())
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let opts = reviewlake_datagen::GenOptions::new(reviews)
+        .seed(11)
+        .dirty(dirty);
+    reviewlake_datagen::generate(out, &opts).unwrap();
 }
 
 fn pipeline(source: &Path, lake: &Path, report: Option<&Path>) -> Command {

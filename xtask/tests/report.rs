@@ -3,7 +3,6 @@
 //! the screenshot must show the rendered charts (pixels of the series colours), and the
 //! page must be self-contained (nothing fetched from the network).
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use reviewlake_features::report::PALETTE;
@@ -12,17 +11,6 @@ fn xtask() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
     c.env("RUST_LOG", "warn");
     c
-}
-
-fn chromium() -> PathBuf {
-    let p = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        p.exists(),
-        "headless Chromium is needed: `apt-get install chromium` (or set CHROMIUM)"
-    );
-    p
 }
 
 fn rgb(hex: &str) -> [u8; 3] {
@@ -35,9 +23,7 @@ fn report_renders_charts_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let (src, lake) = (dir.path().join("src"), dir.path().join("lake"));
     let ok = |c: &mut Command| assert!(c.stdout(Stdio::null()).status().unwrap().success());
-    ok(xtask()
-        .args(["gen", "--reviews", "8000", "--seed", "3", "--out"])
-        .arg(&src));
+    reviewlake_datagen::generate(&src, &reviewlake_datagen::GenOptions::new(8000).seed(3)).unwrap();
     ok(xtask()
         .args(["pipeline", "--quiet", "--source"])
         .arg(&src)
@@ -66,7 +52,7 @@ fn report_renders_charts_in_headless_chromium() {
     }
 
     let shot = dir.path().join("shot.png");
-    let out = Command::new(chromium())
+    let out = Command::new(reviewlake_tests::chromium_binary())
         .args([
             "--headless",
             "--no-sandbox",

@@ -91,13 +91,7 @@ fn restaurant_reviews_per_state_and_platform_match_an_independent_count() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     let lake = dir.path().join("lake");
-    let st = xtask()
-        .args(["gen", "--reviews", "6000", "--seed", "5", "--out"])
-        .arg(&src)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    reviewlake_datagen::generate(&src, &reviewlake_datagen::GenOptions::new(6000).seed(5)).unwrap();
     let report = dir.path().join("report.json");
     let st = xtask()
         .args(["pipeline", "--quiet", "--source"])
@@ -212,13 +206,7 @@ fn fetched_gdp_page_sets_the_state_scope() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     let lake = dir.path().join("lake");
-    let st = xtask()
-        .args(["gen", "--reviews", "3000", "--seed", "9", "--out"])
-        .arg(&src)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    reviewlake_datagen::generate(&src, &reviewlake_datagen::GenOptions::new(3000).seed(9)).unwrap();
     // A page in Wikipedia's shape where Vermont and Florida lead.
     let page = dir.path().join("gdp.html");
     std::fs::write(

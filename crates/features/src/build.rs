@@ -5,16 +5,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array,
-    RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray,
 };
 use arrow::compute::cast;
-use arrow::datatypes::{Int64Type, SchemaRef, TimestampMicrosecondType};
-use datafusion::prelude::SessionContext;
-use futures::StreamExt;
+use arrow::datatypes::SchemaRef;
 use rayon::prelude::*;
-use reviewlake_lake::{Lake, TableRewrite, Zone, plain_strings};
+use reviewlake_lake::{Columns, Lake, LakeError, QuerySession, Stage, TableRewrite, Zone};
+use reviewlake_schema::col;
 use reviewlake_schema::features as ft;
+use reviewlake_schema::progress::{Reporter, Unit};
+use reviewlake_schema::warehouse as wh;
 use reviewlake_warehouse::parse::{civil_from_days, weekday_from_days};
 use serde::Serialize;
 
@@ -24,12 +25,15 @@ use crate::{FeaturesError, Result};
 
 const DAY_US: i64 = 86_400_000_000;
 const HOUR_US: i64 = 3_600_000_000;
+/// The progress task of the features build (unit: texts scored; a note per step).
+const TASK: &str = "features";
 
 /// Options of a features build.
 #[derive(Debug, Clone, Default)]
 pub struct FeaturesOptions {
-    /// Log progress (per table) through `tracing`.
-    pub progress: bool,
+    /// Where progress goes: task `features`, counting review and tip texts scored,
+    /// with a note for every table and KPI grain.
+    pub reporter: Reporter,
 }
 
 /// What a features build did.
@@ -43,6 +47,8 @@ pub struct FeaturesReport {
     pub tips_scored: u64,
     /// Texts scored per second (both kinds, all cores).
     pub texts_per_second: f64,
+    /// The catalog snapshot that made this build visible.
+    pub snapshot: Option<i64>,
     /// Wall time, seconds.
     pub seconds: f64,
 }
@@ -57,46 +63,39 @@ impl std::fmt::Display for FeaturesReport {
         for (t, n) in &self.tables {
             writeln!(f, "  features/{t:<22} {n:>10} rows")?;
         }
-        write!(f, "built in {:.2} s", self.seconds)
+        match self.snapshot {
+            Some(id) => write!(f, "built in {:.2} s; snapshot {id}", self.seconds),
+            None => write!(f, "built in {:.2} s", self.seconds),
+        }
     }
 }
 
-fn qerr(sql: &str) -> impl FnOnce(datafusion::error::DataFusionError) -> FeaturesError {
+/// Maps a lake error of query `sql` to a features error that names the query.
+fn qerr(sql: &str) -> impl FnOnce(LakeError) -> FeaturesError {
     let sql = sql.to_string();
-    move |e| FeaturesError::Query {
-        sql,
-        source: Box::new(e),
+    move |e| match e {
+        LakeError::Query(source) => FeaturesError::Query { sql, source },
+        other => FeaturesError::Lake(other),
     }
 }
 
-async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    let b = ctx
-        .sql(sql)
-        .await
-        .map_err(qerr(sql))?
-        .collect()
-        .await
-        .map_err(qerr(sql))?;
-    b.iter()
-        .map(|x| plain_strings(x).map_err(FeaturesError::from))
-        .collect()
-}
-
-/// Casts a query batch to `schema` (columns by position).
-fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    let cols: Vec<ArrayRef> = batch
-        .columns()
+/// Casts the columns of a query batch to `schema`, taking each column by its name
+/// (every SELECT below names its columns as the schema does).
+fn conform(batch: &RecordBatch, schema: &SchemaRef, table: &str) -> Result<RecordBatch> {
+    let c = Columns::new(batch, table);
+    let cols: Vec<ArrayRef> = schema
+        .fields()
         .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| cast(c, f.data_type()))
-        .collect::<Result<_, _>>()?;
+        .map(|f| Ok(cast(c.array(f.name())?, f.data_type())?))
+        .collect::<Result<_>>()?;
     Ok(RecordBatch::try_new(schema.clone(), cols)?)
 }
 
 struct Run<'a> {
     lake: &'a Lake,
-    ctx: SessionContext,
+    session: QuerySession,
     run_id: String,
+    reporter: Reporter,
     report: FeaturesReport,
 }
 
@@ -105,49 +104,45 @@ impl Run<'_> {
         Ok(TableRewrite::open(self.lake, Zone::Features, name, schema, &self.run_id).await?)
     }
 
+    fn step(&self, what: &str) {
+        self.reporter.note(TASK, what);
+        tracing::info!("features: {what}");
+    }
+
+    async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.session.collect(sql).await.map_err(qerr(sql))
+    }
+
+    async fn stream(&self, sql: &str) -> Result<reviewlake_lake::BatchStream> {
+        self.session.stream(sql).await.map_err(qerr(sql))
+    }
+
+    /// Commits `sink` and makes the new table visible to this run's later queries.
     async fn commit(&mut self, sink: TableRewrite) -> Result<()> {
         let name = sink.name().to_string();
-        let rows = sink.commit(self.lake).await?;
+        let (rows, _) = sink.commit().await?;
         self.report.tables.insert(name.clone(), rows);
-        self.lake.register(&self.ctx, Zone::Features, &name).await?;
+        self.session.refresh(Zone::Features, &name).await?;
         Ok(())
     }
 
-    /// Runs `sql` and writes its result as table `name` (columns by position).
+    /// Runs `sql` and writes its result as table `name` (columns by name).
     async fn write_sql(&mut self, name: &str, schema: SchemaRef, sql: &str) -> Result<()> {
-        tracing::info!(table = name, "features");
+        self.step(name);
         let mut sink = self.open(name, schema.clone()).await?;
-        let mut stream = self
-            .ctx
-            .sql(sql)
-            .await
-            .map_err(qerr(sql))?
-            .execute_stream()
-            .await
-            .map_err(qerr(sql))?;
+        let mut stream = self.stream(sql).await?;
         while let Some(b) = stream.next().await {
             let b = b.map_err(qerr(sql))?;
-            let b = conform(&plain_strings(&b)?, &schema)?;
-            sink.write(self.lake, b).await?;
+            sink.write(conform(&b, &schema, name)?).await?;
         }
         self.commit(sink).await
     }
 }
 
-/// Builds every features table of `lake` from its warehouse.
-pub async fn build(lake: &Lake, _opts: &FeaturesOptions) -> Result<FeaturesReport> {
-    let t0 = Instant::now();
-    let ctx = lake.session().await?;
-    for t in [
-        "fact_review",
-        "dim_business",
-        "business_category",
-        "dim_user",
-    ] {
-        if !ctx.table_exist(t).map_err(qerr(t))? {
-            return Err(FeaturesError::MissingTable(t.into()));
-        }
-    }
+/// Builds every features table of `lake` from the warehouse of its latest snapshot.
+/// Takes the lake's writer lease; the new tables become visible together, in one
+/// catalog snapshot at the end.
+pub async fn build(lake: &Lake, opts: &FeaturesOptions) -> Result<FeaturesReport> {
     let run_id = format!(
         "{}-{}",
         std::time::SystemTime::now()
@@ -156,12 +151,43 @@ pub async fn build(lake: &Lake, _opts: &FeaturesOptions) -> Result<FeaturesRepor
             .unwrap_or(0),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
+    let guard = lake.acquire_writer(&run_id).await?;
+    let result = build_locked(lake, opts, run_id).await;
+    guard.release().await;
+    result
+}
+
+async fn build_locked(
+    lake: &Lake,
+    opts: &FeaturesOptions,
+    run_id: String,
+) -> Result<FeaturesReport> {
+    let t0 = Instant::now();
+    let session = lake.session_zones(&[Zone::Warehouse]).await?;
+    for t in [
+        wh::FACT_REVIEW,
+        wh::DIM_BUSINESS,
+        wh::BUSINESS_CATEGORY,
+        wh::DIM_USER,
+    ] {
+        if !session.has_table(t) {
+            return Err(FeaturesError::MissingTable(t.into()));
+        }
+    }
     let mut run = Run {
         lake,
-        ctx,
+        session,
         run_id,
+        reporter: opts.reporter.clone(),
         report: FeaturesReport::default(),
     };
+    let texts = count(&run, "SELECT count(*) AS n FROM fact_review").await?
+        + if run.session.has_table(wh::FACT_TIP) {
+            count(&run, "SELECT count(*) AS n FROM fact_tip").await?
+        } else {
+            0
+        };
+    run.reporter.start(TASK, Some(texts), Unit::Rows);
     let t_score = Instant::now();
     review_features(&mut run).await?;
     tip_features(&mut run).await?;
@@ -169,8 +195,20 @@ pub async fn build(lake: &Lake, _opts: &FeaturesOptions) -> Result<FeaturesRepor
     run.report.texts_per_second = scored as f64 / t_score.elapsed().as_secs_f64().max(1e-9);
     derived_tables(&mut run).await?;
     kpis(&mut run).await?;
+    run.step("snapshot");
+    run.report.snapshot = Some(lake.commit_snapshot(Stage::Features).await?.id);
+    run.reporter.finish(TASK);
     run.report.seconds = t0.elapsed().as_secs_f64();
     Ok(run.report)
+}
+
+/// The single `n` of a `SELECT count(*) AS n` query.
+async fn count(run: &Run<'_>, sql: &str) -> Result<u64> {
+    let b = run.collect(sql).await?;
+    let Some(b) = b.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(0);
+    };
+    Ok(Columns::new(b, sql).i64("n")?.value(0).max(0) as u64)
 }
 
 /// (neg, neu, pos, compound, word count) of one text; `None` without text.
@@ -217,77 +255,97 @@ fn score_columns(scores: &[Scored]) -> [ArrayRef; 5] {
 }
 
 async fn review_features(run: &mut Run<'_>) -> Result<()> {
-    let newest = collect(&run.ctx, "SELECT max(review_ts) AS m FROM fact_review").await?;
-    let newest = newest
-        .first()
-        .and_then(|b| b.column(0).as_primitive_opt::<TimestampMicrosecondType>())
-        .filter(|a| !a.is_empty() && !a.is_null(0))
-        .map(|a| a.value(0))
-        .unwrap_or(0);
+    run.step(ft::REVIEW_FEATURES);
+    let newest = run
+        .collect("SELECT max(review_ts) AS m FROM fact_review")
+        .await?;
+    let newest = match newest.iter().find(|b| b.num_rows() > 0) {
+        Some(b) => {
+            let m = Columns::new(b, wh::FACT_REVIEW).timestamp_us("m")?;
+            if m.is_null(0) { 0 } else { m.value(0) }
+        }
+        None => 0,
+    };
     let sql = "SELECT review_key, source, business_key, user_key, state, review_ts, date_key, \
                stars, text, useful, funny, cool, has_response, response_ts FROM fact_review";
     let schema = ft::review_features();
     let mut sink = run.open(ft::REVIEW_FEATURES, schema.clone()).await?;
-    let mut stream = run
-        .ctx
-        .sql(sql)
-        .await
-        .map_err(qerr(sql))?
-        .execute_stream()
-        .await
-        .map_err(qerr(sql))?;
+    let mut stream = run.stream(sql).await?;
+    let table = format!("warehouse/{}", wh::FACT_REVIEW);
     while let Some(b) = stream.next().await {
-        let b = plain_strings(&b.map_err(qerr(sql))?)?;
+        let b = b.map_err(qerr(sql))?;
+        let c = Columns::new(&b, &table);
         let n = b.num_rows();
-        let ts = b.column(5).as_primitive::<TimestampMicrosecondType>();
-        let texts = b.column(8).as_string::<i32>();
-        let scores = score(texts);
-        run.report.reviews_scored += scores.iter().filter(|s| s.is_some()).count() as u64;
+        let ts = c.timestamp_us(col::REVIEW_TS)?;
+        let scores = score(c.str(col::TEXT)?);
+        let scored = scores.iter().filter(|s| s.is_some()).count() as u64;
+        run.report.reviews_scored += scored;
+        let vote_cols = [c.i64(col::USEFUL)?, c.i64(col::FUNNY)?, c.i64(col::COOL)?];
         let votes: Vec<Option<i64>> = (0..n)
             .map(|i| {
-                let vals: Vec<i64> = [9, 10, 11]
+                let vals: Vec<i64> = vote_cols
                     .iter()
-                    .map(|&c| b.column(c).as_primitive::<Int64Type>())
                     .filter(|a| !a.is_null(i))
                     .map(|a| a.value(i))
                     .collect();
                 (!vals.is_empty()).then(|| vals.iter().sum())
             })
             .collect();
-        let resp = b.column(13).as_primitive::<TimestampMicrosecondType>();
+        let resp = c.timestamp_us(col::RESPONSE_TS)?;
         let civil: Vec<(i32, u32, u32)> = (0..n)
             .map(|i| civil_from_days(ts.value(i).div_euclid(DAY_US)))
             .collect();
         let [neg, neu, pos, compound, words] = score_columns(&scores);
-        let cols: Vec<ArrayRef> = vec![
-            b.column(0).clone(),
-            b.column(1).clone(),
-            b.column(2).clone(),
-            b.column(3).clone(),
-            b.column(4).clone(),
-            b.column(5).clone(),
-            b.column(6).clone(),
-            b.column(7).clone(),
-            neg,
-            neu,
-            pos,
-            compound,
-            words,
+        let mut out: HashMap<&str, ArrayRef> = HashMap::new();
+        for name in [
+            col::REVIEW_KEY,
+            col::SOURCE,
+            col::BUSINESS_KEY,
+            col::USER_KEY,
+            col::STATE,
+            col::REVIEW_TS,
+            col::DATE_KEY,
+            col::STARS,
+            col::HAS_RESPONSE,
+        ] {
+            out.insert(name, c.array(name)?.clone());
+        }
+        out.insert(col::NEG, neg);
+        out.insert(col::NEU, neu);
+        out.insert(col::POS, pos);
+        out.insert(col::COMPOUND, compound);
+        out.insert(col::WORD_COUNT, words);
+        out.insert(
+            col::YEAR,
             Arc::new(Int32Array::from_iter_values(civil.iter().map(|c| c.0))),
+        );
+        out.insert(
+            col::MONTH,
             Arc::new(Int32Array::from_iter_values(
                 civil.iter().map(|c| c.1 as i32),
             )),
+        );
+        out.insert(
+            col::WEEKDAY,
             Arc::new(Int32Array::from_iter_values((0..n).map(|i| {
                 weekday_from_days(ts.value(i).div_euclid(DAY_US)) as i32
             }))),
+        );
+        out.insert(
+            col::HOUR,
             Arc::new(Int32Array::from_iter_values(
                 (0..n).map(|i| (ts.value(i).rem_euclid(DAY_US) / HOUR_US) as i32),
             )),
+        );
+        out.insert(
+            col::AGE_DAYS,
             Arc::new(Int32Array::from_iter_values(
                 (0..n).map(|i| ((newest - ts.value(i)).max(0) / DAY_US) as i32),
             )),
-            Arc::new(Int64Array::from(votes)),
-            b.column(12).clone(),
+        );
+        out.insert(col::VOTES, Arc::new(Int64Array::from(votes)));
+        out.insert(
+            col::RESPONSE_HOURS,
             Arc::new(Float64Array::from(
                 (0..n)
                     .map(|i| {
@@ -296,64 +354,64 @@ async fn review_features(run: &mut Run<'_>) -> Result<()> {
                     })
                     .collect::<Vec<_>>(),
             )),
-        ];
-        let out = conform(
-            &RecordBatch::try_new_with_options(
-                Arc::new(arrow::datatypes::Schema::new(
-                    schema
-                        .fields()
-                        .iter()
-                        .zip(&cols)
-                        .map(|(f, c)| {
-                            f.as_ref()
-                                .clone()
-                                .with_data_type(c.data_type().clone())
-                                .with_nullable(true)
-                        })
-                        .collect::<Vec<_>>(),
-                )),
-                cols,
-                &Default::default(),
-            )?,
-            &schema,
-        )?;
-        sink.write(run.lake, out).await?;
+        );
+        sink.write(assemble(&schema, out, ft::REVIEW_FEATURES)?)
+            .await?;
+        run.reporter.advance(TASK, n as u64);
     }
     run.commit(sink).await
 }
 
+/// A batch of `schema` from named columns (cast to the schema's types).
+fn assemble(
+    schema: &SchemaRef,
+    mut cols: HashMap<&str, ArrayRef>,
+    table: &str,
+) -> Result<RecordBatch> {
+    let arrays = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let a = cols
+                .remove(f.name().as_str())
+                .ok_or_else(|| LakeError::Column {
+                    table: table.to_string(),
+                    column: f.name().clone(),
+                    expected: format!("{:?}", f.data_type()),
+                    found: "missing".into(),
+                })?;
+            Ok(cast(&a, f.data_type())?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+}
+
 async fn tip_features(run: &mut Run<'_>) -> Result<()> {
+    run.step(ft::TIP_FEATURES);
     let schema = ft::tip_features();
     let mut sink = run.open(ft::TIP_FEATURES, schema.clone()).await?;
-    if run.ctx.table_exist("fact_tip").map_err(qerr("fact_tip"))? {
+    if run.session.has_table(wh::FACT_TIP) {
         let sql = "SELECT tip_key, business_key, user_key, tip_ts, text FROM fact_tip";
-        let mut stream = run
-            .ctx
-            .sql(sql)
-            .await
-            .map_err(qerr(sql))?
-            .execute_stream()
-            .await
-            .map_err(qerr(sql))?;
+        let table = format!("warehouse/{}", wh::FACT_TIP);
+        let mut stream = run.stream(sql).await?;
         while let Some(b) = stream.next().await {
-            let b = plain_strings(&b.map_err(qerr(sql))?)?;
-            let scores = score(b.column(4).as_string::<i32>());
+            let b = b.map_err(qerr(sql))?;
+            let c = Columns::new(&b, &table);
+            let scores = score(c.str(col::TEXT)?);
             run.report.tips_scored += scores.iter().filter(|s| s.is_some()).count() as u64;
             let [neg, neu, pos, compound, words] = score_columns(&scores);
-            let ts: &TimestampMicrosecondArray = b.column(3).as_primitive();
-            let cols: Vec<ArrayRef> = vec![
-                b.column(0).clone(),
-                b.column(1).clone(),
-                b.column(2).clone(),
-                Arc::new(ts.clone().with_timezone("UTC")),
-                neg,
-                neu,
-                pos,
-                compound,
-                words,
-            ];
-            sink.write(run.lake, RecordBatch::try_new(schema.clone(), cols)?)
+            let mut out: HashMap<&str, ArrayRef> = HashMap::new();
+            for name in [col::TIP_KEY, col::BUSINESS_KEY, col::USER_KEY, col::TIP_TS] {
+                out.insert(name, c.array(name)?.clone());
+            }
+            out.insert(col::NEG, neg);
+            out.insert(col::NEU, neu);
+            out.insert(col::POS, pos);
+            out.insert(col::COMPOUND, compound);
+            out.insert(col::WORD_COUNT, words);
+            sink.write(assemble(&schema, out, ft::TIP_FEATURES)?)
                 .await?;
+            run.reporter.advance(TASK, b.num_rows() as u64);
         }
     }
     run.commit(sink).await
@@ -379,10 +437,7 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     .await?;
 
     // Check-ins by business, year and hour.
-    let has_checkins = run
-        .ctx
-        .table_exist("fact_checkin")
-        .map_err(qerr("fact_checkin"))?;
+    let has_checkins = run.session.has_table(wh::FACT_CHECKIN);
     let checkins_src = if has_checkins {
         "fact_checkin"
     } else {
@@ -412,14 +467,10 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
         .join(", ");
     let cat_cols = cats
         .iter()
-        .map(|c| format!("coalesce(oh.cat_{c}, 0)"))
+        .map(|c| format!("coalesce(oh.cat_{c}, 0) AS cat_{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let tips = if run
-        .ctx
-        .table_exist("tip_features")
-        .map_err(qerr("tip_features"))?
-    {
+    let tips = if run.session.has_table(ft::TIP_FEATURES) {
         "SELECT business_key, avg(compound) AS tip_sentiment FROM tip_features GROUP BY 1"
     } else {
         "SELECT CAST(NULL AS BIGINT) AS business_key, CAST(NULL AS DOUBLE) AS tip_sentiment WHERE false"
@@ -450,15 +501,17 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
          tips AS ({tips}), \
          oh AS (SELECT bc.business_key, {onehot} FROM business_category bc GROUP BY bc.business_key) \
          SELECT b.business_key, b.source, b.name, b.state, b.city, b.latitude, b.longitude, \
-           b.price_level, b.is_restaurant, coalesce(agg.reviews, 0), agg.mean_stars, \
-           agg.mean_sentiment, trend.stars_trend, trend.sentiment_trend, \
-           coalesce(trend.volume_trend, 0.0), \
+           b.price_level, b.is_restaurant, coalesce(agg.reviews, 0) AS reviews, agg.mean_stars, \
+           agg.mean_sentiment, trend.stars_trend AS stars_trend_12m, \
+           trend.sentiment_trend AS sentiment_trend_12m, \
+           coalesce(trend.volume_trend, 0.0) AS volume_trend_12m, \
            CASE WHEN agg.reviews IS NULL THEN NULL ELSE agg.reviews / CAST(( \
              (date_part('year', agg.last_review) - date_part('year', agg.first_review)) * 12 \
              + date_part('month', agg.last_review) - date_part('month', agg.first_review) + 1) \
-             AS DOUBLE) END, \
-           rep.repeat_share, agg.response_rate, agg.first_review, agg.last_review, \
-           coalesce(chk.checkins, 0), peak.hour, tips.tip_sentiment, {cat_cols} \
+             AS DOUBLE) END AS reviews_per_month, \
+           rep.repeat_share AS repeat_customer_share, agg.response_rate, agg.first_review, \
+           agg.last_review, coalesce(chk.checkins, 0) AS checkins, peak.hour AS peak_checkin_hour, \
+           tips.tip_sentiment, {cat_cols} \
          FROM dim_business b LEFT JOIN agg ON b.business_key = agg.business_key \
            LEFT JOIN rep ON b.business_key = rep.business_key \
            LEFT JOIN trend ON b.business_key = trend.business_key \
@@ -481,11 +534,13 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
            avg(r.compound) AS mean_sentiment, min(r.review_ts) AS first_review, \
            max(r.review_ts) AS last_review \
            FROM review_features r JOIN bm ON r.business_key = bm.business_key GROUP BY r.user_key) \
-         SELECT u.user_key, u.source, coalesce(agg.reviews, 0), coalesce(agg.businesses, 0), \
+         SELECT u.user_key, u.source, coalesce(agg.reviews, 0) AS reviews, \
+           coalesce(agg.businesses, 0) AS businesses, \
            agg.mean_rating, agg.rating_bias, agg.mean_sentiment, agg.first_review, agg.last_review, \
            coalesce(CAST((CAST(agg.last_review AS BIGINT) - CAST(agg.first_review AS BIGINT)) \
-             / 86400000000 AS INT), 0), \
-           cardinality(u.elite_years), u.friend_count, u.fans, u.is_inferred \
+             / 86400000000 AS INT), 0) AS active_days, \
+           cardinality(u.elite_years) AS elite_years, u.friend_count AS friends, u.fans, \
+           u.is_inferred \
          FROM dim_user u LEFT JOIN agg ON u.user_key = agg.user_key",
     )
     .await?;
@@ -543,87 +598,75 @@ fn kpi_query(g: Grain) -> String {
     )
 }
 
-fn opt_string(b: &RecordBatch, c: usize, i: usize) -> Option<String> {
-    let a = b.column(c).as_string::<i32>();
+/// The value of row `i` of a string column, owned; `None` if null.
+fn opt_string(a: &StringArray, i: usize) -> Option<String> {
     (!a.is_null(i)).then(|| a.value(i).to_string())
 }
 
-fn opt_f64(b: &RecordBatch, c: usize, i: usize) -> Option<f64> {
-    let a = b.column(c).as_primitive::<arrow::datatypes::Float64Type>();
+/// The value of row `i` of a float column; `None` if null.
+fn opt_f64(a: &Float64Array, i: usize) -> Option<f64> {
     (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// The grouped review aggregates of [`kpi_query`], with the types the KPI code reads.
+fn kpi_agg_schema() -> SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    Arc::new(Schema::new(vec![
+        Field::new("p", DataType::Date32, true),
+        Field::new(col::STATE, DataType::Utf8, true),
+        Field::new(col::CATEGORY, DataType::Utf8, true),
+        Field::new(col::SOURCE, DataType::Utf8, true),
+        Field::new(col::BUSINESS_KEY, DataType::Int64, true),
+        Field::new(col::REVIEWS, DataType::Int64, true),
+        Field::new(col::MEAN_STARS, DataType::Float64, true),
+        Field::new(col::MEAN_SENTIMENT, DataType::Float64, true),
+        Field::new("reviewers", DataType::Int64, true),
+        Field::new("returning", DataType::Int64, true),
+    ]))
 }
 
 async fn kpis(run: &mut Run<'_>) -> Result<()> {
     // One grain at a time: its aggregates and rows are dropped once written.
     let schema = ft::kpi();
     let mut sink = run.open(ft::KPI, schema.clone()).await?;
+    let agg_schema = kpi_agg_schema();
     for g in Grain::ALL {
+        run.step(&format!("{} ({})", ft::KPI, g.as_str()));
         let mut rows: Vec<KpiRow> = Vec::new();
         let sql = kpi_query(g);
         let mut aggs: HashMap<Group, ReviewAgg> = HashMap::new();
-        for b in collect(&run.ctx, &sql).await? {
-            let b = conform(
-                &b,
-                &Arc::new(arrow::datatypes::Schema::new(vec![
-                    arrow::datatypes::Field::new("p", arrow::datatypes::DataType::Date32, true),
-                    arrow::datatypes::Field::new("state", arrow::datatypes::DataType::Utf8, true),
-                    arrow::datatypes::Field::new(
-                        "category",
-                        arrow::datatypes::DataType::Utf8,
-                        true,
-                    ),
-                    arrow::datatypes::Field::new("source", arrow::datatypes::DataType::Utf8, true),
-                    arrow::datatypes::Field::new(
-                        "business_key",
-                        arrow::datatypes::DataType::Int64,
-                        true,
-                    ),
-                    arrow::datatypes::Field::new(
-                        "reviews",
-                        arrow::datatypes::DataType::Int64,
-                        true,
-                    ),
-                    arrow::datatypes::Field::new(
-                        "mean_stars",
-                        arrow::datatypes::DataType::Float64,
-                        true,
-                    ),
-                    arrow::datatypes::Field::new(
-                        "mean_sentiment",
-                        arrow::datatypes::DataType::Float64,
-                        true,
-                    ),
-                    arrow::datatypes::Field::new(
-                        "reviewers",
-                        arrow::datatypes::DataType::Int64,
-                        true,
-                    ),
-                    arrow::datatypes::Field::new(
-                        "returning",
-                        arrow::datatypes::DataType::Int64,
-                        true,
-                    ),
-                ])),
-            )?;
-            let p = b.column(0).as_primitive::<arrow::datatypes::Date32Type>();
-            let biz = b.column(4).as_primitive::<Int64Type>();
-            let i64s = |c: usize, i: usize| b.column(c).as_primitive::<Int64Type>().value(i);
+        for b in run.collect(&sql).await? {
+            let b = conform(&b, &agg_schema, "kpi aggregates")?;
+            let c = Columns::new(&b, "kpi aggregates");
+            let p = c.date32("p")?;
+            let (state, category, source) = (
+                c.str(col::STATE)?,
+                c.str(col::CATEGORY)?,
+                c.str(col::SOURCE)?,
+            );
+            let biz = c.i64(col::BUSINESS_KEY)?;
+            let (reviews, reviewers, returning) = (
+                c.i64(col::REVIEWS)?,
+                c.i64("reviewers")?,
+                c.i64("returning")?,
+            );
+            let (stars, sentiment) = (c.f64(col::MEAN_STARS)?, c.f64(col::MEAN_SENTIMENT)?);
             for i in 0..b.num_rows() {
                 aggs.insert(
                     Group {
                         grain: g,
                         period_start: p.value(i),
-                        state: opt_string(&b, 1, i),
-                        category: opt_string(&b, 2, i),
-                        source: opt_string(&b, 3, i),
+                        state: opt_string(state, i),
+                        category: opt_string(category, i),
+                        source: opt_string(source, i),
                         business_key: (!biz.is_null(i)).then(|| biz.value(i)),
                     },
                     ReviewAgg {
-                        reviews: i64s(5, i),
-                        mean_stars: opt_f64(&b, 6, i),
-                        mean_sentiment: opt_f64(&b, 7, i),
-                        reviewers: i64s(8, i),
-                        returning: i64s(9, i),
+                        reviews: reviews.value(i),
+                        mean_stars: opt_f64(stars, i),
+                        mean_sentiment: opt_f64(sentiment, i),
+                        reviewers: reviewers.value(i),
+                        returning: returning.value(i),
                     },
                 );
             }
@@ -631,13 +674,12 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
         rows.extend(kpi::kpi_rows(&aggs));
         drop(aggs);
         rows.extend(checkin_kpis(run, g).await?);
-        write_kpi_rows(run, &mut sink, &schema, &rows).await?;
+        write_kpi_rows(&mut sink, &schema, &rows).await?;
     }
     run.commit(sink).await
 }
 
 async fn write_kpi_rows(
-    run: &Run<'_>,
     sink: &mut TableRewrite,
     schema: &SchemaRef,
     rows: &[KpiRow],
@@ -685,7 +727,7 @@ async fn write_kpi_rows(
                 chunk.iter().map(|r| r.target_met).collect::<Vec<_>>(),
             )),
         ];
-        sink.write(run.lake, RecordBatch::try_new(schema.clone(), cols)?)
+        sink.write(RecordBatch::try_new(schema.clone(), cols)?)
             .await?;
     }
     Ok(())
@@ -694,11 +736,7 @@ async fn write_kpi_rows(
 /// Check-in retention rows of one grain (Yelp check-ins; overall, by state, by category
 /// and by state and category).
 async fn checkin_kpis(run: &Run<'_>, g: Grain) -> Result<Vec<KpiRow>> {
-    if !run
-        .ctx
-        .table_exist("fact_checkin")
-        .map_err(qerr("fact_checkin"))?
-    {
+    if !run.session.has_table(wh::FACT_CHECKIN) {
         return Ok(Vec::new());
     }
     let u = g.as_str();
@@ -707,14 +745,13 @@ async fn checkin_kpis(run: &Run<'_>, g: Grain) -> Result<Vec<KpiRow>> {
          FROM fact_checkin"
     );
     let mut cats: HashMap<i64, Vec<String>> = HashMap::new();
-    for b in collect(
-        &run.ctx,
-        "SELECT business_key, category FROM business_category",
-    )
-    .await?
+    for b in run
+        .collect("SELECT business_key, category FROM business_category")
+        .await?
     {
-        let k = b.column(0).as_primitive::<Int64Type>();
-        let c = b.column(1).as_string::<i32>();
+        let cols = Columns::new(&b, wh::BUSINESS_CATEGORY);
+        let k = cols.i64(col::BUSINESS_KEY)?;
+        let c = cols.str(col::CATEGORY)?;
         for i in 0..b.num_rows() {
             cats.entry(k.value(i))
                 .or_default()
@@ -722,11 +759,13 @@ async fn checkin_kpis(run: &Run<'_>, g: Grain) -> Result<Vec<KpiRow>> {
         }
     }
     let mut active: HashMap<Group, HashSet<i64>> = HashMap::new();
-    for b in collect(&run.ctx, &sql).await? {
-        let p = b.column(0).as_primitive::<arrow::datatypes::Date32Type>();
-        let k = b.column(1).as_primitive::<Int64Type>();
+    for b in run.collect(&sql).await? {
+        let cols = Columns::new(&b, wh::FACT_CHECKIN);
+        let p = cols.date32("p")?;
+        let k = cols.i64(col::BUSINESS_KEY)?;
+        let states = cols.str(col::STATE)?;
         for i in 0..b.num_rows() {
-            let state = opt_string(&b, 2, i);
+            let state = opt_string(states, i);
             let mk = |state: Option<String>, category: Option<String>| Group {
                 grain: g,
                 period_start: p.value(i),

@@ -17,6 +17,10 @@
 //! assert!(s.compound > 0.8);
 //! ```
 //!
+//! **Architecture invariant:** features read only the warehouse of one snapshot (and
+//! their own fresh output), by column name and type, never by position; the build
+//! becomes visible in one catalog snapshot.
+//!
 //! [`Lake`]: reviewlake_lake::Lake
 
 #![warn(missing_docs)]

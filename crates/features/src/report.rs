@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
-use reviewlake_lake::{Lake, plain_strings};
+use arrow::array::Array;
+use reviewlake_lake::{Columns, Lake, QuerySession};
+use reviewlake_schema::col;
+use reviewlake_schema::features::KPI;
 use reviewlake_warehouse::parse::civil_from_days;
 
 use crate::Result;
@@ -192,33 +193,40 @@ struct KpiPoint {
     met: Option<bool>,
 }
 
-async fn points(lake: &Lake, grain: &str) -> Result<Vec<KpiPoint>> {
+async fn points(session: &QuerySession, grain: &str) -> Result<Vec<KpiPoint>> {
     let sql = format!(
         "SELECT period_start, state, category, source, kpi, value, previous_value, target_met \
          FROM kpi WHERE grain = '{grain}' AND business_key IS NULL ORDER BY period_start"
     );
     let mut out = Vec::new();
-    for b in lake.sql(&sql).await? {
-        let b: RecordBatch = plain_strings(&b)?;
-        let p = b.column(0).as_primitive::<Date32Type>();
-        let s = |c: usize, i: usize| {
-            let a = b.column(c).as_string::<i32>();
+    let table = format!("features/{KPI}");
+    for b in session.collect(&sql).await? {
+        let c = Columns::new(&b, &table);
+        let p = c.date32(col::PERIOD_START)?;
+        let (state, category, source, kpi) = (
+            c.str(col::STATE)?,
+            c.str(col::CATEGORY)?,
+            c.str(col::SOURCE)?,
+            c.str(col::KPI)?,
+        );
+        let (value, previous, met) = (
+            c.f64(col::VALUE)?,
+            c.f64(col::PREVIOUS_VALUE)?,
+            c.bool(col::TARGET_MET)?,
+        );
+        let s = |a: &arrow::array::StringArray, i: usize| {
             (!a.is_null(i)).then(|| a.value(i).to_string())
         };
-        let f = |c: usize, i: usize| {
-            let a = b.column(c).as_primitive::<Float64Type>();
-            (!a.is_null(i)).then(|| a.value(i))
-        };
-        let met = b.column(7).as_boolean();
+        let f = |a: &arrow::array::Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
         for i in 0..b.num_rows() {
             out.push(KpiPoint {
                 period: p.value(i),
-                state: s(1, i),
-                category: s(2, i),
-                source: s(3, i),
-                kpi: s(4, i).unwrap_or_default(),
-                value: f(5, i),
-                previous: f(6, i),
+                state: s(state, i),
+                category: s(category, i),
+                source: s(source, i),
+                kpi: s(kpi, i).unwrap_or_default(),
+                value: f(value, i),
+                previous: f(previous, i),
                 met: (!met.is_null(i)).then(|| met.value(i)),
             });
         }
@@ -226,10 +234,16 @@ async fn points(lake: &Lake, grain: &str) -> Result<Vec<KpiPoint>> {
     Ok(out)
 }
 
-/// Renders the report of `lake` (its `features/kpi` and `features/review_features`).
+/// Renders the report of `lake` (its `features/kpi` and `features/review_features`, as
+/// of the latest snapshot).
 pub async fn render(lake: &Lake) -> Result<String> {
-    let quarter = points(lake, "quarter").await?;
-    let year = points(lake, "year").await?;
+    render_session(&lake.session().await?).await
+}
+
+/// Renders the report from the tables of `session`'s snapshot.
+pub async fn render_session(session: &QuerySession) -> Result<String> {
+    let quarter = points(session, "quarter").await?;
+    let year = points(session, "year").await?;
     let mut html = String::new();
     html.push_str(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -348,19 +362,19 @@ pub async fn render(lake: &Lake) -> Result<String> {
 
     // Sentiment by platform, per quarter.
     let mut by_source: BTreeMap<String, BTreeMap<i32, f64>> = BTreeMap::new();
-    for b in lake
-        .sql(
+    for b in session
+        .collect(
             "SELECT source, CAST(date_trunc('quarter', review_ts) AS DATE) AS q, \
              avg(compound) AS s, count(*) AS n FROM review_features \
              WHERE compound IS NOT NULL GROUP BY 1, 2",
         )
         .await?
     {
-        let b = plain_strings(&b)?;
-        let src = b.column(0).as_string::<i32>();
-        let q = b.column(1).as_primitive::<Date32Type>();
-        let s = b.column(2).as_primitive::<Float64Type>();
-        let n = b.column(3).as_primitive::<Int64Type>();
+        let c = Columns::new(&b, "sentiment by platform");
+        let src = c.str(col::SOURCE)?;
+        let q = c.date32("q")?;
+        let s = c.f64("s")?;
+        let n = c.i64("n")?;
         for i in 0..b.num_rows() {
             if n.value(i) >= 5 {
                 by_source

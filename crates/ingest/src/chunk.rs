@@ -5,7 +5,7 @@
 //! yields [`Chunk`]s of whole records with their line numbers and byte offsets. Memory is
 //! one chunk plus one partial record.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 
 use flate2::bufread::MultiGzDecoder;
 use xxhash_rust::xxh3::Xxh3;
@@ -52,9 +52,12 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// The raw source: the sniffed first bytes, then the rest, hashed as it is read.
+type RawSource<R> = BufReader<std::io::Chain<std::io::Cursor<Vec<u8>>, HashingReader<R>>>;
+
 enum Decoded<R: Read> {
-    Plain(Box<BufReader<HashingReader<R>>>),
-    Gzip(Box<MultiGzDecoder<BufReader<HashingReader<R>>>>),
+    Plain(Box<RawSource<R>>),
+    Gzip(Box<MultiGzDecoder<RawSource<R>>>),
 }
 
 impl<R: Read> Decoded<R> {
@@ -64,7 +67,7 @@ impl<R: Read> Decoded<R> {
             Decoded::Gzip(r) => r.read(buf),
         }
     }
-    fn hashing(&mut self) -> &mut BufReader<HashingReader<R>> {
+    fn hashing(&mut self) -> &mut RawSource<R> {
         match self {
             Decoded::Plain(r) => r,
             Decoded::Gzip(r) => r.get_mut(),
@@ -113,14 +116,28 @@ pub struct ChunkReader<R: Read> {
 impl<R: Read> ChunkReader<R> {
     /// Wraps `inner` (raw file bytes). Gzip is recognised by its magic bytes.
     pub fn new(inner: R, chunk_bytes: usize) -> std::io::Result<Self> {
-        let hashing = HashingReader {
+        let mut hashing = HashingReader {
             inner,
             hasher: Xxh3::new(),
             count: 0,
         };
-        let mut buffered = BufReader::with_capacity(256 * 1024, hashing);
-        let head = buffered.fill_buf()?;
-        let is_gzip = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+        // The first two bytes decide gzip, however few bytes each read returns.
+        let mut head = Vec::with_capacity(2);
+        let mut byte = [0u8; 2];
+        while head.len() < 2 {
+            let n = match hashing.read(&mut byte[..2 - head.len()]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&byte[..n]);
+        }
+        let is_gzip = head.len() == 2 && head[0] == 0x1f && head[1] == 0x8b;
+        let buffered =
+            BufReader::with_capacity(256 * 1024, std::io::Cursor::new(head).chain(hashing));
         let src = if is_gzip {
             Decoded::Gzip(Box::new(MultiGzDecoder::new(buffered)))
         } else {
@@ -182,7 +199,7 @@ impl<R: Read> ChunkReader<R> {
     }
 
     fn raw_delta(&mut self) -> u64 {
-        let now = self.src.hashing().get_ref().count;
+        let now = self.src.hashing().get_ref().get_ref().1.count;
         let d = now - self.raw_reported;
         self.raw_reported = now;
         d
@@ -399,7 +416,7 @@ impl<R: Read> ChunkReader<R> {
         let mut sink = [0u8; 64 * 1024];
         let h = self.src.hashing();
         while h.read(&mut sink)? > 0 {}
-        let inner = h.get_ref();
+        let (_, inner) = h.get_ref().get_ref();
         Ok((inner.count, format!("{:032x}", inner.hasher.digest128())))
     }
 }

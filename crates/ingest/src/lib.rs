@@ -16,6 +16,8 @@
 //! - Incremental and crash-safe: each table gets one atomic Delta commit per run; a file
 //!   already in the ingest log with the same size and content hash is skipped; a changed
 //!   file, or one whose earlier run was interrupted, replaces its earlier rows.
+//! - One writer at a time (the lake's writer lease); the run ends with a catalog
+//!   snapshot, so readers see either the previous raw zone or the new one, whole.
 //!
 //! **Architecture invariant:** ingest never cleans or deduplicates: duplicate and odd
 //! records stay in raw exactly as published. Cleaning belongs to the warehouse.
@@ -24,12 +26,14 @@
 //! # async fn demo() -> Result<(), reviewlake_ingest::IngestError> {
 //! use reviewlake_ingest::{ingest, IngestOptions};
 //! let lake = reviewlake_lake::Lake::open("./lake")?;
-//! let report = ingest(&lake, &IngestOptions::new("../shared/data/real")).await?;
+//! let report = ingest(&lake, &IngestOptions::new("tests/data/real")).await?;
 //! for f in &report.files {
 //!     assert_eq!(f.read, f.written + f.quarantined);
 //! }
 //! # Ok(()) }
 //! ```
+
+#![warn(missing_docs)]
 
 mod chunk;
 mod parse;
@@ -37,15 +41,15 @@ mod run;
 mod source;
 mod validate;
 
-use std::sync::Arc;
-
+use reviewlake_schema::progress::Reporter;
 use serde::Serialize;
 
 pub use chunk::{Chunk, ChunkReader, LineSpan};
 pub use parse::{ParsedChunk, QuarantinedLine, parse_chunk};
+pub use reviewlake_lake::source::{SourceFile, SourceRoot};
 pub use reviewlake_schema::RawDataset;
 pub use run::ingest;
-pub use source::{SourceFile, SourceRoot, detect_dataset};
+pub use source::detect_dataset;
 pub use validate::validate_record;
 
 /// Errors from ingest.
@@ -71,15 +75,6 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
-    /// Object store access to a remote source failed.
-    #[error("source object store at {path}: {source}")]
-    ObjectStore {
-        /// The object's path.
-        path: String,
-        /// The underlying error.
-        #[source]
-        source: object_store::Error,
-    },
     /// Building Arrow data failed (a bug, not bad input: bad input goes to quarantine).
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
@@ -95,9 +90,6 @@ pub enum IngestError {
 /// Result alias of this crate.
 pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 
-/// Callback told how many source bytes were just processed (for progress bars).
-pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
-
 /// What to ingest and how.
 #[derive(Clone)]
 pub struct IngestOptions {
@@ -110,10 +102,9 @@ pub struct IngestOptions {
     pub chunk_bytes: usize,
     /// Rows per data file before a new Parquet file is started (default 2,000,000).
     pub rows_per_file: u64,
-    /// Called with the number of source bytes processed, as they are processed.
-    pub progress: Option<ProgressFn>,
-    /// Called once with the total source bytes to process, before processing starts.
-    pub on_total: Option<ProgressFn>,
+    /// Where progress goes: task `ingest`, in source bytes (the total is announced
+    /// once the files to read are known).
+    pub reporter: Reporter,
 }
 
 impl std::fmt::Debug for IngestOptions {
@@ -137,8 +128,7 @@ impl IngestOptions {
                 .unwrap_or(2),
             chunk_bytes: 4 * 1024 * 1024,
             rows_per_file: 2_000_000,
-            progress: None,
-            on_total: None,
+            reporter: Reporter::none(),
         }
     }
 }
@@ -197,7 +187,9 @@ pub struct IngestReport {
     /// Files under the source root that are not a known dataset (not ingested).
     pub ignored: Vec<String>,
     /// Delta version committed per table in this run (tables without change are absent).
-    pub commits: std::collections::BTreeMap<String, u64>,
+    pub commits: std::collections::BTreeMap<String, i64>,
+    /// The catalog snapshot this run committed (every table of the lake, consistent).
+    pub snapshot: Option<i64>,
     /// Wall-clock seconds of the whole ingest.
     pub seconds: f64,
 }

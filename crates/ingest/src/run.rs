@@ -4,17 +4,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, Int64Array, RecordBatch, StringArray};
-use arrow::compute::cast;
-use arrow::datatypes::Int64Type;
-use arrow_schema::DataType;
+use arrow::array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 use futures::StreamExt;
-use reviewlake_lake::deltalake::kernel::{Add, Remove};
-use reviewlake_lake::deltalake::logstore::ObjectStoreRef;
-use reviewlake_lake::{DataFileWriter, Lake, Zone, active_files, remove_action};
+use reviewlake_lake::source::{SourceFile, SourceRoot};
+use reviewlake_lake::{
+    Columns, CommitKind, DataFile, DataFileWriter, FileSink, Lake, Stage, Table, TableRewrite, Zone,
+};
+use reviewlake_schema::progress::Unit;
 use reviewlake_schema::{
-    INGEST_LOG_TABLE, QUARANTINE_TABLE, RawDataset, ingest_log_schema, quarantine_schema,
+    INGEST_LOG_TABLE, QUARANTINE_TABLE, RawDataset, col, ingest_log_schema, lineage,
+    quarantine_schema,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -22,7 +22,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::chunk::{ChunkReader, hash_stream};
 use crate::parse::{ParsedChunk, QuarantinedLine, parse_chunk};
-use crate::source::{SourceFile, SourceRoot, detect_dataset};
+use crate::source::detect_dataset;
 use crate::{FileReport, FileStatus, IngestError, IngestOptions, IngestReport, Result};
 
 /// One row of the ingest log.
@@ -59,13 +59,27 @@ fn key_of_data_file(path: &str) -> Option<&str> {
 
 /// Ingests every recognised file under `opts.source` into `lake`'s raw zone.
 ///
-/// Each raw table, the quarantine and the ingest log receive at most one Delta commit;
-/// the ingest log is committed last, so an interrupted run is finished by the next one
-/// without duplicates.
+/// Takes the lake's writer lease for the run. Each raw table, the quarantine and the
+/// ingest log receive at most one Delta commit; the ingest log is committed last, then
+/// a catalog snapshot, so an interrupted run is finished by the next one without
+/// duplicates and readers never see half of it.
 pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
     let started = Instant::now();
     let run_id = uuid::Uuid::new_v4().to_string();
-    let root = SourceRoot::parse(&opts.source)?;
+    let root = SourceRoot::parse_with(&opts.source, lake.options())?;
+    let guard = lake.acquire_writer(&run_id).await?;
+    let result = ingest_locked(lake, opts, &root, &run_id, started).await;
+    guard.release().await;
+    result
+}
+
+async fn ingest_locked(
+    lake: &Lake,
+    opts: &IngestOptions,
+    root: &SourceRoot,
+    run_id: &str,
+    started: Instant,
+) -> Result<IngestReport> {
     let listed = root.list().await?;
     let mut report = IngestReport {
         source: opts.source.clone(),
@@ -80,12 +94,15 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
             None => report.ignored.push(f.rel_path),
         }
     }
-    if let Some(cb) = &opts.on_total {
-        cb(known.iter().map(|(f, _)| f.size).sum());
-    }
+    let progress = &opts.reporter;
+    progress.start(
+        "ingest",
+        Some(known.iter().map(|(f, _)| f.size).sum()),
+        Unit::Bytes,
+    );
 
     // Tables exist from the first run on, even for datasets without files.
-    let mut tables = HashMap::new();
+    let mut tables: HashMap<String, Table> = HashMap::new();
     for d in RawDataset::ALL {
         let t = lake
             .open_or_create(Zone::Raw, d.table_name(), &d.raw_table_schema())
@@ -97,9 +114,6 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
         lake.open_or_create(Zone::Raw, QUARANTINE_TABLE, &quarantine_schema())
             .await?,
     );
-    let mut log_table = lake
-        .open_or_create(Zone::Raw, INGEST_LOG_TABLE, &ingest_log_schema())
-        .await?;
     let log = read_log(lake).await?;
 
     // Decide per file: unchanged (skip), changed, or new.
@@ -117,9 +131,7 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
                         source: e,
                     })?;
                 if hash == row.hash {
-                    if let Some(cb) = &opts.progress {
-                        cb(f.size);
-                    }
+                    progress.advance("ingest", f.size);
                     report.files.push(FileReport {
                         path: f.rel_path.clone(),
                         dataset: d.table_name().to_string(),
@@ -149,17 +161,17 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
         "ingest: files to read"
     );
 
-    let stores: HashMap<String, ObjectStoreRef> = tables
+    let sinks: HashMap<String, FileSink> = tables
         .iter()
-        .map(|(k, t)| (k.clone(), t.object_store()))
+        .map(|(k, t)| (k.clone(), t.file_sink()))
         .collect();
-    let root = Arc::new(root);
-    let stores = Arc::new(stores);
+    let root = Arc::new(root.clone());
+    let sinks = Arc::new(sinks);
     let outcomes: Vec<FileOutcome> = futures::stream::iter(todo.into_iter().map(|(f, d, st)| {
         let root = root.clone();
-        let stores = stores.clone();
+        let sinks = sinks.clone();
         let opts = opts.clone();
-        async move { process_file(&root, f, d, st, &stores, &opts).await }
+        async move { process_file(&root, f, d, st, &sinks, &opts).await }
     }))
     .buffer_unordered(opts.file_parallelism.max(1))
     .collect()
@@ -167,7 +179,8 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
 
     // One commit per table: removes of earlier rows of the re-read files, then adds.
     let mut done_keys: HashSet<String> = HashSet::new();
-    let mut adds: HashMap<String, Vec<Add>> = HashMap::new();
+    let mut done_paths: Vec<String> = Vec::new();
+    let mut adds: HashMap<String, Vec<DataFile>> = HashMap::new();
     let mut failed = Vec::new();
     let mut new_log_rows = Vec::new();
     for o in outcomes {
@@ -178,6 +191,7 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
             ));
         } else {
             done_keys.insert(path_key(&o.report.path));
+            done_paths.push(o.report.path.clone());
             adds.entry(o.report.dataset.clone())
                 .or_default()
                 .extend(o.data_adds);
@@ -198,55 +212,63 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
         }
         report.files.push(o.report);
     }
+    done_paths.sort();
+    let predicate = format!(
+        "{} IN ({})",
+        lineage::SOURCE_FILE,
+        done_paths
+            .iter()
+            .map(|p| format!("'{}'", p.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let mut names: Vec<String> = tables.keys().cloned().collect();
     names.sort();
     for name in names {
         let Some(table) = tables.get_mut(&name) else {
             continue;
         };
-        let removes: Vec<Remove> = active_files(table)?
-            .into_iter()
-            .filter(|(p, _)| key_of_data_file(p).is_some_and(|k| done_keys.contains(k)))
-            .map(|(p, s)| remove_action(&p, s))
-            .collect();
         let table_adds = adds.remove(&name).unwrap_or_default();
-        if removes.is_empty() && table_adds.is_empty() {
-            continue;
+        let replaced = |p: &str| key_of_data_file(p).is_some_and(|k| done_keys.contains(k));
+        debug!(table = %name, adds = table_adds.len(), "commit");
+        if let Some(v) = table
+            .commit(
+                table_adds,
+                &replaced,
+                CommitKind::ReplaceWhere(predicate.clone()),
+                commit_meta(run_id),
+            )
+            .await?
+        {
+            report.commits.insert(name, v);
         }
-        debug!(table = %name, adds = table_adds.len(), removes = removes.len(), "commit");
-        let v = lake
-            .commit(table, table_adds, removes, commit_meta(&run_id))
-            .await?;
-        report.commits.insert(name, v);
     }
     if !new_log_rows.is_empty() {
         let mut rows: BTreeMap<String, LogRow> = log.into_iter().collect();
         for r in new_log_rows {
             rows.insert(r.path.clone(), r);
         }
-        let batch = log_batch(rows.values())?;
-        let store = log_table.object_store();
-        let mut w = DataFileWriter::new(
-            store,
-            &format!("log-{}.parquet", uuid::Uuid::new_v4().simple()),
+        let mut sink = TableRewrite::open(
+            lake,
+            Zone::Raw,
+            INGEST_LOG_TABLE,
             ingest_log_schema(),
-        )?;
-        w.write(&batch).await?;
-        let add = w.finish().await?;
-        let removes = active_files(&log_table)?
-            .into_iter()
-            .map(|(p, s)| remove_action(&p, s))
-            .collect();
-        let v = lake
-            .commit(
-                &mut log_table,
-                add.into_iter().collect(),
-                removes,
-                commit_meta(&run_id),
-            )
-            .await?;
+            run_id,
+        )
+        .await?;
+        sink.write(log_batch(rows.values())?).await?;
+        let (_, v) = sink.commit().await?;
         report.commits.insert(INGEST_LOG_TABLE.to_string(), v);
+    } else if lake.table(Zone::Raw, INGEST_LOG_TABLE).await?.is_none() {
+        // An empty source: the log exists from the first run on, like the tables.
+        lake.open_or_create(Zone::Raw, INGEST_LOG_TABLE, &ingest_log_schema())
+            .await?;
     }
+    // The snapshot makes the run visible to readers, all tables at once.
+    if !report.commits.is_empty() || lake.latest_snapshot().await?.is_none() {
+        report.snapshot = Some(lake.commit_snapshot(Stage::Ingest).await?.id);
+    }
+    progress.finish("ingest");
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     report.seconds = started.elapsed().as_secs_f64();
     if !failed.is_empty() {
@@ -271,28 +293,28 @@ fn commit_meta(run_id: &str) -> HashMap<String, serde_json::Value> {
 
 struct FileOutcome {
     report: FileReport,
-    data_adds: Vec<Add>,
-    quarantine_adds: Vec<Add>,
+    data_adds: Vec<DataFile>,
+    quarantine_adds: Vec<DataFile>,
 }
 
 /// Writers for one table, rolling to a new data file every `rows_per_file` rows.
 struct RollingWriter {
-    store: ObjectStoreRef,
+    sink: FileSink,
     schema: SchemaRef,
     key: String,
     rows_per_file: u64,
     part: u32,
     current: Option<DataFileWriter>,
-    adds: Vec<Add>,
+    adds: Vec<DataFile>,
     /// Run-unique part of the file names (objects cannot be renamed once the content
     /// hash is known, so names carry this instead).
     tag: String,
 }
 
 impl RollingWriter {
-    fn new(store: ObjectStoreRef, schema: SchemaRef, key: String, tag: String, rows: u64) -> Self {
+    fn new(sink: FileSink, schema: SchemaRef, key: String, tag: String, rows: u64) -> Self {
         RollingWriter {
-            store,
+            sink,
             schema,
             key,
             rows_per_file: rows.max(1),
@@ -310,11 +332,7 @@ impl RollingWriter {
         if self.current.is_none() {
             let name = file_name(&self.key, &self.tag, self.part);
             self.part += 1;
-            self.current = Some(DataFileWriter::new(
-                self.store.clone(),
-                &name,
-                self.schema.clone(),
-            )?);
+            self.current = Some(self.sink.writer(&name, self.schema.clone())?);
         }
         if let Some(w) = self.current.as_mut() {
             w.write(batch).await?;
@@ -328,7 +346,7 @@ impl RollingWriter {
         Ok(())
     }
 
-    async fn finish(mut self) -> Result<Vec<Add>> {
+    async fn finish(mut self) -> Result<Vec<DataFile>> {
         if let Some(w) = self.current.take()
             && let Some(add) = w.finish().await?
         {
@@ -379,7 +397,7 @@ async fn process_file(
     file: SourceFile,
     dataset: RawDataset,
     status: FileStatus,
-    stores: &HashMap<String, ObjectStoreRef>,
+    sinks: &HashMap<String, FileSink>,
     opts: &IngestOptions,
 ) -> FileOutcome {
     let started = Instant::now();
@@ -396,7 +414,7 @@ async fn process_file(
         content_hash: String::new(),
         error: None,
     };
-    match stream_file(root, &file, dataset, stores, opts, &mut report).await {
+    match stream_file(root, &file, dataset, sinks, opts, &mut report).await {
         Ok((data_adds, quarantine_adds)) => {
             report.seconds = started.elapsed().as_secs_f64();
             info!(
@@ -433,10 +451,10 @@ async fn stream_file(
     root: &SourceRoot,
     file: &SourceFile,
     dataset: RawDataset,
-    stores: &HashMap<String, ObjectStoreRef>,
+    sinks: &HashMap<String, FileSink>,
     opts: &IngestOptions,
     report: &mut FileReport,
-) -> Result<(Vec<Add>, Vec<Add>)> {
+) -> Result<(Vec<DataFile>, Vec<DataFile>)> {
     let shown = root.display_path(file);
     let reader = root.open(file).await?;
     let in_flight = rayon::current_num_threads().max(1) * 2;
@@ -463,7 +481,7 @@ async fn stream_file(
     let key = path_key(&file.rel_path);
     let tag = format!("{:016x}", xxh3_64(uuid::Uuid::new_v4().as_bytes()));
     let store = |name: &str| {
-        stores
+        sinks
             .get(name)
             .cloned()
             .ok_or_else(|| IngestError::Task(format!("no table {name}")))
@@ -515,9 +533,7 @@ async fn stream_file(
                 break;
             }
         }
-        if let Some(cb) = &opts.progress {
-            cb(parsed.raw_bytes);
-        }
+        opts.reporter.advance("ingest", parsed.raw_bytes);
     }
     drop(rx);
     let read_result = reader_task
@@ -535,34 +551,27 @@ async fn stream_file(
     Ok((data_adds, quarantine_adds))
 }
 
-/// Reads the ingest log into a map by path.
+/// Reads the ingest log into a map by path (latest version: the writer holds the lease).
 async fn read_log(lake: &Lake) -> Result<HashMap<String, LogRow>> {
     let mut out = HashMap::new();
-    let batches = lake.read_table(Zone::Raw, INGEST_LOG_TABLE).await?;
-    for b in batches {
-        // Readers may hand strings back as views: cast to the logged types.
-        let col = |n: &str, t: &DataType| -> Result<ArrayRef> {
-            let c = b
-                .column_by_name(n)
-                .ok_or_else(|| IngestError::Task(format!("ingest_log column {n} missing")))?;
-            Ok(cast(c, t)?)
-        };
-        let s = |n: &str| -> Result<StringArray> {
-            Ok(col(n, &DataType::Utf8)?.as_string::<i32>().clone())
-        };
-        let i = |n: &str| -> Result<Int64Array> {
-            Ok(col(n, &DataType::Int64)?
-                .as_primitive::<Int64Type>()
-                .clone())
-        };
-        let (path, dataset, hash) = (s("path")?, s("dataset")?, s("content_hash")?);
+    if lake.table(Zone::Raw, INGEST_LOG_TABLE).await?.is_none() {
+        return Ok(out);
+    }
+    let label = format!("{}/{INGEST_LOG_TABLE}", Zone::Raw);
+    for b in lake.read_table(Zone::Raw, INGEST_LOG_TABLE).await? {
+        let c = Columns::new(&b, &label);
+        let (path, dataset, hash) = (
+            c.str(col::PATH)?,
+            c.str(col::DATASET)?,
+            c.str(col::CONTENT_HASH)?,
+        );
         let (size, read, written, quarantined, blank, at) = (
-            i("size")?,
-            i("read")?,
-            i("written")?,
-            i("quarantined")?,
-            i("blank")?,
-            i("ingested_at_ms")?,
+            c.i64(col::SIZE)?,
+            c.i64(col::READ)?,
+            c.i64(col::WRITTEN)?,
+            c.i64(col::QUARANTINED)?,
+            c.i64(col::BLANK)?,
+            c.i64(col::INGESTED_AT_MS)?,
         );
         for r in 0..b.num_rows() {
             out.insert(

@@ -1,19 +1,32 @@
 //! # reviewlake-lake
 //!
-//! Storage for reviewlake. One URL chooses the store:
+//! Storage for reviewlake, and the only crate that touches it (delta-rs, object_store,
+//! credentials). One URL chooses the store:
 //!
 //! | location | store |
 //! |---|---|
 //! | a plain path (default `./lake`) or `file:///abs/path` | local folder |
-//! | `s3://bucket/prefix` | Amazon S3 or any S3-compatible server; credentials, region and endpoint from the usual `AWS_*` variables (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP=true` for plain HTTP) |
+//! | `s3://bucket/prefix` | Amazon S3 or any S3-compatible server; settings from [`LakeOptions`] (by default the usual `AWS_*` variables: `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP=true` for plain HTTP, credentials, region) |
 //! | `memory://` | in-process memory, for tests |
 //!
 //! Under the root live the [`Zone`]s (`raw`, `warehouse`, `features`, `models`,
-//! `reports`); every table is a Delta Lake table at `<root>/<zone>/<name>`, readable by
-//! Spark, DuckDB, Polars and Python's `deltalake`.
+//! `reports`) and the `catalog`; every table is a Delta Lake table at
+//! `<root>/<zone>/<name>`, readable by Spark, DuckDB, Polars and Python's `deltalake`.
+//!
+//! What the stages get, at their level:
+//! - source locations to read ([`source::SourceRoot`]),
+//! - tables to append to or replace files of in one commit ([`Table`], [`DataFileWriter`]),
+//!   or to rewrite whole in one commit, schema changes included ([`TableRewrite`]),
+//! - artifacts (bytes) in the `models` and `reports` zones ([`Lake::put_artifact`]),
+//! - one writer at a time ([`Lake::acquire_writer`]: a lease object in the lake),
+//! - consistent multi-table snapshots ([`Lake::commit_snapshot`], `catalog/snapshots`),
+//! - read-only query sessions pinned to a snapshot ([`QuerySession`]),
+//! - checked, typed column access by name ([`Columns`]),
+//! - clean-up of files no kept version needs ([`Lake::vacuum`]).
 //!
 //! **Architecture invariant:** other crates speak of zones and table names, never of
-//! paths, buckets or credentials. Every write becomes visible in exactly one Delta commit.
+//! paths, buckets, credentials or Delta actions. Every write becomes visible in exactly
+//! one Delta commit, and a multi-table build becomes visible in one catalog commit.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), reviewlake_lake::LakeError> {
@@ -21,30 +34,43 @@
 //! let lake = Lake::open("./lake")?;
 //! let tables = lake.list_tables(Zone::Raw).await?;
 //! println!("raw tables: {tables:?}");
-//! # Ok(()) }
+//! let session = lake.session().await?; // the latest snapshot, read-only
+//! let batches = session.collect("SELECT count(*) FROM fact_review").await?;
+//! # let _ = batches; Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
+mod artifact;
+mod catalog;
+mod columns;
+mod hooks;
+mod lease;
 mod rewrite;
+mod session;
+pub mod source;
+mod table;
+mod vacuum;
 mod writer;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::record_batch::RecordBatch;
-use arrow_schema::SchemaRef;
-use datafusion::prelude::SessionContext;
-use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
-use deltalake::kernel::transaction::CommitBuilder;
-use deltalake::kernel::{Action, Add, Remove, StructType};
-use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use deltalake::{DeltaTableBuilder, DeltaTableError};
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use url::Url;
 
-pub use deltalake;
+pub use catalog::{Snapshot, Stage, TableVersion};
+pub use columns::Columns;
+pub use lease::WriterGuard;
 pub use reviewlake_schema::Zone;
 pub use rewrite::TableRewrite;
+pub use session::{BatchStream, QuerySession};
+pub use table::{CommitKind, DataFile, FileSink, Table};
+pub use vacuum::{VacuumReport, VacuumedTable};
 pub use writer::DataFileWriter;
 
 /// Errors from the lake.
@@ -55,6 +81,20 @@ pub enum LakeError {
     InvalidLocation {
         /// What the user gave.
         location: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// There is no lake at the location and the caller did not ask to create one.
+    #[error("no lake at {location} (run the ingest stage first, or check --lake)")]
+    NoLake {
+        /// The location.
+        location: String,
+    },
+    /// A table or artifact name that could leave the lake layout.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
         /// Why it was refused.
         reason: String,
     },
@@ -74,7 +114,7 @@ pub enum LakeError {
         path: String,
         /// The underlying error.
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// Writing a Parquet data file failed.
     #[error("parquet file {path}: {source}")]
@@ -83,18 +123,59 @@ pub enum LakeError {
         path: String,
         /// The underlying error.
         #[source]
-        source: parquet::errors::ParquetError,
+        source: Box<parquet::errors::ParquetError>,
     },
     /// A query over the lake failed.
     #[error("query: {0}")]
     Query(#[source] Box<datafusion::error::DataFusionError>),
-    /// A table's schema does not fit Delta Lake.
+    /// A statement that would change the lake was given to a read-only session.
+    #[error("read-only session: {0}")]
+    ReadOnly(String),
+    /// A table's schema does not fit.
     #[error("schema of {table}: {reason}")]
     Schema {
         /// `zone/name` of the table.
         table: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A column is missing or has another type than expected.
+    #[error("table {table}, column {column}: expected {expected}, found {found}")]
+    Column {
+        /// `zone/name` (or the name) of the table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The type this release expects.
+        expected: String,
+        /// What the table has (`missing` when absent).
+        found: String,
+    },
+    /// Another run holds the writer lease.
+    #[error("lake {lake} is being written by run {run} since {since}")]
+    LeaseHeld {
+        /// The lake root.
+        lake: String,
+        /// The holder's run id.
+        run: String,
+        /// When the holder took the lease (RFC 3339).
+        since: String,
+    },
+    /// An operation that writes needs the writer lease, which this process does not hold.
+    #[error("lake {lake}: {reason}")]
+    NotLeaseHolder {
+        /// The lake root.
+        lake: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A snapshot that does not exist.
+    #[error("lake {lake} has no snapshot {id}")]
+    NoSnapshot {
+        /// The lake root.
+        lake: String,
+        /// The snapshot asked for.
+        id: i64,
     },
     /// Local I/O failed.
     #[error("local i/o at {path}: {source}")]
@@ -105,6 +186,9 @@ pub enum LakeError {
         #[source]
         source: std::io::Error,
     },
+    /// An Arrow operation failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
 }
 
 impl From<datafusion::error::DataFusionError> for LakeError {
@@ -116,6 +200,74 @@ impl From<datafusion::error::DataFusionError> for LakeError {
 /// Result alias of this crate.
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
+/// Storage settings of a lake (and of source locations): object-store options such as
+/// `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_ALLOW_HTTP`. [`LakeOptions::default`]
+/// takes them from the `AWS_*` environment variables; a library user or a server can
+/// pass them explicitly instead, without touching the process environment.
+///
+/// ```
+/// use reviewlake_lake::LakeOptions;
+/// let opts = LakeOptions::empty()
+///     .with("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
+///     .with("AWS_ALLOW_HTTP", "true");
+/// assert_eq!(opts.get("AWS_ALLOW_HTTP"), Some("true"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LakeOptions {
+    storage: HashMap<String, String>,
+    create: bool,
+}
+
+impl Default for LakeOptions {
+    fn default() -> Self {
+        LakeOptions::from_env()
+    }
+}
+
+impl LakeOptions {
+    /// The `AWS_*` environment variables; a missing local lake folder is created.
+    pub fn from_env() -> LakeOptions {
+        LakeOptions {
+            storage: std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .collect(),
+            create: true,
+        }
+    }
+
+    /// No storage options at all; a missing local lake folder is created.
+    pub fn empty() -> LakeOptions {
+        LakeOptions {
+            storage: HashMap::new(),
+            create: true,
+        }
+    }
+
+    /// Sets one storage option (an `AWS_*` name or any `object_store` S3 config key).
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> LakeOptions {
+        self.storage.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether [`Lake::open_with`] may create a missing local lake folder (default
+    /// `true`). Stages that only read set it to `false`, so a mistyped `--lake` is an
+    /// error ("no lake at PATH") instead of a new empty lake.
+    pub fn create_if_missing(mut self, create: bool) -> LakeOptions {
+        self.create = create;
+        self
+    }
+
+    /// One storage option.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.storage.get(key).map(String::as_str)
+    }
+
+    /// Every storage option.
+    pub fn storage(&self) -> &HashMap<String, String> {
+        &self.storage
+    }
+}
+
 #[derive(Clone)]
 enum Backend {
     Local,
@@ -123,11 +275,21 @@ enum Backend {
     Memory(Arc<InMemory>),
 }
 
-/// A lake: a root location with zones of Delta tables.
+/// State shared by the clones of one [`Lake`] handle.
+#[derive(Default)]
+struct Shared {
+    table_loads: AtomicU64,
+    lease: std::sync::Mutex<Option<lease::Held>>,
+}
+
+/// A lake: a root location with zones of Delta tables. Cheap to clone; clones share
+/// the writer lease and the counters.
 #[derive(Clone)]
 pub struct Lake {
     root: Url,
     backend: Backend,
+    options: Arc<LakeOptions>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -141,27 +303,68 @@ impl std::fmt::Debug for Lake {
 /// The Delta table property recording the reviewlake schema version.
 pub const SCHEMA_VERSION_PROPERTY: &str = "reviewlake.schemaVersion";
 
+/// Checks a table name: ASCII letters, digits and `_`, 1 to 128 characters.
+pub(crate) fn check_table_name(name: &str) -> Result<()> {
+    let bad = |reason: &str| LakeError::InvalidName {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    };
+    if name.is_empty() || name.len() > 128 {
+        return Err(bad("a table name has 1 to 128 characters"));
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(bad("a table name has only ASCII letters, digits and '_'"));
+    }
+    Ok(())
+}
+
 impl Lake {
-    /// Opens (and for a local folder, creates) the lake at `location`: a path, a
-    /// `file://`, `s3://` or `memory://` URL. Each `memory://` lake is its own store.
+    /// Opens the lake at `location` (a path, a `file://`, `s3://` or `memory://` URL)
+    /// with the default [`LakeOptions`] (the `AWS_*` variables); a missing local folder
+    /// is created. Each `memory://` lake is its own store.
     pub fn open(location: &str) -> Result<Lake> {
+        Lake::open_with(location, LakeOptions::default())
+    }
+
+    /// Opens an existing lake for reading: like [`Lake::open`], but a local location
+    /// without a lake is an error ([`LakeError::NoLake`]) and nothing is created.
+    pub fn open_existing(location: &str) -> Result<Lake> {
+        Lake::open_with(location, LakeOptions::default().create_if_missing(false))
+    }
+
+    /// Opens the lake at `location` with explicit storage options.
+    pub fn open_with(location: &str, options: LakeOptions) -> Result<Lake> {
         let invalid = |reason: String| LakeError::InvalidLocation {
             location: location.to_string(),
             reason,
         };
+        let local_dir = |p: &std::path::Path| -> Result<std::path::PathBuf> {
+            if !p.exists() {
+                if !options.create {
+                    return Err(LakeError::NoLake {
+                        location: location.to_string(),
+                    });
+                }
+                std::fs::create_dir_all(p).map_err(|e| LakeError::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                })?;
+            } else if !p.is_dir() {
+                return Err(invalid("not a folder".into()));
+            } else if !options.create && !looks_like_lake(p) {
+                return Err(LakeError::NoLake {
+                    location: location.to_string(),
+                });
+            }
+            std::fs::canonicalize(p).map_err(|e| LakeError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })
+        };
         let url = match Url::parse(location) {
             Ok(u) if u.scheme().len() > 1 => u,
             _ => {
-                // A plain local path.
-                let p = std::path::Path::new(location);
-                std::fs::create_dir_all(p).map_err(|e| LakeError::Io {
-                    path: location.to_string(),
-                    source: e,
-                })?;
-                let abs = std::fs::canonicalize(p).map_err(|e| LakeError::Io {
-                    path: location.to_string(),
-                    source: e,
-                })?;
+                let abs = local_dir(std::path::Path::new(location))?;
                 Url::from_directory_path(&abs)
                     .map_err(|_| invalid("not an absolute path".into()))?
             }
@@ -171,10 +374,7 @@ impl Lake {
                 let p = url
                     .to_file_path()
                     .map_err(|_| invalid("not a local file URL".into()))?;
-                std::fs::create_dir_all(&p).map_err(|e| LakeError::Io {
-                    path: p.display().to_string(),
-                    source: e,
-                })?;
+                local_dir(&p)?;
                 Backend::Local
             }
             "s3" | "s3a" => {
@@ -196,7 +396,12 @@ impl Lake {
             let p = format!("{}/", root.path());
             root.set_path(&p);
         }
-        Ok(Lake { root, backend })
+        Ok(Lake {
+            root,
+            backend,
+            options: Arc::new(options),
+            shared: Arc::new(Shared::default()),
+        })
     }
 
     /// The lake root URL (always ends with `/`).
@@ -204,143 +409,52 @@ impl Lake {
         &self.root
     }
 
+    /// The lake root for messages: a local path, or the URL.
+    pub fn display_root(&self) -> String {
+        match (&self.backend, self.root.to_file_path()) {
+            (Backend::Local, Ok(p)) => {
+                let s = p.display().to_string();
+                match s.strip_suffix('/') {
+                    Some(t) if !t.is_empty() => t.to_string(),
+                    _ => s,
+                }
+            }
+            _ => self.root.to_string(),
+        }
+    }
+
+    /// The storage options this lake was opened with.
+    pub fn options(&self) -> &LakeOptions {
+        &self.options
+    }
+
+    /// How many times a Delta table was loaded through this handle (and its clones):
+    /// a measure of how much work sessions do, for tests and metrics.
+    pub fn table_loads(&self) -> u64 {
+        self.shared.table_loads.load(Ordering::Relaxed)
+    }
+
     /// The URL of table `name` in `zone`.
-    pub fn table_url(&self, zone: Zone, name: &str) -> Url {
-        // Both joins are of plain identifiers: they cannot fail on a valid root.
+    pub(crate) fn table_url(&self, zone: Zone, name: &str) -> Url {
+        // Both joins are of checked identifiers: they cannot fail on a valid root.
         self.root
             .join(&format!("{}/{}/", zone.as_str(), name))
             .unwrap_or_else(|_| self.root.clone())
     }
 
-    fn builder(&self, zone: Zone, name: &str) -> Result<DeltaTableBuilder> {
+    pub(crate) fn builder(&self, zone: Zone, name: &str) -> Result<DeltaTableBuilder> {
+        check_table_name(name)?;
         let url = self.table_url(zone, name);
         let b = DeltaTableBuilder::from_url(url.clone()).map_err(|e| delta_err(zone, name, e))?;
         Ok(match &self.backend {
             Backend::Memory(store) => b.with_storage_backend(store.clone(), url),
-            Backend::S3 => b.with_storage_options(s3_options_from_env()),
+            Backend::S3 => b.with_storage_options(self.options.storage.clone()),
             Backend::Local => b,
         })
     }
 
-    /// Opens table `name` in `zone` at its latest version; `None` if it does not exist.
-    pub async fn table(&self, zone: Zone, name: &str) -> Result<Option<DeltaTable>> {
-        if let Backend::Local = self.backend
-            && let Ok(p) = self.table_url(zone, name).to_file_path()
-            && !p.join("_delta_log").is_dir()
-        {
-            return Ok(None);
-        }
-        let mut t = self
-            .builder(zone, name)?
-            .build()
-            .map_err(|e| delta_err(zone, name, e))?;
-        match t.load().await {
-            Ok(()) => Ok(Some(t)),
-            Err(DeltaTableError::NotATable(_)) => Ok(None),
-            Err(e) => Err(delta_err(zone, name, e)),
-        }
-    }
-
-    /// Opens table `name` in `zone`, creating it empty with `schema` if it does not exist.
-    /// The schema version (from the schema's metadata) is recorded as the table property
-    /// [`SCHEMA_VERSION_PROPERTY`].
-    pub async fn open_or_create(
-        &self,
-        zone: Zone,
-        name: &str,
-        schema: &SchemaRef,
-    ) -> Result<DeltaTable> {
-        if let Some(t) = self.table(zone, name).await? {
-            return Ok(t);
-        }
-        let st: StructType =
-            schema
-                .as_ref()
-                .try_into_kernel()
-                .map_err(|e: arrow_schema::ArrowError| LakeError::Schema {
-                    table: format!("{zone}/{name}"),
-                    reason: e.to_string(),
-                })?;
-        let version = schema
-            .metadata()
-            .get(reviewlake_schema::SCHEMA_VERSION_KEY)
-            .cloned()
-            .unwrap_or_else(|| reviewlake_schema::SCHEMA_VERSION.to_string());
-        if let Backend::Local = self.backend {
-            let url = self.table_url(zone, name);
-            if let Ok(p) = url.to_file_path() {
-                std::fs::create_dir_all(&p).map_err(|e| LakeError::Io {
-                    path: p.display().to_string(),
-                    source: e,
-                })?;
-            }
-        }
-        let t = self
-            .builder(zone, name)?
-            .build()
-            .map_err(|e| delta_err(zone, name, e))?;
-        let created = t
-            .create()
-            .with_table_name(name)
-            .with_columns(st.fields().cloned())
-            .with_raise_if_key_not_exists(false)
-            .with_configuration(vec![(SCHEMA_VERSION_PROPERTY, Some(version.as_str()))])
-            .with_save_mode(SaveMode::Ignore)
-            .await
-            .map_err(|e| delta_err(zone, name, e))?;
-        Ok(created)
-    }
-
-    /// A writer for a new Parquet data file `file_name` inside `table`'s folder. The file
-    /// is invisible to readers until its [`Add`] is committed with [`Lake::commit`].
-    pub fn data_file_writer(
-        &self,
-        table: &DeltaTable,
-        file_name: &str,
-        schema: SchemaRef,
-    ) -> Result<DataFileWriter> {
-        DataFileWriter::new(table.object_store(), file_name, schema)
-    }
-
-    /// Commits `adds` and `removes` to `table` as one atomic Delta commit and returns the
-    /// new version. `app_metadata` lands in the commit info (e.g. the run id).
-    pub async fn commit(
-        &self,
-        table: &mut DeltaTable,
-        adds: Vec<Add>,
-        removes: Vec<Remove>,
-        app_metadata: HashMap<String, serde_json::Value>,
-    ) -> Result<u64> {
-        let name = table.table_url().to_string();
-        let snapshot = table
-            .snapshot()
-            .map_err(|e| LakeError::Delta {
-                table: name.clone(),
-                source: Box::new(e),
-            })?
-            .clone();
-        let mut actions: Vec<Action> = Vec::with_capacity(adds.len() + removes.len());
-        actions.extend(removes.into_iter().map(Action::Remove));
-        actions.extend(adds.into_iter().map(Action::Add));
-        let op = DeltaOperation::Write {
-            mode: SaveMode::Append,
-            partition_by: None,
-            predicate: None,
-        };
-        let done = CommitBuilder::default()
-            .with_actions(actions)
-            .with_app_metadata(app_metadata)
-            .build(Some(&snapshot), table.log_store(), op)
-            .await
-            .map_err(|e| LakeError::Delta {
-                table: name.clone(),
-                source: Box::new(e),
-            })?;
-        table.load().await.map_err(|e| LakeError::Delta {
-            table: name,
-            source: Box::new(e),
-        })?;
-        Ok(done.version)
+    pub(crate) fn count_load(&self) {
+        self.shared.table_loads.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Names of the Delta tables that exist in `zone`, sorted.
@@ -351,23 +465,20 @@ impl Lake {
         let listing = store
             .list_with_delimiter(Some(&zone_prefix))
             .await
-            .map_err(|e| LakeError::ObjectStore {
-                path: zone_prefix.to_string(),
-                source: e,
-            })?;
+            .map_err(|e| store_err(&zone_prefix, e))?;
         let mut out = Vec::new();
         for dir in listing.common_prefixes {
             let Some(name) = dir.filename().map(str::to_string) else {
                 continue;
             };
+            if check_table_name(&name).is_err() {
+                continue;
+            }
             let log = dir.clone().join("_delta_log");
             let mut s = store.list(Some(&log));
             if s.try_next()
                 .await
-                .map_err(|e| LakeError::ObjectStore {
-                    path: log.to_string(),
-                    source: e,
-                })?
+                .map_err(|e| store_err(&log, e))?
                 .is_some()
             {
                 out.push(name);
@@ -377,51 +488,9 @@ impl Lake {
         Ok(out)
     }
 
-    /// Deletes table `name` in `zone` entirely (its log and data files). Used for derived
-    /// tables that are rebuilt from scratch when their schema changes. A missing table is
-    /// not an error.
-    pub async fn drop_table(&self, zone: Zone, name: &str) -> Result<()> {
-        use futures::TryStreamExt;
-        use object_store::ObjectStoreExt;
-        let (store, prefix) = self.root_store_and_prefix()?;
-        let table_prefix =
-            object_store::path::Path::from(format!("{prefix}{}/{name}", zone.as_str()));
-        let objects: Vec<object_store::path::Path> = store
-            .list(Some(&table_prefix))
-            .map_ok(|m| m.location)
-            .try_collect()
-            .await
-            .map_err(|e| LakeError::ObjectStore {
-                path: table_prefix.to_string(),
-                source: e,
-            })?;
-        // The log goes first, so an interrupted drop never leaves a log pointing at
-        // missing files.
-        let (log, data): (Vec<_>, Vec<_>) = objects
-            .into_iter()
-            .partition(|p| p.as_ref().contains("/_delta_log/"));
-        for p in log.into_iter().chain(data) {
-            match store.delete(&p).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(LakeError::ObjectStore {
-                        path: p.to_string(),
-                        source: e,
-                    });
-                }
-            }
-        }
-        if let Backend::Local = self.backend
-            && let Ok(p) = self.table_url(zone, name).to_file_path()
-        {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        Ok(())
-    }
-
     /// The object store holding the lake root, and the key prefix of the root in it
     /// (empty or ending with `/`).
-    fn root_store_and_prefix(&self) -> Result<(Arc<dyn ObjectStore>, String)> {
+    pub(crate) fn root_store_and_prefix(&self) -> Result<(Arc<dyn ObjectStore>, String)> {
         match &self.backend {
             Backend::Memory(store) => {
                 let p = self.root.path().trim_start_matches('/').to_string();
@@ -439,86 +508,56 @@ impl Lake {
                     object_store::local::LocalFileSystem::new_with_prefix(&path).map_err(|e| {
                         LakeError::ObjectStore {
                             path: path.display().to_string(),
-                            source: e,
+                            source: Box::new(e),
                         }
                     })?;
                 Ok((Arc::new(store), String::new()))
             }
             Backend::S3 => {
-                let mut b =
-                    object_store::aws::AmazonS3Builder::from_env().with_url(self.root.as_str());
-                for (k, v) in s3_options_from_env() {
-                    if let Ok(key) = k.to_ascii_lowercase().parse() {
-                        b = b.with_config(key, v);
-                    }
-                }
-                let store = b.build().map_err(|e| LakeError::ObjectStore {
-                    path: self.root.to_string(),
-                    source: e,
-                })?;
+                let store = source::s3_store(&self.root, &self.options)?;
                 let p = self.root.path().trim_start_matches('/').to_string();
-                Ok((Arc::new(store), p))
+                Ok((store, p))
             }
         }
     }
 
-    /// A DataFusion session with every table of every zone registered under its bare
-    /// name (`yelp_review`) and its qualified name (`raw.yelp_review` is not used:
-    /// names are unique across zones by convention; a later zone wins on a clash).
-    pub async fn session(&self) -> Result<SessionContext> {
-        let ctx = new_context();
-        for zone in Zone::ALL {
-            for name in self.list_tables(zone).await? {
-                self.register(&ctx, zone, &name).await?;
-            }
-        }
-        Ok(ctx)
+    /// Runs `sql` over the latest snapshot (read-only) and collects the result. For
+    /// small results (tests, tools); servers keep a [`QuerySession`] and stream.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.session().await?.collect(sql).await
     }
 
-    /// Registers table `zone/name` in `ctx` under `name`.
-    pub async fn register(&self, ctx: &SessionContext, zone: Zone, name: &str) -> Result<()> {
+    /// Reads a whole table at its latest version (for tests and small tables).
+    /// Batches come back in the table's own schema with plain (non-view) strings.
+    pub async fn read_table(&self, zone: Zone, name: &str) -> Result<Vec<RecordBatch>> {
         let Some(table) = self.table(zone, name).await? else {
             return Err(LakeError::Schema {
                 table: format!("{zone}/{name}"),
                 reason: "no such table".into(),
             });
         };
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(|e| delta_err(zone, name, e))?;
-        let provider = table.table_provider().await.map_err(LakeError::from)?;
-        if ctx.table_exist(name)? {
-            ctx.deregister_table(name)?;
-        }
-        ctx.register_table(name, provider)?;
-        Ok(())
+        let session = QuerySession::empty(self.clone());
+        session.register(&table, name).await?;
+        session.collect(&format!("SELECT * FROM \"{name}\"")).await
     }
+}
 
-    /// Runs `sql` over every table of the lake and collects the result.
-    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        let ctx = self.session().await?;
-        Ok(ctx.sql(sql).await?.collect().await?)
-    }
-
-    /// Reads a whole table (for tests and small tables).
-    /// Batches come back in the table's own schema (string views, which the scan may
-    /// produce, are cast back to plain strings).
-    pub async fn read_table(&self, zone: Zone, name: &str) -> Result<Vec<RecordBatch>> {
-        let ctx = new_context();
-        self.register(&ctx, zone, name).await?;
-        let batches = ctx.table(name).await?.collect().await?;
-        batches.iter().map(plain_strings).collect()
-    }
+/// Whether a local folder holds a lake (a zone or the catalog folder).
+fn looks_like_lake(p: &std::path::Path) -> bool {
+    Zone::ALL
+        .into_iter()
+        .chain([Zone::Catalog])
+        .any(|z| p.join(z.as_str()).is_dir())
 }
 
 /// A DataFusion context whose results use the lake's own types (plain `Utf8` strings
 /// rather than string views), so results compare and downcast as the schemas say.
-pub fn new_context() -> SessionContext {
+pub fn new_context() -> datafusion::prelude::SessionContext {
     let cfg = datafusion::prelude::SessionConfig::new().set_bool(
         "datafusion.execution.parquet.schema_force_view_types",
         false,
     );
-    SessionContext::new_with_config(cfg)
+    datafusion::prelude::SessionContext::new_with_config(cfg)
 }
 
 /// Casts every string-view column of `batch` to a plain string column.
@@ -561,155 +600,24 @@ pub fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
         .iter()
         .zip(&fields)
         .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| LakeError::Query(Box::new(e.into())))?;
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let out_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    RecordBatch::try_new(out_schema, cols).map_err(|e| LakeError::Query(Box::new(e.into())))
+    Ok(RecordBatch::try_new(out_schema, cols)?)
 }
 
-/// `AWS_*` environment variables as delta-rs storage options.
-fn s3_options_from_env() -> HashMap<String, String> {
-    std::env::vars()
-        .filter(|(k, _)| k.starts_with("AWS_"))
-        .collect()
-}
-
-fn delta_err(zone: Zone, name: &str, e: DeltaTableError) -> LakeError {
+pub(crate) fn delta_err(zone: Zone, name: &str, e: DeltaTableError) -> LakeError {
     LakeError::Delta {
         table: format!("{zone}/{name}"),
         source: Box::new(e),
     }
 }
 
-/// A [`Remove`] action for a data file that is currently in a table.
-pub fn remove_action(path: &str, size: i64) -> Remove {
-    Remove {
+pub(crate) fn store_err(path: &object_store::path::Path, e: object_store::Error) -> LakeError {
+    LakeError::ObjectStore {
         path: path.to_string(),
-        data_change: true,
-        deletion_timestamp: Some(chrono::Utc::now().timestamp_millis()),
-        extended_file_metadata: Some(true),
-        partition_values: Some(HashMap::new()),
-        size: Some(size),
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-    }
-}
-
-/// The active data files of `table`: (path relative to the table root, size in bytes).
-pub fn active_files(table: &DeltaTable) -> Result<Vec<(String, i64)>> {
-    let snap = table.snapshot().map_err(|e| LakeError::Delta {
-        table: table.table_url().to_string(),
         source: Box::new(e),
-    })?;
-    let data = snap.log_data();
-    Ok(data
-        .iter()
-        .map(|f| (f.path().into_owned(), f.size()))
-        .collect())
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use arrow::array::{Int64Array, StringArray};
-    use arrow_schema::{DataType, Field, Schema};
-
-    fn schema() -> SchemaRef {
-        Arc::new(Schema::new(vec![
-            Field::new("id", DataType::Int64, false),
-            Field::new("name", DataType::Utf8, true),
-        ]))
-    }
-
-    fn batch(ids: &[i64]) -> RecordBatch {
-        RecordBatch::try_new(
-            schema(),
-            vec![
-                Arc::new(Int64Array::from(ids.to_vec())),
-                Arc::new(StringArray::from(
-                    ids.iter()
-                        .map(|i| Some(format!("n{i}")))
-                        .collect::<Vec<_>>(),
-                )),
-            ],
-        )
-        .unwrap()
-    }
-
-    async fn write_and_commit(lake: &Lake) -> DeltaTable {
-        let mut t = lake
-            .open_or_create(Zone::Raw, "t", &schema())
-            .await
-            .unwrap();
-        let mut w = lake
-            .data_file_writer(&t, "part-a.parquet", schema())
-            .unwrap();
-        w.write(&batch(&[1, 2, 3])).await.unwrap();
-        let add = w.finish().await.unwrap().unwrap();
-        let v = lake
-            .commit(&mut t, vec![add], vec![], HashMap::new())
-            .await
-            .unwrap();
-        assert_eq!(v, 1);
-        t
-    }
-
-    #[tokio::test]
-    async fn memory_lake_commit_is_visible_and_replaceable() {
-        let lake = Lake::open("memory://").unwrap();
-        let mut t = write_and_commit(&lake).await;
-        assert_eq!(lake.list_tables(Zone::Raw).await.unwrap(), vec!["t"]);
-        let rows: usize = lake
-            .read_table(Zone::Raw, "t")
-            .await
-            .unwrap()
-            .iter()
-            .map(|b| b.num_rows())
-            .sum();
-        assert_eq!(rows, 3);
-        // Replace the file with another in one commit.
-        let files = active_files(&t).unwrap();
-        assert_eq!(files.len(), 1);
-        let mut w = lake
-            .data_file_writer(&t, "part-b.parquet", schema())
-            .unwrap();
-        w.write(&batch(&[7])).await.unwrap();
-        let add = w.finish().await.unwrap().unwrap();
-        let removes = files.iter().map(|(p, s)| remove_action(p, *s)).collect();
-        lake.commit(&mut t, vec![add], removes, HashMap::new())
-            .await
-            .unwrap();
-        let out = lake.sql("SELECT sum(id) AS s FROM t").await.unwrap();
-        let s = out[0]
-            .column(0)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .value(0);
-        assert_eq!(s, 7);
-    }
-
-    #[tokio::test]
-    async fn local_lake_records_schema_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
-        let t = write_and_commit(&lake).await;
-        let cfg = &t.snapshot().unwrap().metadata().configuration();
-        assert_eq!(
-            cfg.get(SCHEMA_VERSION_PROPERTY).map(|s| s.as_str()),
-            Some(reviewlake_schema::SCHEMA_VERSION.to_string().as_str())
-        );
-        assert!(dir.path().join("lake/raw/t/_delta_log").is_dir());
-    }
-
-    #[test]
-    fn rejects_unknown_scheme_and_bucketless_s3() {
-        assert!(matches!(
-            Lake::open("ftp://x/y"),
-            Err(LakeError::InvalidLocation { .. })
-        ));
-        assert!(Lake::open("s3:///nobucket").is_err());
-    }
-}
+mod tests;

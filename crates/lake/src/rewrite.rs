@@ -1,26 +1,27 @@
 //! Rewriting derived tables: every build replaces a table's whole content in one Delta
-//! commit (the previous files are removed in the same commit that adds the new ones), so
-//! readers see either the old or the new table, never a mix.
+//! commit recorded as an overwrite (the previous files are removed in the same commit
+//! that adds the new ones), so readers see either the old or the new table, never a
+//! mix. A change of columns is part of that commit (a metadata action): the table keeps
+//! its identity and history.
 
 use std::collections::HashMap;
 
 use arrow::array::RecordBatch;
 use arrow_schema::SchemaRef;
-use deltalake::DeltaTable;
-use deltalake::kernel::Add;
 
-use crate::{DataFileWriter, Lake, LakeError, Result, Zone, active_files, remove_action};
+use crate::columns::{first_type_conflict, same_columns};
+use crate::table::{remove_action, schema_version_of};
+use crate::{CommitKind, DataFile, DataFileWriter, Lake, LakeError, Result, Table, Zone};
 
 /// One derived table being rewritten: write batches, then [`TableRewrite::commit`]
 /// replaces the table's content atomically. Dropping it without committing leaves the
-/// table as it was (the files written are never referenced).
+/// table as it was (the files written are never referenced; `vacuum` removes them).
 pub struct TableRewrite {
-    zone: Zone,
-    name: String,
     schema: SchemaRef,
-    table: DeltaTable,
+    table: Table,
+    schema_change: bool,
     writer: Option<DataFileWriter>,
-    adds: Vec<Add>,
+    files: Vec<DataFile>,
     run_id: String,
     part: u32,
     rows: u64,
@@ -30,9 +31,15 @@ pub struct TableRewrite {
 const ROWS_PER_FILE: u64 = 4_000_000;
 
 impl TableRewrite {
-    /// Opens (or creates) `zone/name` for rewriting with `schema`; a table whose columns
-    /// differ (an older release wrote it) is dropped and recreated. `run_id` names the
+    /// Opens (or creates) `zone/name` for rewriting with `schema`. `run_id` names the
     /// data files and is recorded in the commit.
+    ///
+    /// A table whose columns differ from `schema` gets the new schema in the same commit
+    /// as its new content when columns were added or removed, or when the table was
+    /// written by an older schema version. A column of the same name whose type differs
+    /// in a table of the current schema version was changed by someone else: that is
+    /// [`LakeError::Column`] (naming table, column, expected and found type), and nothing
+    /// is written.
     pub async fn open(
         lake: &Lake,
         zone: Zone,
@@ -40,20 +47,39 @@ impl TableRewrite {
         schema: SchemaRef,
         run_id: &str,
     ) -> Result<TableRewrite> {
-        if let Some(existing) = lake.table(zone, name).await?
-            && !same_columns(&existing, &schema)
-        {
-            tracing::info!(table = name, "schema changed: dropping and recreating");
-            lake.drop_table(zone, name).await?;
-        }
-        let table = lake.open_or_create(zone, name, &schema).await?;
+        let (table, schema_change) = match lake.table(zone, name).await? {
+            Some(existing) => {
+                let have = existing.arrow_schema()?;
+                if same_columns(&have, &schema) {
+                    (existing, false)
+                } else {
+                    let ours = schema_version_of(&schema);
+                    let theirs = existing.schema_version().unwrap_or(0);
+                    if theirs >= ours
+                        && let Some((column, expected, found)) = first_type_conflict(&schema, &have)
+                    {
+                        return Err(LakeError::Column {
+                            table: format!("{zone}/{name}"),
+                            column,
+                            expected,
+                            found,
+                        });
+                    }
+                    tracing::info!(
+                        table = %existing.label(),
+                        "columns changed: the new schema is committed with the new content"
+                    );
+                    (existing, true)
+                }
+            }
+            None => (lake.open_or_create(zone, name, &schema).await?, false),
+        };
         Ok(TableRewrite {
-            zone,
-            name: name.to_string(),
             schema,
             table,
+            schema_change,
             writer: None,
-            adds: Vec::new(),
+            files: Vec::new(),
             run_id: run_id.to_string(),
             part: 0,
             rows: 0,
@@ -62,7 +88,12 @@ impl TableRewrite {
 
     /// The table's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.table.name()
+    }
+
+    /// The table's zone.
+    pub fn zone(&self) -> Zone {
+        self.table.zone()
     }
 
     /// The schema batches must have.
@@ -70,15 +101,20 @@ impl TableRewrite {
         &self.schema
     }
 
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
     /// Appends a batch (its columns must match the schema's types, in order).
-    pub async fn write(&mut self, lake: &Lake, batch: RecordBatch) -> Result<()> {
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
         let batch = batch
             .with_schema(self.schema.clone())
             .map_err(|e| LakeError::Schema {
-                table: format!("{}/{}", self.zone, self.name),
+                table: self.table.label(),
                 reason: format!("batch does not match the table: {e}"),
             })?;
         if self
@@ -86,14 +122,20 @@ impl TableRewrite {
             .as_ref()
             .is_some_and(|w| w.rows() >= ROWS_PER_FILE)
             && let Some(w) = self.writer.take()
-            && let Some(add) = w.finish().await?
+            && let Some(f) = w.finish().await?
         {
-            self.adds.push(add);
+            self.files.push(f);
         }
         if self.writer.is_none() {
             self.part += 1;
-            let file = format!("part-{}-{:04}.parquet", self.run_id, self.part);
-            self.writer = Some(lake.data_file_writer(&self.table, &file, self.schema.clone())?);
+            // Unique per write: an old version's file is never overwritten.
+            let file = format!(
+                "part-{}-{:04}-{}.parquet",
+                self.run_id,
+                self.part,
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            );
+            self.writer = Some(self.table.file_writer(&file, self.schema.clone())?);
         }
         self.rows += batch.num_rows() as u64;
         if let Some(w) = self.writer.as_mut() {
@@ -102,44 +144,36 @@ impl TableRewrite {
         Ok(())
     }
 
-    /// Closes the data files and commits them, replacing the table's previous content;
-    /// returns the rows written.
-    pub async fn commit(mut self, lake: &Lake) -> Result<u64> {
+    /// Closes the data files and commits them, replacing the table's previous content
+    /// (and schema, when it changed); returns (rows written, the new table version).
+    pub async fn commit(mut self) -> Result<(u64, i64)> {
         if let Some(w) = self.writer.take()
-            && let Some(add) = w.finish().await?
+            && let Some(f) = w.finish().await?
         {
-            self.adds.push(add);
+            self.files.push(f);
         }
-        let removes = active_files(&self.table)?
+        let removes = self
+            .table
+            .files()?
             .into_iter()
             .map(|(p, s)| remove_action(&p, s))
             .collect();
         let mut meta = HashMap::new();
         meta.insert("reviewlake.run".to_string(), self.run_id.clone().into());
         meta.insert("reviewlake.rows".to_string(), self.rows.into());
-        lake.commit(&mut self.table, self.adds, removes, meta)
+        let new_schema = self
+            .schema_change
+            .then(|| (&self.schema, schema_version_of(&self.schema)));
+        let version = self
+            .table
+            .commit_actions(
+                std::mem::take(&mut self.files),
+                removes,
+                new_schema,
+                CommitKind::Overwrite,
+                meta,
+            )
             .await?;
-        Ok(self.rows)
+        Ok((self.rows, version))
     }
-}
-
-fn same_columns(table: &DeltaTable, schema: &SchemaRef) -> bool {
-    use deltalake::kernel::StructType;
-    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
-    let Ok(snap) = table.snapshot() else {
-        return false;
-    };
-    let existing = snap.schema();
-    let Ok(want): std::result::Result<StructType, _> = schema.as_ref().try_into_kernel() else {
-        return false;
-    };
-    let have: Vec<_> = existing
-        .fields()
-        .map(|f| (f.name().clone(), f.data_type().clone(), f.is_nullable()))
-        .collect();
-    let want: Vec<_> = want
-        .fields()
-        .map(|f| (f.name().clone(), f.data_type().clone(), f.is_nullable()))
-        .collect();
-    have == want
 }

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use arrow::record_batch::RecordBatch;
 use arrow_schema::SchemaRef;
 use deltalake::kernel::Add;
+
+use crate::table::DataFile;
 use deltalake::logstore::ObjectStoreRef;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
@@ -13,15 +15,16 @@ use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::{LakeError, Result};
+use crate::{LakeError, Result, store_err};
 
 /// Rows are flushed to a new row group once the in-memory encoded size passes this.
 /// Bounds the writer's memory whatever the row width.
 const ROW_GROUP_BYTES: usize = 48 * 1024 * 1024;
 
 /// Writes one Parquet data file (zstd) into a Delta table's folder, streaming: memory is
-/// bounded by one row group. The file becomes part of the table only when the [`Add`]
-/// returned by [`DataFileWriter::finish`] is committed.
+/// bounded by one row group. The file becomes part of the table only when the
+/// [`DataFile`] returned by [`DataFileWriter::finish`] is committed
+/// ([`crate::Table::commit`]).
 pub struct DataFileWriter {
     store: ObjectStoreRef,
     path: Path,
@@ -31,7 +34,7 @@ pub struct DataFileWriter {
 
 impl DataFileWriter {
     /// Starts `file_name` (relative to the table root) in the table whose store is `store`.
-    pub fn new(store: ObjectStoreRef, file_name: &str, schema: SchemaRef) -> Result<Self> {
+    pub(crate) fn new(store: ObjectStoreRef, file_name: &str, schema: SchemaRef) -> Result<Self> {
         let path = Path::from(file_name);
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -41,7 +44,7 @@ impl DataFileWriter {
         let writer = AsyncArrowWriter::try_new(obj, schema, Some(props)).map_err(|e| {
             LakeError::Parquet {
                 path: file_name.to_string(),
-                source: e,
+                source: Box::new(e),
             }
         })?;
         Ok(DataFileWriter {
@@ -67,9 +70,9 @@ impl DataFileWriter {
         self.rows
     }
 
-    /// Closes the file and returns its [`Add`] action, or `None` (and deletes the file)
+    /// Closes the file and returns it for a commit, or `None` (and deletes the file)
     /// when no row was written.
-    pub async fn finish(self) -> Result<Option<Add>> {
+    pub async fn finish(self) -> Result<Option<DataFile>> {
         let DataFileWriter {
             store,
             path,
@@ -78,26 +81,14 @@ impl DataFileWriter {
         } = self;
         writer.close().await.map_err(|e| LakeError::Parquet {
             path: path.to_string(),
-            source: e,
+            source: Box::new(e),
         })?;
-        let meta = store
-            .head(&path)
-            .await
-            .map_err(|e| LakeError::ObjectStore {
-                path: path.to_string(),
-                source: e,
-            })?;
+        let meta = store.head(&path).await.map_err(|e| store_err(&path, e))?;
         if rows == 0 {
-            store
-                .delete(&path)
-                .await
-                .map_err(|e| LakeError::ObjectStore {
-                    path: path.to_string(),
-                    source: e,
-                })?;
+            store.delete(&path).await.map_err(|e| store_err(&path, e))?;
             return Ok(None);
         }
-        Ok(Some(Add {
+        Ok(Some(DataFile(Add {
             path: path.to_string(),
             partition_values: HashMap::new(),
             size: meta.size as i64,
@@ -109,13 +100,13 @@ impl DataFileWriter {
             base_row_id: None,
             default_row_commit_version: None,
             clustering_provider: None,
-        }))
+        })))
     }
 
     fn perr(&self, e: parquet::errors::ParquetError) -> LakeError {
         LakeError::Parquet {
             path: self.path.to_string(),
-            source: e,
+            source: Box::new(e),
         }
     }
 }

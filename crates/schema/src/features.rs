@@ -4,8 +4,8 @@
 
 use arrow_schema::{DataType, Field, SchemaRef};
 
-use crate::versioned;
 use crate::warehouse::ts_type;
+use crate::{col, versioned};
 
 /// `review_features`: one row per warehouse review, with its VADER scores.
 pub const REVIEW_FEATURES: &str = "review_features";
@@ -54,33 +54,38 @@ fn s(name: &str) -> Field {
 
 /// The VADER score columns (`neg`, `neu`, `pos`, `compound`; null when there is no text).
 fn vader() -> Vec<Field> {
-    vec![f64n("neg"), f64n("neu"), f64n("pos"), f64n("compound")]
+    vec![
+        f64n(col::NEG),
+        f64n(col::NEU),
+        f64n(col::POS),
+        f64n(col::COMPOUND),
+    ]
 }
 
 /// Schema of [`REVIEW_FEATURES`].
 pub fn review_features() -> SchemaRef {
     let mut v = vec![
-        key("review_key"),
-        f("source", DataType::Utf8, false),
-        key("business_key"),
-        key("user_key"),
-        s("state"),
-        f("review_ts", ts_type(), false),
-        f("date_key", DataType::Int32, false),
-        f("stars", DataType::Float64, false),
+        key(col::REVIEW_KEY),
+        f(col::SOURCE, DataType::Utf8, false),
+        key(col::BUSINESS_KEY),
+        key(col::USER_KEY),
+        s(col::STATE),
+        f(col::REVIEW_TS, ts_type(), false),
+        f(col::DATE_KEY, DataType::Int32, false),
+        f(col::STARS, DataType::Float64, false),
     ];
     v.extend(vader());
     v.extend([
-        f("word_count", DataType::Int32, false),
-        f("year", DataType::Int32, false),
-        f("month", DataType::Int32, false),
-        f("weekday", DataType::Int32, false),
-        f("hour", DataType::Int32, false),
+        f(col::WORD_COUNT, DataType::Int32, false),
+        f(col::YEAR, DataType::Int32, false),
+        f(col::MONTH, DataType::Int32, false),
+        f(col::WEEKDAY, DataType::Int32, false),
+        f(col::HOUR, DataType::Int32, false),
         // Days from the review to the newest review in the warehouse.
-        f("age_days", DataType::Int32, false),
-        i64n("votes"),
-        f("has_response", DataType::Boolean, false),
-        f64n("response_hours"),
+        f(col::AGE_DAYS, DataType::Int32, false),
+        i64n(col::VOTES),
+        f(col::HAS_RESPONSE, DataType::Boolean, false),
+        f64n(col::RESPONSE_HOURS),
     ]);
     versioned(v, Some(REVIEW_FEATURES))
 }
@@ -88,13 +93,13 @@ pub fn review_features() -> SchemaRef {
 /// Schema of [`TIP_FEATURES`].
 pub fn tip_features() -> SchemaRef {
     let mut v = vec![
-        key("tip_key"),
-        key("business_key"),
-        key("user_key"),
-        f("tip_ts", ts_type(), false),
+        key(col::TIP_KEY),
+        key(col::BUSINESS_KEY),
+        key(col::USER_KEY),
+        f(col::TIP_TS, ts_type(), false),
     ];
     v.extend(vader());
-    v.push(f("word_count", DataType::Int32, false));
+    v.push(f(col::WORD_COUNT, DataType::Int32, false));
     versioned(v, Some(TIP_FEATURES))
 }
 
@@ -102,29 +107,29 @@ pub fn tip_features() -> SchemaRef {
 /// one-hot encoded as `cat_<name>` (0 or 1).
 pub fn business_features(category_columns: &[&str]) -> SchemaRef {
     let mut v = vec![
-        key("business_key"),
-        f("source", DataType::Utf8, false),
-        s("name"),
-        s("state"),
-        s("city"),
-        f64n("latitude"),
-        f64n("longitude"),
-        i32n("price_level"),
-        f("is_restaurant", DataType::Boolean, false),
-        f("reviews", DataType::Int64, false),
-        f64n("mean_stars"),
-        f64n("mean_sentiment"),
-        f64n("stars_trend_12m"),
-        f64n("sentiment_trend_12m"),
-        f64n("volume_trend_12m"),
-        f64n("reviews_per_month"),
-        f64n("repeat_customer_share"),
-        f64n("response_rate"),
-        f("first_review", ts_type(), true),
-        f("last_review", ts_type(), true),
-        f("checkins", DataType::Int64, false),
-        i32n("peak_checkin_hour"),
-        f64n("tip_sentiment"),
+        key(col::BUSINESS_KEY),
+        f(col::SOURCE, DataType::Utf8, false),
+        s(col::NAME),
+        s(col::STATE),
+        s(col::CITY),
+        f64n(col::LATITUDE),
+        f64n(col::LONGITUDE),
+        i32n(col::PRICE_LEVEL),
+        f(col::IS_RESTAURANT, DataType::Boolean, false),
+        f(col::REVIEWS, DataType::Int64, false),
+        f64n(col::MEAN_STARS),
+        f64n(col::MEAN_SENTIMENT),
+        f64n(col::STARS_TREND_12M),
+        f64n(col::SENTIMENT_TREND_12M),
+        f64n(col::VOLUME_TREND_12M),
+        f64n(col::REVIEWS_PER_MONTH),
+        f64n(col::REPEAT_CUSTOMER_SHARE),
+        f64n(col::RESPONSE_RATE),
+        f(col::FIRST_REVIEW, ts_type(), true),
+        f(col::LAST_REVIEW, ts_type(), true),
+        f(col::CHECKINS, DataType::Int64, false),
+        i32n(col::PEAK_CHECKIN_HOUR),
+        f64n(col::TIP_SENTIMENT),
     ];
     for c in category_columns {
         v.push(f(&format!("cat_{c}"), DataType::Int32, false));
@@ -136,10 +141,10 @@ pub fn business_features(category_columns: &[&str]) -> SchemaRef {
 pub fn business_checkins() -> SchemaRef {
     versioned(
         vec![
-            key("business_key"),
-            f("year", DataType::Int32, false),
-            f("hour", DataType::Int32, false),
-            f("checkins", DataType::Int64, false),
+            key(col::BUSINESS_KEY),
+            f(col::YEAR, DataType::Int32, false),
+            f(col::HOUR, DataType::Int32, false),
+            f(col::CHECKINS, DataType::Int64, false),
         ],
         Some(BUSINESS_CHECKINS),
     )
@@ -149,20 +154,20 @@ pub fn business_checkins() -> SchemaRef {
 pub fn user_features() -> SchemaRef {
     versioned(
         vec![
-            key("user_key"),
-            f("source", DataType::Utf8, false),
-            f("reviews", DataType::Int64, false),
-            f("businesses", DataType::Int64, false),
-            f64n("mean_rating"),
-            f64n("rating_bias"),
-            f64n("mean_sentiment"),
-            f("first_review", ts_type(), true),
-            f("last_review", ts_type(), true),
-            f("active_days", DataType::Int32, false),
-            i32n("elite_years"),
-            i32n("friends"),
-            i64n("fans"),
-            f("is_inferred", DataType::Boolean, false),
+            key(col::USER_KEY),
+            f(col::SOURCE, DataType::Utf8, false),
+            f(col::REVIEWS, DataType::Int64, false),
+            f(col::BUSINESSES, DataType::Int64, false),
+            f64n(col::MEAN_RATING),
+            f64n(col::RATING_BIAS),
+            f64n(col::MEAN_SENTIMENT),
+            f(col::FIRST_REVIEW, ts_type(), true),
+            f(col::LAST_REVIEW, ts_type(), true),
+            f(col::ACTIVE_DAYS, DataType::Int32, false),
+            i32n(col::ELITE_YEARS),
+            i32n(col::FRIENDS),
+            i64n(col::FANS),
+            f(col::IS_INFERRED, DataType::Boolean, false),
         ],
         Some(USER_FEATURES),
     )
@@ -172,13 +177,13 @@ pub fn user_features() -> SchemaRef {
 pub fn business_month() -> SchemaRef {
     versioned(
         vec![
-            key("business_key"),
-            f("month", DataType::Date32, false),
-            f("reviews", DataType::Int64, false),
-            f64n("mean_stars"),
-            f64n("mean_sentiment"),
-            f("new_reviewers", DataType::Int64, false),
-            f("returning_reviewers", DataType::Int64, false),
+            key(col::BUSINESS_KEY),
+            f(col::MONTH, DataType::Date32, false),
+            f(col::REVIEWS, DataType::Int64, false),
+            f64n(col::MEAN_STARS),
+            f64n(col::MEAN_SENTIMENT),
+            f(col::NEW_REVIEWERS, DataType::Int64, false),
+            f(col::RETURNING_REVIEWERS, DataType::Int64, false),
         ],
         Some(BUSINESS_MONTH),
     )
@@ -189,17 +194,32 @@ pub fn business_month() -> SchemaRef {
 pub fn kpi() -> SchemaRef {
     versioned(
         vec![
-            f("grain", DataType::Utf8, false),
-            f("period_start", DataType::Date32, false),
-            s("state"),
-            s("category"),
-            s("source"),
-            i64n("business_key"),
-            f("kpi", DataType::Utf8, false),
-            f64n("value"),
-            f64n("previous_value"),
-            f("target_met", DataType::Boolean, true),
+            f(col::GRAIN, DataType::Utf8, false),
+            f(col::PERIOD_START, DataType::Date32, false),
+            s(col::STATE),
+            s(col::CATEGORY),
+            s(col::SOURCE),
+            i64n(col::BUSINESS_KEY),
+            f(col::KPI, DataType::Utf8, false),
+            f64n(col::VALUE),
+            f64n(col::PREVIOUS_VALUE),
+            f(col::TARGET_MET, DataType::Boolean, true),
         ],
         Some(KPI),
     )
+}
+
+/// The schema of features table `name`, if it is one. For [`BUSINESS_FEATURES`] the
+/// one-hot `cat_<name>` columns depend on the taxonomy and are left out.
+pub fn schema_of(name: &str) -> Option<SchemaRef> {
+    Some(match name {
+        REVIEW_FEATURES => review_features(),
+        TIP_FEATURES => tip_features(),
+        BUSINESS_FEATURES => business_features(&[]),
+        BUSINESS_CHECKINS => business_checkins(),
+        USER_FEATURES => user_features(),
+        BUSINESS_MONTH => business_month(),
+        KPI => kpi(),
+        _ => return None,
+    })
 }

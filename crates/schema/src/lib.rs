@@ -20,7 +20,12 @@
 //! assert_eq!(schema.metadata()["reviewlake.schema_version"], "1");
 //! ```
 
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod col;
 pub mod features;
+pub mod progress;
 pub mod warehouse;
 
 use std::collections::HashMap;
@@ -48,7 +53,7 @@ pub mod lineage {
 }
 
 /// Lake zones. Each zone is a folder (or key prefix) under the lake root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Zone {
     /// Raw tables exactly as the sources published them, plus quarantine.
     Raw,
@@ -60,10 +65,12 @@ pub enum Zone {
     Models,
     /// Run reports and rendered outputs.
     Reports,
+    /// The lake's catalog: the `snapshots` table that pins consistent table versions.
+    Catalog,
 }
 
 impl Zone {
-    /// Every zone, in data-flow order.
+    /// Every data zone, in data-flow order (the catalog is not a data zone).
     pub const ALL: [Zone; 5] = [
         Zone::Raw,
         Zone::Warehouse,
@@ -71,6 +78,14 @@ impl Zone {
         Zone::Models,
         Zone::Reports,
     ];
+
+    /// The zone called `name` (`raw`, `warehouse`, ...), catalog included.
+    pub fn from_name(name: &str) -> Option<Zone> {
+        Zone::ALL
+            .into_iter()
+            .chain([Zone::Catalog])
+            .find(|z| z.as_str() == name)
+    }
 
     /// The folder name of the zone.
     pub fn as_str(self) -> &'static str {
@@ -80,6 +95,7 @@ impl Zone {
             Zone::Features => "features",
             Zone::Models => "models",
             Zone::Reports => "reports",
+            Zone::Catalog => "catalog",
         }
     }
 }
@@ -148,96 +164,96 @@ impl RawDataset {
     pub fn source_schema(self) -> SchemaRef {
         let fields = match self {
             RawDataset::YelpBusiness => vec![
-                utf8("business_id"),
-                utf8("name"),
-                utf8("address"),
-                utf8("city"),
-                utf8("state"),
-                utf8("postal_code"),
-                f64f("latitude"),
-                f64f("longitude"),
-                f64f("stars"),
-                i64f("review_count"),
-                i64f("is_open"),
-                map_of("attributes", DataType::Utf8),
-                utf8("categories"),
-                map_of("hours", DataType::Utf8),
+                utf8(col::BUSINESS_ID),
+                utf8(col::NAME),
+                utf8(col::ADDRESS),
+                utf8(col::CITY),
+                utf8(col::STATE),
+                utf8(col::POSTAL_CODE),
+                f64f(col::LATITUDE),
+                f64f(col::LONGITUDE),
+                f64f(col::STARS),
+                i64f(col::REVIEW_COUNT),
+                i64f(col::IS_OPEN),
+                map_of(col::ATTRIBUTES, DataType::Utf8),
+                utf8(col::CATEGORIES),
+                map_of(col::HOURS, DataType::Utf8),
             ],
             RawDataset::YelpReview => vec![
-                utf8("review_id"),
-                utf8("user_id"),
-                utf8("business_id"),
-                f64f("stars"),
-                i64f("useful"),
-                i64f("funny"),
-                i64f("cool"),
-                utf8("text"),
-                utf8("date"),
+                utf8(col::REVIEW_ID),
+                utf8(col::USER_ID),
+                utf8(col::BUSINESS_ID),
+                f64f(col::STARS),
+                i64f(col::USEFUL),
+                i64f(col::FUNNY),
+                i64f(col::COOL),
+                utf8(col::TEXT),
+                utf8(col::DATE),
             ],
             RawDataset::YelpUser => {
                 let mut v = vec![
-                    utf8("user_id"),
-                    utf8("name"),
-                    i64f("review_count"),
-                    utf8("yelping_since"),
-                    i64f("useful"),
-                    i64f("funny"),
-                    i64f("cool"),
-                    utf8("elite"),
-                    utf8("friends"),
-                    i64f("fans"),
-                    f64f("average_stars"),
+                    utf8(col::USER_ID),
+                    utf8(col::NAME),
+                    i64f(col::REVIEW_COUNT),
+                    utf8(col::YELPING_SINCE),
+                    i64f(col::USEFUL),
+                    i64f(col::FUNNY),
+                    i64f(col::COOL),
+                    utf8(col::ELITE),
+                    utf8(col::FRIENDS),
+                    i64f(col::FANS),
+                    f64f(col::AVERAGE_STARS),
                 ];
                 for c in YELP_USER_COMPLIMENTS {
                     v.push(i64f(c));
                 }
                 v
             }
-            RawDataset::YelpCheckin => vec![utf8("business_id"), utf8("date")],
+            RawDataset::YelpCheckin => vec![utf8(col::BUSINESS_ID), utf8(col::DATE)],
             RawDataset::YelpTip => vec![
-                utf8("user_id"),
-                utf8("business_id"),
-                utf8("text"),
-                utf8("date"),
-                i64f("compliment_count"),
+                utf8(col::USER_ID),
+                utf8(col::BUSINESS_ID),
+                utf8(col::TEXT),
+                utf8(col::DATE),
+                i64f(col::COMPLIMENT_COUNT),
             ],
             RawDataset::GoogleMetadata => vec![
-                utf8("name"),
-                utf8("address"),
-                utf8("gmap_id"),
-                utf8("description"),
-                f64f("latitude"),
-                f64f("longitude"),
-                list_of("category", DataType::Utf8),
-                f64f("avg_rating"),
-                i64f("num_of_reviews"),
-                utf8("price"),
+                utf8(col::NAME),
+                utf8(col::ADDRESS),
+                utf8(col::GMAP_ID),
+                utf8(col::DESCRIPTION),
+                f64f(col::LATITUDE),
+                f64f(col::LONGITUDE),
+                list_of(col::CATEGORY, DataType::Utf8),
+                f64f(col::AVG_RATING),
+                i64f(col::NUM_OF_REVIEWS),
+                utf8(col::PRICE),
                 // [[day, hours], ...]
-                list_of("hours", list_type(DataType::Utf8)),
-                map_of("MISC", list_type(DataType::Utf8)),
+                list_of(col::HOURS, list_type(DataType::Utf8)),
+                map_of(col::MISC, list_type(DataType::Utf8)),
                 // Opening status ("Open ⋅ Closes 9PM"), NOT a US state.
-                utf8("state"),
-                list_of("relative_results", DataType::Utf8),
-                utf8("url"),
+                utf8(col::STATE),
+                list_of(col::RELATIVE_RESULTS, DataType::Utf8),
+                utf8(col::URL),
             ],
             RawDataset::GoogleReview => vec![
                 // A 21-digit number: overflows int64, so kept as a string.
-                utf8("user_id"),
-                utf8("name"),
+                utf8(col::USER_ID),
+                utf8(col::NAME),
                 // Epoch milliseconds.
-                i64f("time"),
-                f64f("rating"),
-                utf8("text"),
+                i64f(col::TIME),
+                f64f(col::RATING),
+                utf8(col::TEXT),
                 list_of(
-                    "pics",
-                    DataType::Struct(vec![list_of("url", DataType::Utf8)].into()),
+                    col::PICS,
+                    DataType::Struct(vec![list_of(col::URL, DataType::Utf8)].into()),
                 ),
                 Field::new(
-                    "resp",
-                    DataType::Struct(vec![i64f("time"), utf8("text")].into()),
+                    col::RESP,
+                    DataType::Struct(vec![i64f(col::TIME), utf8(col::TEXT)].into()),
                     true,
                 ),
-                utf8("gmap_id"),
+                utf8(col::GMAP_ID),
             ],
         };
         versioned(fields, Some(self.table_name()))
@@ -284,13 +300,13 @@ pub const YELP_USER_COMPLIMENTS: [&str; 11] = [
 pub fn quarantine_schema() -> SchemaRef {
     versioned(
         vec![
-            Field::new("dataset", DataType::Utf8, false),
+            Field::new(col::DATASET, DataType::Utf8, false),
             Field::new(lineage::SOURCE_FILE, DataType::Utf8, false),
             Field::new(lineage::LINE, DataType::Int64, false),
-            Field::new("byte_offset", DataType::Int64, false),
-            Field::new("error", DataType::Utf8, false),
-            Field::new("raw_text", DataType::Utf8, false),
-            Field::new("raw_bytes", DataType::Binary, false),
+            Field::new(col::BYTE_OFFSET, DataType::Int64, false),
+            Field::new(col::ERROR, DataType::Utf8, false),
+            Field::new(col::RAW_TEXT, DataType::Utf8, false),
+            Field::new(col::RAW_BYTES, DataType::Binary, false),
         ],
         Some(QUARANTINE_TABLE),
     )
@@ -303,18 +319,35 @@ pub fn quarantine_schema() -> SchemaRef {
 pub fn ingest_log_schema() -> SchemaRef {
     versioned(
         vec![
-            Field::new("path", DataType::Utf8, false),
-            Field::new("dataset", DataType::Utf8, false),
-            Field::new("size", DataType::Int64, false),
-            Field::new("content_hash", DataType::Utf8, false),
-            Field::new("read", DataType::Int64, false),
-            Field::new("written", DataType::Int64, false),
-            Field::new("quarantined", DataType::Int64, false),
-            Field::new("blank", DataType::Int64, false),
-            Field::new("ingested_at_ms", DataType::Int64, false),
+            Field::new(col::PATH, DataType::Utf8, false),
+            Field::new(col::DATASET, DataType::Utf8, false),
+            Field::new(col::SIZE, DataType::Int64, false),
+            Field::new(col::CONTENT_HASH, DataType::Utf8, false),
+            Field::new(col::READ, DataType::Int64, false),
+            Field::new(col::WRITTEN, DataType::Int64, false),
+            Field::new(col::QUARANTINED, DataType::Int64, false),
+            Field::new(col::BLANK, DataType::Int64, false),
+            Field::new(col::INGESTED_AT_MS, DataType::Int64, false),
         ],
         Some(INGEST_LOG_TABLE),
     )
+}
+
+/// The schema this release writes for table `name` of `zone`, if the project defines
+/// that table. Readers compare a lake's tables against it, so a table with another
+/// column type is refused with an error naming the column instead of being misread.
+pub fn expected_schema(zone: Zone, name: &str) -> Option<SchemaRef> {
+    match zone {
+        Zone::Raw => match name {
+            QUARANTINE_TABLE => Some(quarantine_schema()),
+            INGEST_LOG_TABLE => Some(ingest_log_schema()),
+            _ => RawDataset::from_table_name(name).map(|d| d.raw_table_schema()),
+        },
+        Zone::Warehouse => warehouse::schema_of(name),
+        Zone::Features => features::schema_of(name),
+        Zone::Catalog => (name == catalog::SNAPSHOTS).then(catalog::snapshots),
+        Zone::Models | Zone::Reports => None,
+    }
 }
 
 /// The lineage columns appended to every raw table.
@@ -339,7 +372,7 @@ pub fn map_type(value: DataType) -> DataType {
             DataType::Struct(
                 vec![
                     Field::new("key", DataType::Utf8, false),
-                    Field::new("value", value, true),
+                    Field::new(col::VALUE, value, true),
                 ]
                 .into(),
             ),

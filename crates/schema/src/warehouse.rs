@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, SchemaRef, TimeUnit};
 
-use crate::{lineage_fields, list_type, versioned};
+use crate::{col, lineage_fields, list_type, versioned};
 
 /// `state_gdp`: the scraped GDP table (one row per state).
 pub const STATE_GDP: &str = "state_gdp";
@@ -62,9 +62,9 @@ pub fn ts_type() -> DataType {
 /// midnight closes after minute 1440).
 pub fn hours_interval_fields() -> Fields {
     vec![
-        Field::new("day", DataType::Int32, false),
-        Field::new("open_minute", DataType::Int32, false),
-        Field::new("close_minute", DataType::Int32, false),
+        Field::new(col::DAY, DataType::Int32, false),
+        Field::new(col::OPEN_MINUTE, DataType::Int32, false),
+        Field::new(col::CLOSE_MINUTE, DataType::Int32, false),
     ]
     .into()
 }
@@ -107,12 +107,12 @@ fn ts_nn(name: &str) -> Field {
 pub fn state_gdp() -> SchemaRef {
     versioned(
         vec![
-            s_nn("state"),
-            s_nn("state_name"),
-            f("gdp_millions_usd", DataType::Float64, false),
-            i32n("year"),
-            f("rank", DataType::Int32, false),
-            s_nn("source"),
+            s_nn(col::STATE),
+            s_nn(col::STATE_NAME),
+            f(col::GDP_MILLIONS_USD, DataType::Float64, false),
+            i32n(col::YEAR),
+            f(col::RANK, DataType::Int32, false),
+            s_nn(col::SOURCE),
         ],
         Some(STATE_GDP),
     )
@@ -121,43 +121,43 @@ pub fn state_gdp() -> SchemaRef {
 /// Schema of [`DIM_BUSINESS`].
 pub fn dim_business() -> SchemaRef {
     let mut v = vec![
-        key("business_key"),
-        s_nn("source"),
-        s_nn("source_id"),
-        s("name"),
-        s("address"),
-        s("city"),
-        s("state"),
-        s("postal_code"),
-        key("location_key"),
-        f64n("latitude"),
-        f64n("longitude"),
-        b_nn("coordinates_flagged"),
-        i32n("price_level"),
-        b("is_open"),
-        f64n("rating"),
-        i64n("review_count"),
-        b_nn("is_restaurant"),
-        f("categories", list_type(DataType::Utf8), true),
-        f("source_categories", list_type(DataType::Utf8), true),
-        s("attributes_json"),
-        b("takeout"),
-        b("delivery"),
-        b("dine_in"),
-        b("reservations"),
-        b("outdoor_seating"),
-        b("good_for_kids"),
-        s("wifi"),
-        s("alcohol"),
-        s("noise_level"),
+        key(col::BUSINESS_KEY),
+        s_nn(col::SOURCE),
+        s_nn(col::SOURCE_ID),
+        s(col::NAME),
+        s(col::ADDRESS),
+        s(col::CITY),
+        s(col::STATE),
+        s(col::POSTAL_CODE),
+        key(col::LOCATION_KEY),
+        f64n(col::LATITUDE),
+        f64n(col::LONGITUDE),
+        b_nn(col::COORDINATES_FLAGGED),
+        i32n(col::PRICE_LEVEL),
+        b(col::IS_OPEN),
+        f64n(col::RATING),
+        i64n(col::REVIEW_COUNT),
+        b_nn(col::IS_RESTAURANT),
+        f(col::CATEGORIES, list_type(DataType::Utf8), true),
+        f(col::SOURCE_CATEGORIES, list_type(DataType::Utf8), true),
+        s(col::ATTRIBUTES_JSON),
+        b(col::TAKEOUT),
+        b(col::DELIVERY),
+        b(col::DINE_IN),
+        b(col::RESERVATIONS),
+        b(col::OUTDOOR_SEATING),
+        b(col::GOOD_FOR_KIDS),
+        s(col::WIFI),
+        s(col::ALCOHOL),
+        s(col::NOISE_LEVEL),
         f(
-            "hours",
+            col::HOURS,
             list_type(DataType::Struct(hours_interval_fields())),
             true,
         ),
-        f("hours_unparsed", DataType::Int32, false),
-        s("description"),
-        s("url"),
+        f(col::HOURS_UNPARSED, DataType::Int32, false),
+        s(col::DESCRIPTION),
+        s(col::URL),
     ];
     v.extend(lineage_fields());
     versioned(v, Some(DIM_BUSINESS))
@@ -167,23 +167,23 @@ pub fn dim_business() -> SchemaRef {
 pub fn dim_user() -> SchemaRef {
     versioned(
         vec![
-            key("user_key"),
-            s_nn("source"),
-            s_nn("source_id"),
-            s("name"),
-            i64n("review_count"),
-            ts("member_since"),
-            i64n("useful"),
-            i64n("funny"),
-            i64n("cool"),
-            i64n("fans"),
-            f64n("average_stars"),
-            f("elite_years", list_type(DataType::Int32), true),
-            f("friends", list_type(DataType::Utf8), true),
-            i32n("friend_count"),
-            i64n("compliments"),
-            b_nn("votes_flagged"),
-            b_nn("is_inferred"),
+            key(col::USER_KEY),
+            s_nn(col::SOURCE),
+            s_nn(col::SOURCE_ID),
+            s(col::NAME),
+            i64n(col::REVIEW_COUNT),
+            ts(col::MEMBER_SINCE),
+            i64n(col::USEFUL),
+            i64n(col::FUNNY),
+            i64n(col::COOL),
+            i64n(col::FANS),
+            f64n(col::AVERAGE_STARS),
+            f(col::ELITE_YEARS, list_type(DataType::Int32), true),
+            f(col::FRIENDS, list_type(DataType::Utf8), true),
+            i32n(col::FRIEND_COUNT),
+            i64n(col::COMPLIMENTS),
+            b_nn(col::VOTES_FLAGGED),
+            b_nn(col::IS_INFERRED),
         ],
         Some(DIM_USER),
     )
@@ -193,10 +193,10 @@ pub fn dim_user() -> SchemaRef {
 pub fn dim_category() -> SchemaRef {
     versioned(
         vec![
-            key("category_key"),
-            s_nn("category"),
-            s_nn("kind"),
-            b_nn("food_related"),
+            key(col::CATEGORY_KEY),
+            s_nn(col::CATEGORY),
+            s_nn(col::KIND),
+            b_nn(col::FOOD_RELATED),
         ],
         Some(DIM_CATEGORY),
     )
@@ -205,7 +205,11 @@ pub fn dim_category() -> SchemaRef {
 /// Schema of [`BUSINESS_CATEGORY`].
 pub fn business_category() -> SchemaRef {
     versioned(
-        vec![key("business_key"), key("category_key"), s_nn("category")],
+        vec![
+            key(col::BUSINESS_KEY),
+            key(col::CATEGORY_KEY),
+            s_nn(col::CATEGORY),
+        ],
         Some(BUSINESS_CATEGORY),
     )
 }
@@ -214,11 +218,11 @@ pub fn business_category() -> SchemaRef {
 pub fn dim_location() -> SchemaRef {
     versioned(
         vec![
-            key("location_key"),
-            s("state"),
-            s("state_name"),
-            s("country"),
-            s("city"),
+            key(col::LOCATION_KEY),
+            s(col::STATE),
+            s(col::STATE_NAME),
+            s(col::COUNTRY),
+            s(col::CITY),
         ],
         Some(DIM_LOCATION),
     )
@@ -228,14 +232,14 @@ pub fn dim_location() -> SchemaRef {
 pub fn dim_date() -> SchemaRef {
     versioned(
         vec![
-            f("date_key", DataType::Int32, false),
-            f("date", DataType::Date32, false),
-            f("year", DataType::Int32, false),
-            f("quarter", DataType::Int32, false),
-            f("month", DataType::Int32, false),
-            f("day", DataType::Int32, false),
-            f("weekday", DataType::Int32, false),
-            b_nn("is_weekend"),
+            f(col::DATE_KEY, DataType::Int32, false),
+            f(col::DATE, DataType::Date32, false),
+            f(col::YEAR, DataType::Int32, false),
+            f(col::QUARTER, DataType::Int32, false),
+            f(col::MONTH, DataType::Int32, false),
+            f(col::DAY, DataType::Int32, false),
+            f(col::WEEKDAY, DataType::Int32, false),
+            b_nn(col::IS_WEEKEND),
         ],
         Some(DIM_DATE),
     )
@@ -244,24 +248,24 @@ pub fn dim_date() -> SchemaRef {
 /// Schema of [`FACT_REVIEW`].
 pub fn fact_review() -> SchemaRef {
     let mut v = vec![
-        key("review_key"),
-        s_nn("source"),
-        s_nn("source_review_id"),
-        key("business_key"),
-        key("user_key"),
-        f("date_key", DataType::Int32, false),
-        ts_nn("review_ts"),
-        f("stars", DataType::Float64, false),
-        s("text"),
-        s("state"),
-        i64n("useful"),
-        i64n("funny"),
-        i64n("cool"),
-        b_nn("votes_flagged"),
-        b_nn("has_response"),
-        ts("response_ts"),
-        s("response_text"),
-        i32n("pic_count"),
+        key(col::REVIEW_KEY),
+        s_nn(col::SOURCE),
+        s_nn(col::SOURCE_REVIEW_ID),
+        key(col::BUSINESS_KEY),
+        key(col::USER_KEY),
+        f(col::DATE_KEY, DataType::Int32, false),
+        ts_nn(col::REVIEW_TS),
+        f(col::STARS, DataType::Float64, false),
+        s(col::TEXT),
+        s(col::STATE),
+        i64n(col::USEFUL),
+        i64n(col::FUNNY),
+        i64n(col::COOL),
+        b_nn(col::VOTES_FLAGGED),
+        b_nn(col::HAS_RESPONSE),
+        ts(col::RESPONSE_TS),
+        s(col::RESPONSE_TEXT),
+        i32n(col::PIC_COUNT),
     ];
     v.extend(lineage_fields());
     versioned(v, Some(FACT_REVIEW))
@@ -270,15 +274,15 @@ pub fn fact_review() -> SchemaRef {
 /// Schema of [`FACT_TIP`].
 pub fn fact_tip() -> SchemaRef {
     let mut v = vec![
-        key("tip_key"),
-        s_nn("source"),
-        key("business_key"),
-        key("user_key"),
-        f("date_key", DataType::Int32, false),
-        ts_nn("tip_ts"),
-        s("text"),
-        i64n("compliment_count"),
-        s("state"),
+        key(col::TIP_KEY),
+        s_nn(col::SOURCE),
+        key(col::BUSINESS_KEY),
+        key(col::USER_KEY),
+        f(col::DATE_KEY, DataType::Int32, false),
+        ts_nn(col::TIP_TS),
+        s(col::TEXT),
+        i64n(col::COMPLIMENT_COUNT),
+        s(col::STATE),
     ];
     v.extend(lineage_fields());
     versioned(v, Some(FACT_TIP))
@@ -288,11 +292,11 @@ pub fn fact_tip() -> SchemaRef {
 pub fn fact_checkin() -> SchemaRef {
     versioned(
         vec![
-            s_nn("source"),
-            key("business_key"),
-            f("date_key", DataType::Int32, false),
-            ts_nn("checkin_ts"),
-            s("state"),
+            s_nn(col::SOURCE),
+            key(col::BUSINESS_KEY),
+            f(col::DATE_KEY, DataType::Int32, false),
+            ts_nn(col::CHECKIN_TS),
+            s(col::STATE),
         ],
         Some(FACT_CHECKIN),
     )
@@ -302,12 +306,12 @@ pub fn fact_checkin() -> SchemaRef {
 pub fn warehouse_quarantine() -> SchemaRef {
     versioned(
         vec![
-            s_nn("source_table"),
+            s_nn(col::SOURCE_TABLE),
             s_nn(crate::lineage::SOURCE_FILE),
             f(crate::lineage::LINE, DataType::Int64, false),
-            s_nn("reason"),
-            s("detail"),
-            s("record"),
+            s_nn(col::REASON),
+            s(col::DETAIL),
+            s(col::RECORD),
         ],
         Some(WAREHOUSE_QUARANTINE),
     )
@@ -319,10 +323,10 @@ pub fn warehouse_quarantine() -> SchemaRef {
 pub fn build_report() -> SchemaRef {
     versioned(
         vec![
-            s_nn("source_table"),
-            s_nn("outcome"),
-            s_nn("reason"),
-            key("rows"),
+            s_nn(col::SOURCE_TABLE),
+            s_nn(col::OUTCOME),
+            s_nn(col::REASON),
+            key(col::ROWS),
         ],
         Some(BUILD_REPORT),
     )

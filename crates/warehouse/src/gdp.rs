@@ -1,27 +1,31 @@
 //! GDP by US state, scraped from the Wikipedia article "List of U.S. states
 //! and territories by GDP".
 //!
-//! [`parse_gdp_html`] reads the article's HTML with a small, tolerant table
-//! extractor written for this one job (no HTML crate): it finds the
-//! `<table>` elements whose class contains `wikitable`, splits them into
-//! rows (`<tr`) and cells (`<th`/`<td`), honours `rowspan`/`colspan` when it
-//! lines header cells up with data cells, and reduces each cell to plain
-//! text (tags stripped; `<sup>` footnotes, `<style>`/`<script>` blocks,
-//! comments and hidden sort keys dropped; entities decoded; whitespace,
+//! [`parse_gdp_html`] parses the article with [`scraper`] (html5ever, the
+//! HTML5 parsing algorithm browsers use: entities, unclosed tags, comments
+//! and malformed markup are handled as a browser would) and keeps only the
+//! table logic to itself: it takes the `<table>` elements whose class
+//! contains `wikitable`, reads their rows (`<tr>`) and cells (`<th>`/`<td>`),
+//! honours `rowspan`/`colspan` when it lines header cells up with data
+//! cells, and reduces each cell to plain text (`<sup>` footnotes,
+//! `<style>`/`<script>` blocks and hidden sort keys dropped; whitespace,
 //! including no-break spaces, collapsed).
 //!
 //! The machine running the pipeline may have no internet access, so an
 //! offline copy of the page ships with the crate: [`OFFLINE_PAGE`], built by
-//! [`build_page_from_bea_csv`] from the Bureau of Economic Analysis series
-//! the Wikipedia table itself is made from (see `data/README.md`).
+//! `cargo xtask gdp-page` from the Bureau of Economic Analysis series the
+//! Wikipedia table itself is made from (see `data/README.md`).
 
 use std::collections::HashSet;
+
+use scraper::node::Element;
+use scraper::{ElementRef, Html, Node};
 
 use crate::states;
 
 /// The offline copy of the Wikipedia page, generated from the BEA nominal
-/// GDP-by-state series (2023 and 2022 columns) by
-/// [`build_page_from_bea_csv`]; regenerate with `cargo xtask gdp-page`.
+/// GDP-by-state series (2023 and 2022 columns); regenerate with
+/// `cargo xtask gdp-page`.
 pub const OFFLINE_PAGE: &str = include_str!("../data/gdp_by_state_wikipedia.html");
 
 /// Title of the article (and of the offline page's `<title>`, followed by
@@ -32,7 +36,7 @@ pub const PAGE_TITLE: &str = "List of U.S. states and territories by GDP";
 pub const PAGE_URL: &str =
     "https://en.wikipedia.org/wiki/List_of_U.S._states_and_territories_by_GDP";
 
-/// Errors of [`parse_gdp_html`] and [`build_page_from_bea_csv`].
+/// Errors of [`parse_gdp_html`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GdpError {
     /// No `wikitable` has a header naming a state column and a GDP column.
@@ -50,20 +54,6 @@ pub enum GdpError {
         row: usize,
         /// The cell's text.
         value: String,
-    },
-    /// The BEA CSV given to [`build_page_from_bea_csv`] is malformed.
-    #[error("BEA CSV line {line}: {message}")]
-    Csv {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// The year asked of [`build_page_from_bea_csv`] is not a column.
-    #[error("year {year} is not a column of the BEA CSV")]
-    YearNotInCsv {
-        /// The year asked for.
-        year: i32,
     },
 }
 
@@ -155,85 +145,6 @@ pub fn top_states(rows: &[StateGdp], n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Builds the offline copy of the Wikipedia page from a BEA GDP-by-state
-/// CSV.
-///
-/// The CSV has a header row `,1997,1998,...,2023` (the first field, the
-/// name column's title, may be empty) and one row per area,
-/// `Alabama,105381.4,...`, in millions of current dollars. Rows naming a US
-/// state or DC are used; others (the "United States" total, BEA regions)
-/// are skipped. Quoted fields, CRLF line ends and a byte-order mark are
-/// accepted.
-///
-/// `year` picks the column (default: the latest year in the header). The
-/// page has, like the article, a `wikitable sortable static-row-numbers`
-/// table with the columns "State or federal district", "Nominal GDP
-/// (millions of US$)" for `year` and `year - 1` (when the CSV has it) and
-/// "% of national", a "United States" total row (the sum of the rows), flag
-/// icons, links, `$3,870,379`-style numbers rounded to whole millions,
-/// `&#160;` entities and a footnote. The output is deterministic.
-///
-/// # Errors
-///
-/// [`GdpError::Csv`] for an empty file, a header without years, a state
-/// listed twice, a value that is not a non-negative number, or no state
-/// rows; [`GdpError::YearNotInCsv`] when `year` is not a column.
-pub fn build_page_from_bea_csv(csv: &str, year: Option<i32>) -> Result<String, GdpError> {
-    let bea = BeaTable::parse(csv)?;
-    let col = match year {
-        Some(y) => bea
-            .years
-            .iter()
-            .position(|&c| c == y)
-            .ok_or(GdpError::YearNotInCsv { year: y })?,
-        None => bea
-            .years
-            .iter()
-            .enumerate()
-            .max_by_key(|&(_, y)| *y)
-            .map(|(i, _)| i)
-            .ok_or(GdpError::Csv {
-                line: 1,
-                message: "the header has no year columns".to_string(),
-            })?,
-    };
-    let year = bea.years[col];
-    let prev_col = bea.years.iter().position(|&c| c == year - 1);
-
-    let mut rows: Vec<PageRow> = Vec::with_capacity(bea.rows.len());
-    for r in &bea.rows {
-        let value = |c: usize| -> Result<f64, GdpError> {
-            let text = r.values.get(c).map(String::as_str).unwrap_or("");
-            parse_number(text)
-                .filter(|v| *v >= 0.0)
-                .ok_or_else(|| GdpError::Csv {
-                    line: r.line,
-                    message: format!(
-                        "cannot parse the {} value '{}' of {}",
-                        bea.years[c], text, r.region.name
-                    ),
-                })
-        };
-        rows.push(PageRow {
-            region: r.region,
-            current: value(col)?,
-            previous: prev_col.map(value).transpose()?,
-        });
-    }
-    if rows.is_empty() {
-        return Err(GdpError::Csv {
-            line: 1,
-            message: "no row names a US state or DC".to_string(),
-        });
-    }
-    rows.sort_by(|a, b| {
-        b.current
-            .total_cmp(&a.current)
-            .then_with(|| a.region.name.cmp(b.region.name))
-    });
-    Ok(render_page(&rows, year, prev_col.map(|_| year - 1)))
-}
-
 // ---------------------------------------------------------------------------
 // Column selection and row reading.
 
@@ -297,7 +208,7 @@ impl TableLayout {
             .max_by_key(|(_, key)| *key)
             .map(|(c, _)| c)?;
 
-        let label = &lower[gdp_col];
+        let label = lower.get(gdp_col)?;
         let to_millions = if label.contains("trillion") {
             1_000_000.0
         } else if label.contains("billion") {
@@ -325,7 +236,9 @@ impl TableLayout {
             let Some(Some(state_ref)) = line.get(self.state_col) else {
                 continue;
             };
-            let state_cell = table.cell(*state_ref);
+            let Some(state_cell) = table.cell(*state_ref) else {
+                continue;
+            };
             let Some(region) = states::by_name(&state_cell.text) else {
                 continue;
             };
@@ -336,7 +249,7 @@ impl TableLayout {
                 .get(self.gdp_col)
                 .copied()
                 .flatten()
-                .map(|v| table.cell(v));
+                .and_then(|v| table.cell(v));
             let value = value_cell.and_then(|c| {
                 parse_number(&c.text)
                     .or_else(|| c.sort_value.as_deref().and_then(parse_number))
@@ -383,7 +296,9 @@ fn column_label(table: &RawTable, header: &[Vec<Option<CellRef>>], c: usize) -> 
             continue;
         }
         last = Some(*cell);
-        let text = &table.cell(*cell).text;
+        let Some(text) = table.cell(*cell).map(|c| &c.text) else {
+            continue;
+        };
         if !text.is_empty() {
             if !label.is_empty() {
                 label.push(' ');
@@ -431,8 +346,10 @@ fn max_year(text: &str) -> Option<i32> {
 
 /// Reads a number from a table cell: `$3,987,225`, `3,987,225`,
 /// `US$ 1.5`, `−12` (Unicode minus), `3987225*`. Trailing marks without
-/// letters or digits are ignored; anything else is `None`.
-fn parse_number(text: &str) -> Option<f64> {
+/// letters or digits are ignored; anything else (and a non-finite value)
+/// is `None`. `cargo xtask gdp-page` reads the BEA figures with it too, so
+/// the offline page holds only values this scraper reads back.
+pub fn parse_number(text: &str) -> Option<f64> {
     let mut cleaned = String::with_capacity(text.len());
     let mut rest = text.trim();
     for prefix in ["US$", "USD", "US $"] {
@@ -460,18 +377,18 @@ fn parse_number(text: &str) -> Option<f64> {
 }
 
 // ---------------------------------------------------------------------------
-// The HTML table extractor.
+// The table cells, read from the parsed document.
 
 /// One `<th>`/`<td>` cell.
 #[derive(Debug, Clone, PartialEq)]
 struct RawCell {
     /// `<th>` rather than `<td>`.
     header: bool,
-    /// Plain text (see [`html_to_text`]).
+    /// Plain text (see [`element_text`]).
     text: String,
     rowspan: usize,
     colspan: usize,
-    /// The `data-sort-value` attribute, decoded.
+    /// The `data-sort-value` attribute.
     sort_value: Option<String>,
 }
 
@@ -489,8 +406,8 @@ struct CellRef {
 }
 
 impl RawTable {
-    fn cell(&self, r: CellRef) -> &RawCell {
-        &self.rows[r.row][r.cell]
+    fn cell(&self, r: CellRef) -> Option<&RawCell> {
+        self.rows.get(r.row)?.get(r.cell)
     }
 }
 
@@ -499,105 +416,74 @@ const MAX_SPAN: usize = 64;
 /// Widest grid built.
 const MAX_COLUMNS: usize = 256;
 
-/// Every table whose class contains "wikitable", in document order; nested
-/// tables are taken out of their parent's content (and listed themselves
-/// when they are wikitables).
+/// Every table whose class contains "wikitable", in document order. Each
+/// table's rows are its own: those of a table nested in one of its cells
+/// belong to the nested table (listed itself if it is a wikitable).
 fn extract_wikitables(html: &str) -> Vec<RawTable> {
-    let html = strip_comments(html);
-    let html = html.as_str();
-    let b = html.as_bytes();
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(start) = find_open_tag(b, b"table", pos) {
-        let open_end = tag_end(b, start);
-        pos = open_end;
-        let tag = &html[start..open_end];
-        let is_wikitable =
-            attr_value(tag, "class").is_some_and(|c| c.to_ascii_lowercase().contains("wikitable"));
-        if !is_wikitable {
-            continue;
-        }
-        let close = element_end(b, start, b"table");
-        // The inner content ends where the closing tag starts.
-        let inner_end = rfind_close_tag_start(b, open_end, close, b"table").unwrap_or(close);
-        let inner = remove_elements(&html[open_end..inner_end], b"table");
-        out.push(parse_rows(&inner));
-    }
-    out
+    let document = Html::parse_document(html);
+    document
+        .tree
+        .root()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| {
+            e.value().name() == "table"
+                && e.value()
+                    .attr("class")
+                    .is_some_and(|c| c.to_ascii_lowercase().contains("wikitable"))
+        })
+        .map(|table| RawTable {
+            rows: table_rows(table).map(row_cells).collect(),
+        })
+        .collect()
 }
 
-/// `html` without `<!-- ... -->` comments (an unterminated one runs to
-/// the end, as in browsers).
-fn strip_comments(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find("<!--") {
-        out.push_str(&rest[..start]);
-        match rest[start + 4..].find("-->") {
-            Some(end) => rest = &rest[start + 4 + end + 3..],
-            None => rest = "",
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Splits table content into rows and cells.
-fn parse_rows(inner: &str) -> RawTable {
-    let b = inner.as_bytes();
-    let mut rows = Vec::new();
-    let mut pos = 0;
-    while let Some(start) = find_open_tag(b, b"tr", pos) {
-        let content_start = tag_end(b, start);
-        let next_row = find_open_tag(b, b"tr", content_start).unwrap_or(b.len());
-        let mut row_end = next_row;
-        for closer in [&b"tr"[..], b"tbody", b"thead", b"tfoot"] {
-            if let Some(p) = find_close_tag(b, closer, content_start) {
-                row_end = row_end.min(p);
-            }
-        }
-        rows.push(parse_cells(&inner[content_start..row_end]));
-        pos = next_row.max(content_start);
-    }
-    RawTable { rows }
-}
-
-/// Splits one row's content into cells.
-fn parse_cells(row: &str) -> Vec<RawCell> {
-    let b = row.as_bytes();
-    let next_cell = |from: usize| -> Option<usize> {
-        match (find_open_tag(b, b"th", from), find_open_tag(b, b"td", from)) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        }
-    };
-    let mut cells = Vec::new();
-    let mut pos = next_cell(0);
-    while let Some(start) = pos {
-        let content_start = tag_end(b, start);
-        let end = next_cell(content_start).unwrap_or(b.len());
-        let tag = &row[start..content_start];
-        let span = |name: &str| {
-            attr_value(tag, name)
-                .and_then(|v| {
-                    let digits: String =
-                        v.trim().chars().take_while(char::is_ascii_digit).collect();
-                    digits.parse::<usize>().ok()
-                })
-                .map_or(1, |n| n.clamp(1, MAX_SPAN))
+/// The `<tr>` rows of a table, in document order: those directly in the
+/// table and those of its `<thead>`, `<tbody>` and `<tfoot>` sections.
+fn table_rows<'a>(table: ElementRef<'a>) -> impl Iterator<Item = ElementRef<'a>> {
+    table.child_elements().flat_map(|child| {
+        let rows: Vec<ElementRef<'a>> = match child.value().name() {
+            "tr" => vec![child],
+            "thead" | "tbody" | "tfoot" => child
+                .child_elements()
+                .filter(|r| r.value().name() == "tr")
+                .collect(),
+            _ => Vec::new(),
         };
-        cells.push(RawCell {
-            header: b
-                .get(start + 2)
-                .is_some_and(|c| c.eq_ignore_ascii_case(&b'h')),
-            text: html_to_text(&row[content_start..end]),
-            rowspan: span("rowspan"),
-            colspan: span("colspan"),
-            sort_value: attr_value(tag, "data-sort-value"),
-        });
-        pos = (end < b.len()).then_some(end);
-    }
-    cells
+        rows
+    })
+}
+
+/// The `<th>`/`<td>` cells of a row.
+fn row_cells(row: ElementRef<'_>) -> Vec<RawCell> {
+    row.child_elements()
+        .filter_map(|cell| {
+            let e = cell.value();
+            let header = match e.name() {
+                "th" => true,
+                "td" => false,
+                _ => return None,
+            };
+            Some(RawCell {
+                header,
+                text: element_text(cell),
+                rowspan: span(e.attr("rowspan")),
+                colspan: span(e.attr("colspan")),
+                sort_value: e.attr("data-sort-value").map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// A `rowspan`/`colspan` value: its leading digits, clamped to
+/// 1..=[`MAX_SPAN`]; 1 when absent or unreadable.
+fn span(value: Option<&str>) -> usize {
+    value
+        .and_then(|v| {
+            let digits: String = v.trim().chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<usize>().ok()
+        })
+        .map_or(1, |n| n.clamp(1, MAX_SPAN))
 }
 
 /// Lays the cells out on a `[row][column]` grid, spreading each cell over
@@ -623,7 +509,9 @@ fn build_grid(rows: &[Vec<RawCell>]) -> Vec<Vec<Option<CellRef>>> {
                     if pending.len() <= col {
                         pending.resize(col + 1, None);
                     }
-                    pending[col] = Some((cell.rowspan - 1, origin));
+                    if let Some(slot) = pending.get_mut(col) {
+                        *slot = Some((cell.rowspan - 1, origin));
+                    }
                 }
                 col += 1;
             }
@@ -662,277 +550,98 @@ fn set(line: &mut Vec<Option<CellRef>>, col: usize, cell: CellRef) {
     if line.len() <= col {
         line.resize(col + 1, None);
     }
-    line[col] = Some(cell);
-}
-
-/// Whether `b` (the byte after a tag name) ends the name.
-fn is_name_end(b: Option<&u8>) -> bool {
-    match b {
-        None => true,
-        Some(c) => c.is_ascii_whitespace() || *c == b'>' || *c == b'/',
+    if let Some(slot) = line.get_mut(col) {
+        *slot = Some(cell);
     }
 }
 
-/// Position of the next `<name` opening tag at or after `from`
-/// (case-insensitive, whole name: `<th` does not match `<thead`).
-fn find_open_tag(b: &[u8], name: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < b.len() {
-        let p = i + b[i..].iter().position(|&c| c == b'<')?;
-        let s = p + 1;
-        if b.get(s..s + name.len())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            && is_name_end(b.get(s + name.len()))
-        {
-            return Some(p);
-        }
-        i = p + 1;
-    }
-    None
-}
-
-/// Position of the next `</name` closing tag at or after `from`.
-fn find_close_tag(b: &[u8], name: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < b.len() {
-        let p = i + b[i..].iter().position(|&c| c == b'<')?;
-        let s = p + 2;
-        if b.get(p + 1) == Some(&b'/')
-            && b.get(s..s + name.len())
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            && is_name_end(b.get(s + name.len()))
-        {
-            return Some(p);
-        }
-        i = p + 1;
-    }
-    None
-}
-
-/// The start of the last `</name` tag in `b[from..to]`.
-fn rfind_close_tag_start(b: &[u8], from: usize, to: usize, name: &[u8]) -> Option<usize> {
-    let mut last = None;
-    let mut pos = from;
-    while let Some(p) = find_close_tag(b, name, pos) {
-        if p >= to {
-            break;
-        }
-        last = Some(p);
-        pos = p + 1;
-    }
-    last
-}
-
-/// The position just past the `>` ending the tag that starts at `start`
-/// (quotes in attribute values respected); the end of input if none.
-fn tag_end(b: &[u8], start: usize) -> usize {
-    let mut quote = None;
-    let mut i = start + 1;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == b'"' || c == b'\'' => quote = Some(c),
-            None if c == b'>' => return i + 1,
-            None => {}
-        }
-        i += 1;
-    }
-    // Unterminated quote: fall back to the first '>'.
-    b.get(start + 1..)
-        .and_then(|rest| rest.iter().position(|&c| c == b'>'))
-        .map_or(b.len(), |p| start + 1 + p + 1)
-}
-
-/// The position just past the element starting with the `<name` tag at
-/// `start`, counting nested elements of the same name. Without a matching
-/// closing tag (or for `<name .../>`), only the opening tag is covered.
-fn element_end(b: &[u8], start: usize, name: &[u8]) -> usize {
-    let open_end = tag_end(b, start);
-    if open_end >= 2 && b.get(open_end - 2) == Some(&b'/') {
-        return open_end;
-    }
-    let mut depth = 1usize;
-    let mut pos = open_end;
-    loop {
-        let close = match find_close_tag(b, name, pos) {
-            Some(c) => c,
-            None => return open_end,
-        };
-        match find_open_tag(b, name, pos) {
-            Some(open) if open < close => {
-                depth += 1;
-                pos = tag_end(b, open);
-            }
-            _ => {
-                depth -= 1;
-                pos = tag_end(b, close);
-                if depth == 0 {
-                    return pos;
-                }
-            }
-        }
-    }
-}
-
-/// `html` with every `<name>...</name>` element replaced by a space.
-fn remove_elements(html: &str, name: &[u8]) -> String {
-    let b = html.as_bytes();
-    let mut out = String::with_capacity(html.len());
-    let mut pos = 0;
-    while let Some(start) = find_open_tag(b, name, pos) {
-        out.push_str(&html[pos..start]);
-        out.push(' ');
-        pos = element_end(b, start, name).max(start + 1);
-    }
-    out.push_str(&html[pos.min(html.len())..]);
-    out
-}
-
-/// The value of attribute `name` in the opening tag `tag` (`<td
-/// rowspan="2" class=x>`), entities decoded; `None` if absent.
-fn attr_value(tag: &str, name: &str) -> Option<String> {
-    let b = tag.as_bytes();
-    // Skip "<" and the tag name.
-    let mut i = 1;
-    while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' && b[i] != b'/' {
-        i += 1;
-    }
-    loop {
-        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
-            i += 1;
-        }
-        if i >= b.len() || b[i] == b'>' {
-            return None;
-        }
-        let name_start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
-            i += 1;
-        }
-        let attr = &tag[name_start..i];
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let mut value = None;
-        if b.get(i) == Some(&b'=') {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            match b.get(i) {
-                Some(&q) if q == b'"' || q == b'\'' => {
-                    let v_start = i + 1;
-                    let v_end = b[v_start..]
-                        .iter()
-                        .position(|&c| c == q)
-                        .map_or(b.len(), |p| v_start + p);
-                    value = Some(&tag[v_start..v_end]);
-                    i = (v_end + 1).min(b.len());
-                }
-                _ => {
-                    let v_start = i;
-                    while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
-                        i += 1;
-                    }
-                    value = Some(&tag[v_start..i]);
-                }
-            }
-        }
-        if attr.eq_ignore_ascii_case(name) {
-            return Some(decode_entities(value.unwrap_or("")));
-        }
-    }
-}
-
-/// Plain text of an HTML fragment: tags stripped (block-level ones and
-/// `<br>` become spaces); `<sup>` (footnotes), `<style>`, `<script>`,
-/// comments and hidden `<span>`/`<div>` sort keys (`display:none`, class
-/// `sortkey`) dropped with their content; entities decoded; whitespace
-/// (no-break spaces included) collapsed to single spaces and trimmed;
-/// zero-width and direction marks removed.
+/// Plain text of an HTML fragment (see [`element_text`]).
+#[cfg(test)]
 fn html_to_text(fragment: &str) -> String {
-    let b = fragment.as_bytes();
-    let mut raw = String::with_capacity(fragment.len());
-    let mut text_start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'<' {
-            i += 1;
-            continue;
-        }
-        if b[i..].starts_with(b"<!--") {
-            raw.push_str(&fragment[text_start..i]);
-            i = find_bytes(b, b"-->", i + 4).map_or(b.len(), |p| p + 3);
-            text_start = i;
-            continue;
-        }
-        let closing = b.get(i + 1) == Some(&b'/');
-        let name_start = i + 1 + usize::from(closing);
-        let name_len = b[name_start.min(b.len())..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .count();
-        let special = !closing && matches!(b.get(i + 1), Some(b'!' | b'?'));
-        if name_len == 0 && !special {
-            // A literal "<".
-            i += 1;
-            continue;
-        }
-        raw.push_str(&fragment[text_start..i]);
-        let name = fragment[name_start..name_start + name_len].to_ascii_lowercase();
-        let end = tag_end(b, i);
-        let block = matches!(
-            name.as_str(),
-            "br" | "p" | "div" | "li" | "td" | "th" | "tr" | "hr" | "ul" | "ol" | "dd" | "dt"
-        );
-        if closing {
-            if block {
-                raw.push(' ');
-            }
-            i = end;
-        } else {
-            let tag = &fragment[i..end];
-            let drop = match name.as_str() {
-                "sup" | "style" | "script" | "noscript" | "template" => true,
-                "span" | "div" => is_hidden(tag),
-                _ => false,
-            };
-            if drop {
-                i = element_end(b, i, name.as_bytes()).max(end);
-            } else {
-                i = end;
-            }
-            if block {
-                raw.push(' ');
-            }
-        }
-        text_start = i;
-    }
-    if text_start < b.len() {
-        raw.push_str(&fragment[text_start..]);
-    }
-    collapse_whitespace(&decode_entities(&raw))
+    element_text(Html::parse_fragment(fragment).root_element())
 }
 
-/// Whether an opening tag hides its element (a sort key).
-fn is_hidden(tag: &str) -> bool {
-    let style_hidden = attr_value(tag, "style").is_some_and(|s| {
+/// Plain text of an element's content: `<br>` and block-level elements
+/// become spaces; `<sup>` (footnotes), `<style>`, `<script>`, `<noscript>`,
+/// `<template>`, nested tables and hidden `<span>`/`<div>` sort keys (`display:none`,
+/// class `sortkey`) are dropped with their content; comments are ignored;
+/// whitespace (no-break spaces included) is collapsed to single spaces and
+/// trimmed; zero-width and direction marks are removed.
+fn element_text(element: ElementRef<'_>) -> String {
+    let mut raw = String::new();
+    push_text(element, &mut raw);
+    collapse_whitespace(&raw)
+}
+
+/// Appends the text below `root` to `out`, walking the tree without
+/// recursion (a hostile page may nest elements very deeply).
+fn push_text(root: ElementRef<'_>, out: &mut String) {
+    let mut next = root.first_child();
+    while let Some(node) = next {
+        let mut entered = false;
+        match node.value() {
+            Node::Text(text) => out.push_str(text),
+            Node::Element(e) => {
+                if is_block(e) {
+                    out.push(' ');
+                }
+                entered = !is_dropped(e);
+            }
+            _ => {}
+        }
+        if entered && let Some(child) = node.first_child() {
+            next = Some(child);
+            continue;
+        }
+        // `node` is done: move to its next sibling, closing the elements
+        // it was the last descendant of.
+        let mut done = node;
+        next = loop {
+            if let Some(sibling) = done.next_sibling() {
+                break Some(sibling);
+            }
+            match done.parent() {
+                Some(parent) if parent.id() != root.id() => {
+                    if parent.value().as_element().is_some_and(is_block) {
+                        out.push(' ');
+                    }
+                    done = parent;
+                }
+                _ => break None,
+            }
+        };
+    }
+}
+
+/// Elements whose start and end read as a space.
+fn is_block(e: &Element) -> bool {
+    matches!(
+        e.name(),
+        "br" | "p" | "div" | "li" | "td" | "th" | "tr" | "hr" | "ul" | "ol" | "dd" | "dt" | "table"
+    )
+}
+
+/// Elements dropped with their content: footnotes, non-text blocks,
+/// nested tables (their rows are their own) and hidden sort keys.
+fn is_dropped(e: &Element) -> bool {
+    match e.name() {
+        "sup" | "style" | "script" | "noscript" | "template" | "table" => true,
+        "span" | "div" => is_hidden(e),
+        _ => false,
+    }
+}
+
+/// Whether an element is hidden (a sort key).
+fn is_hidden(e: &Element) -> bool {
+    let style_hidden = e.attr("style").is_some_and(|s| {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
         s.to_ascii_lowercase().contains("display:none")
     });
-    let class_hidden = attr_value(tag, "class").is_some_and(|c| {
+    let class_hidden = e.attr("class").is_some_and(|c| {
         c.split_ascii_whitespace()
             .any(|k| k.eq_ignore_ascii_case("sortkey"))
     });
     style_hidden || class_hidden
-}
-
-fn find_bytes(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
 }
 
 /// Collapses whitespace runs to one space, trims, and drops zero-width and
@@ -960,366 +669,9 @@ fn collapse_whitespace(s: &str) -> String {
     out
 }
 
-/// Decodes character references: the named ones tables use (`&amp;`,
-/// `&nbsp;`, `&ndash;`, `&minus;`, ...) and all numeric ones (`&#160;`,
-/// `&#x5B;`). Unknown or malformed references are kept as written.
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let semi = after
-            .char_indices()
-            .take(12)
-            .find(|&(_, c)| c == ';')
-            .map(|(i, _)| i);
-        let decoded = semi.and_then(|semi| decode_entity(&after[..semi]).map(|c| (c, semi)));
-        match decoded {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The character of one reference body (`amp`, `#160`, `#x5B`).
-fn decode_entity(body: &str) -> Option<char> {
-    if let Some(num) = body.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse::<u32>().ok()?,
-        };
-        return Some(char::from_u32(code).unwrap_or('\u{fffd}'));
-    }
-    Some(match body {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        "ensp" => '\u{2002}',
-        "emsp" => '\u{2003}',
-        "thinsp" => '\u{2009}',
-        "hairsp" => '\u{200a}',
-        "ndash" => '–',
-        "mdash" => '—',
-        "minus" => '−',
-        "lsqb" | "lbrack" => '[',
-        "rsqb" | "rbrack" => ']',
-        "dollar" => '$',
-        "comma" => ',',
-        "percnt" => '%',
-        "hellip" => '…',
-        "middot" => '·',
-        "times" => '×',
-        "deg" => '°',
-        "shy" => '\u{ad}',
-        "zwj" => '\u{200d}',
-        "zwnj" => '\u{200c}',
-        "lrm" => '\u{200e}',
-        "rlm" => '\u{200f}',
-        "rsquo" => '’',
-        "lsquo" => '‘',
-        "rdquo" => '”',
-        "ldquo" => '“',
-        "dagger" => '†',
-        "Dagger" => '‡',
-        "euro" => '€',
-        "pound" => '£',
-        "copy" => '©',
-        "reg" => '®',
-        _ => return None,
-    })
-}
-
-// ---------------------------------------------------------------------------
-// The BEA CSV and the offline page.
-
-/// One state row of the BEA CSV.
-struct BeaRow {
-    line: usize,
-    region: &'static states::Region,
-    values: Vec<String>,
-}
-
-/// The parsed BEA CSV.
-struct BeaTable {
-    years: Vec<i32>,
-    rows: Vec<BeaRow>,
-}
-
-impl BeaTable {
-    fn parse(csv: &str) -> Result<BeaTable, GdpError> {
-        let csv = csv.strip_prefix('\u{feff}').unwrap_or(csv);
-        let mut lines = csv
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-            .filter(|(_, l)| !l.trim().is_empty());
-        let Some((header_line, header)) = lines.next() else {
-            return Err(GdpError::Csv {
-                line: 1,
-                message: "the file is empty".to_string(),
-            });
-        };
-        let header = split_csv_line(header);
-        let mut years = Vec::with_capacity(header.len());
-        for (i, field) in header.iter().enumerate().skip(1) {
-            let year = field.trim().parse::<i32>().map_err(|_| GdpError::Csv {
-                line: header_line,
-                message: format!("header field {} '{}' is not a year", i + 1, field),
-            })?;
-            years.push(year);
-        }
-        if years.is_empty() {
-            return Err(GdpError::Csv {
-                line: header_line,
-                message: "the header has no year columns".to_string(),
-            });
-        }
-        let mut rows: Vec<BeaRow> = Vec::new();
-        for (line, text) in lines {
-            let mut fields = split_csv_line(text);
-            if fields.is_empty() {
-                continue;
-            }
-            let name = fields.remove(0);
-            let Some(region) = states::by_name(&name).filter(|r| r.is_us_state_or_dc) else {
-                continue;
-            };
-            if rows.iter().any(|r| r.region.abbr == region.abbr) {
-                return Err(GdpError::Csv {
-                    line,
-                    message: format!("{} appears twice", region.name),
-                });
-            }
-            rows.push(BeaRow {
-                line,
-                region,
-                values: fields,
-            });
-        }
-        Ok(BeaTable { years, rows })
-    }
-}
-
-/// Splits one CSV line; double-quoted fields may hold commas and `""`.
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if field.trim().is_empty() => {
-                field.clear();
-                quoted = true;
-            }
-            (false, ',') => fields.push(std::mem::take(&mut field).trim().to_string()),
-            (_, c) => field.push(c),
-        }
-    }
-    fields.push(field.trim().to_string());
-    fields
-}
-
-/// One state of the generated page.
-struct PageRow {
-    region: &'static states::Region,
-    current: f64,
-    previous: Option<f64>,
-}
-
-/// `3870378.9` → `"$3,870,379"`.
-fn format_dollars(millions: f64) -> String {
-    let rounded = millions.round();
-    let digits = if rounded.is_finite() && rounded.abs() < 1e15 {
-        format!("{}", rounded.abs() as u64)
-    } else {
-        return "n/a".to_string();
-    };
-    let mut out = String::with_capacity(digits.len() + 6);
-    if rounded < 0.0 {
-        out.push('−');
-    }
-    out.push('$');
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The Wikipedia article title of a region (disambiguated like the real
-/// links).
-fn wiki_title(region: &states::Region) -> &'static str {
-    match region.abbr {
-        "GA" => "Georgia (U.S. state)",
-        "WA" => "Washington (state)",
-        "NY" => "New York (state)",
-        "DC" => "Washington, D.C.",
-        _ => region.name,
-    }
-}
-
-/// The Commons flag file of a region.
-fn flag_file(region: &states::Region) -> String {
-    match region.abbr {
-        "GA" => "Flag_of_Georgia_(U.S._state).svg".to_string(),
-        "DC" => "Flag_of_the_District_of_Columbia.svg".to_string(),
-        _ => format!("Flag_of_{}.svg", region.name.replace(' ', "_")),
-    }
-}
-
-fn flag_icon(file: &str) -> String {
-    format!(
-        "<span class=\"flagicon\"><span class=\"mw-image-border\" typeof=\"mw:File\">\
-<a href=\"/wiki/File:{file}\" class=\"mw-file-description\"><img alt=\"\" \
-src=\"//upload.wikimedia.org/wikipedia/commons/thumb/{file}/23px-{file}.png\" \
-decoding=\"async\" width=\"23\" height=\"15\" class=\"mw-file-element\" /></a></span>&#160;</span>"
-    )
-}
-
-fn render_page(rows: &[PageRow], year: i32, prev_year: Option<i32>) -> String {
-    let total: f64 = rows.iter().map(|r| r.current).sum();
-    let prev_total: Option<f64> = rows.iter().map(|r| r.previous).sum();
-    let gdp_cols = if prev_year.is_some() { 2 } else { 1 };
-    let mut h = String::with_capacity(64 * 1024);
-    let title = PAGE_TITLE;
-    h.push_str(&format!(
-        r##"<!DOCTYPE html>
-<html class="client-nojs vector-feature-language-in-header-enabled" lang="en" dir="ltr">
-<head>
-<meta charset="UTF-8">
-<title>{title} - Wikipedia</title>
-<link rel="canonical" href="{PAGE_URL}">
-<meta name="generator" content="reviewlake-warehouse gdp::build_page_from_bea_csv (offline copy)">
-</head>
-<body class="skin-vector skin-vector-2022 mediawiki ltr sitedir-ltr ns-0 ns-subject page-List_of_U_S_states_and_territories_by_GDP rootpage-List_of_U_S_states_and_territories_by_GDP action-view">
-<div class="mw-page-container"><main id="content" class="mw-body" role="main">
-<header class="mw-body-header vector-page-titlebar">
-<h1 id="firstHeading" class="firstHeading mw-first-heading"><span class="mw-page-title-main">{title}</span></h1>
-</header>
-<div id="bodyContent" class="vector-body" aria-labelledby="firstHeading">
-<div id="siteSub" class="noprint">From Wikipedia, the free encyclopedia</div>
-<div id="mw-content-text" class="mw-body-content"><div class="mw-content-ltr mw-parser-output" lang="en" dir="ltr">
-<div class="shortdescription nomobile noexcerpt noprint searchaux" style="display:none">None</div>
-<style data-mw-deduplicate="TemplateStyles:r1126788409">.mw-parser-output .plainlist ol,.mw-parser-output .plainlist ul{{line-height:inherit;list-style:none;margin:0;padding:0}}</style>
-<table class="infobox" style="width:22em"><tbody><tr><th class="infobox-above">GDP of the United States</th></tr><tr><td class="infobox-data">Nominal&#160;GDP, {year}: {total_fmt}&#160;million</td></tr></tbody></table>
-<p><b>This is an offline copy</b> of the Wikipedia table of U.S. states by gross domestic product, built from the U.S. <a href="/wiki/Bureau_of_Economic_Analysis" title="Bureau of Economic Analysis">Bureau of Economic Analysis</a> (BEA) series of nominal GDP by state, in millions of current U.S. dollars, for {year}{prev_note}. It lists the 50&#160;states and the <a href="/wiki/Washington,_D.C." title="Washington, D.C.">District of Columbia</a>; the territories are not part of the BEA series.<sup id="cite_ref-bea_1-0" class="reference"><a href="#cite_note-bea-1"><span class="cite-bracket">&#91;</span>1<span class="cite-bracket">&#93;</span></a></sup></p>
-<meta property="mw:PageProp/toc" />
-<h2><span class="mw-headline" id="States_and_federal_district">States and federal district</span></h2>
-<table class="wikitable sortable static-row-numbers" style="text-align:right">
-<caption>Nominal GDP by state or federal district, {year}</caption>
-<tbody><tr>
-<th rowspan="2" scope="col">State or federal district</th>
-<th colspan="{gdp_cols}" scope="col">Nominal GDP (millions of US$)<sup id="cite_ref-a_2-0" class="reference"><a href="#cite_note-a-2"><span class="cite-bracket">&#91;</span>a<span class="cite-bracket">&#93;</span></a></sup></th>
-<th rowspan="2" scope="col">% of national ({year})</th>
-</tr>
-<tr>
-<th scope="col">{year}</th>
-"##,
-        total_fmt = format_dollars(total),
-        prev_note = prev_year.map_or(String::new(), |p| format!(" and {p}")),
-    ));
-    if let Some(p) = prev_year {
-        h.push_str(&format!("<th scope=\"col\">{p}</th>\n"));
-    }
-    h.push_str("</tr>\n");
-    // The total row, pinned above the numbered rows like on Wikipedia.
-    h.push_str(&format!(
-        "<tr class=\"static-row-header\" style=\"font-weight:bold;background-color:#eaecf0\">\n\
-<td style=\"text-align:left\">{flag}<a href=\"/wiki/United_States\" title=\"United States\">United States</a></td>\n\
-<td>{cur}</td>\n",
-        flag = flag_icon("Flag_of_the_United_States.svg"),
-        cur = format_dollars(total),
-    ));
-    if prev_year.is_some() {
-        h.push_str(&format!(
-            "<td>{}</td>\n",
-            prev_total.map_or_else(|| "n/a".to_string(), format_dollars)
-        ));
-    }
-    h.push_str("<td>100.00%</td>\n</tr>\n");
-    for row in rows {
-        let title = wiki_title(row.region);
-        let href = title.replace(' ', "_");
-        let share = if total > 0.0 {
-            row.current / total * 100.0
-        } else {
-            0.0
-        };
-        h.push_str(&format!(
-            "<tr>\n<td style=\"text-align:left\">{flag}<a href=\"/wiki/{href}\" title=\"{title}\">{name}</a></td>\n\
-<td>{cur}</td>\n",
-            flag = flag_icon(&flag_file(row.region)),
-            name = row.region.name,
-            cur = format_dollars(row.current),
-        ));
-        if prev_year.is_some() {
-            h.push_str(&format!(
-                "<td>{}</td>\n",
-                row.previous
-                    .map_or_else(|| "n/a".to_string(), format_dollars)
-            ));
-        }
-        h.push_str(&format!("<td>{share:.2}%</td>\n</tr>\n"));
-    }
-    h.push_str(
-        r##"</tbody></table>
-<h2><span class="mw-headline" id="Notes">Notes</span></h2>
-<div class="reflist reflist-lower-alpha"><div class="mw-references-wrap"><ol class="references">
-<li id="cite_note-a-2"><span class="mw-cite-backlink"><b><a href="#cite_ref-a_2-0">^</a></b></span> <span class="reference-text">Current dollars, not adjusted for inflation; rounded to the nearest million. The United States row is the sum of the 50&#160;states and the District of Columbia.</span></li>
-</ol></div></div>
-<h2><span class="mw-headline" id="References">References</span></h2>
-<div class="reflist"><div class="mw-references-wrap"><ol class="references">
-<li id="cite_note-bea-1"><span class="mw-cite-backlink"><b><a href="#cite_ref-bea_1-0">^</a></b></span> <span class="reference-text"><cite class="citation web cs1">"GDP by State". <i>U.S. Bureau of Economic Analysis</i>. Regional Economic Accounts, table SAGDP2N: Gross domestic product (GDP) by state, millions of current dollars.</cite></span></li>
-</ol></div></div>
-<div class="navbox-styles"><style data-mw-deduplicate="TemplateStyles:r1129693374">.mw-parser-output .hlist dl,.mw-parser-output .hlist ol,.mw-parser-output .hlist ul{margin:0;padding:0}</style></div>
-<div role="navigation" class="navbox" aria-label="Navbox"><table class="nowraplinks navbox-inner" style="border-spacing:0;background:transparent;color:inherit"><tbody><tr><th scope="col" class="navbox-title" colspan="2">Economy of the United States by state</th></tr><tr><td class="navbox-list">GDP &#8226; GDP per capita &#8226; Income</td></tr></tbody></table></div>
-</div></div>
-<div class="printfooter" data-nosnippet="">Offline copy; the live article is at <a dir="ltr" href="https://en.wikipedia.org/wiki/List_of_U.S._states_and_territories_by_GDP">https://en.wikipedia.org/wiki/List_of_U.S._states_and_territories_by_GDP</a></div>
-</div>
-</main></div>
-</body>
-</html>
-"##,
-    );
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The BEA figures the offline page is built from, when the shared data
-    /// folder is present (it is not part of the crate).
-    fn bea_csv() -> Option<String> {
-        std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/real/gdp/gdp_by_state.csv"
-        ))
-        .ok()
-    }
 
     #[test]
     fn offline_page_parses() {
@@ -1342,36 +694,6 @@ mod tests {
                 .contains("<title>List of U.S. states and territories by GDP - Wikipedia</title>")
         );
         assert!(OFFLINE_PAGE.contains("$3,870,379"));
-    }
-
-    #[test]
-    fn offline_page_matches_the_bea_csv() {
-        let Some(csv) = bea_csv() else {
-            return;
-        };
-        let rows = parse_gdp_html(OFFLINE_PAGE).expect("offline page parses");
-        let rebuilt = build_page_from_bea_csv(&csv, None).expect("build");
-        assert_eq!(
-            rebuilt, OFFLINE_PAGE,
-            "offline page is stale: regenerate it"
-        );
-        // Every state's 2023 value is the CSV's, rounded to whole millions.
-        let header: Vec<&str> = csv.lines().next().unwrap_or("").split(',').collect();
-        let col = header
-            .iter()
-            .position(|h| h.trim() == "2023")
-            .expect("2023");
-        for line in csv.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-            let f: Vec<&str> = line.trim_end().split(',').collect();
-            let want: f64 = f[col].parse().expect("number");
-            let got = rows
-                .iter()
-                .find(|r| r.state_name == f[0])
-                .unwrap_or_else(|| panic!("{} missing", f[0]));
-            assert_eq!(got.gdp_millions_usd, want.round(), "{}", f[0]);
-        }
-        let ca = rows.iter().find(|r| r.state_name == "California");
-        assert_eq!(ca.map(|r| r.gdp_millions_usd), Some(3_870_379.0));
     }
 
     /// A table in the style of the live article (2024 layout): a caption
@@ -1592,39 +914,32 @@ mod tests {
         assert_eq!(parse_number("—"), None);
         assert_eq!(max_year("nominal gdp 2023 (2017 dollars)"), Some(2023));
         assert_eq!(max_year("gdp 20234"), None);
-        assert_eq!(format_dollars(3_870_378.9), "$3,870,379");
-        assert_eq!(format_dollars(999.4), "$999");
-        assert_eq!(format_dollars(1000.0), "$1,000");
     }
 
     #[test]
-    fn bea_csv_errors() {
-        let csv = ",2022,2023\r\nOhio,1.5,2.5\r\n\"Texas\",3,4\r\nUnited States,9,9\r\nNew England,1,1\r\n";
-        let page = build_page_from_bea_csv(csv, None).expect("builds");
-        let rows = parse_gdp_html(&page).expect("round trip");
-        assert_eq!(top_states(&rows, 5), ["TX", "OH"]);
-        assert_eq!(rows[0].year, Some(2023));
-        let page = build_page_from_bea_csv(csv, Some(2022)).expect("builds");
-        let rows = parse_gdp_html(&page).expect("round trip");
-        assert_eq!((rows[0].year, rows[0].gdp_millions_usd), (Some(2022), 3.0));
-        assert_eq!(
-            build_page_from_bea_csv(csv, Some(1999)),
-            Err(GdpError::YearNotInCsv { year: 1999 })
+    fn nested_tables_keep_their_rows() {
+        // The inner table's rows are its own: they neither add rows to the
+        // outer one nor text to the cell holding them.
+        let html = "<table class=wikitable><tr><th>State<th>GDP 2023\
+<tr><td>Ohio<td>12<table class=other><tr><td>Texas<td>99</table>\
+<tr><td>Iowa<td>3</table>";
+        let rows = parse_gdp_html(html).expect("parses");
+        let got: Vec<(&str, f64)> = rows
+            .iter()
+            .map(|r| (r.state_abbr.as_deref().unwrap_or(""), r.gdp_millions_usd))
+            .collect();
+        assert_eq!(got, [("OH", 12.0), ("IA", 3.0)]);
+    }
+
+    #[test]
+    fn deep_nesting_never_overflows() {
+        let depth = 100_000;
+        let html = format!(
+            "<table class=wikitable><tr><th>State<th>GDP<tr><td>Ohio<td>{}7{}</table>",
+            "<span>".repeat(depth),
+            "</span>".repeat(depth)
         );
-        let err = build_page_from_bea_csv(",2023\nOhio,x\n", None).expect_err("bad");
-        assert_eq!(
-            err.to_string(),
-            "BEA CSV line 2: cannot parse the 2023 value 'x' of Ohio"
-        );
-        assert!(matches!(
-            build_page_from_bea_csv(",GDP\nOhio,1\n", None),
-            Err(GdpError::Csv { line: 1, .. })
-        ));
-        assert!(build_page_from_bea_csv("", None).is_err());
-        assert!(build_page_from_bea_csv(",2023\n", None).is_err());
-        assert!(matches!(
-            build_page_from_bea_csv(",2023\nOhio,1\nOhio,2\n", None),
-            Err(GdpError::Csv { line: 3, .. })
-        ));
+        let rows = parse_gdp_html(&html).expect("parses");
+        assert_eq!(rows.first().map(|r| r.gdp_millions_usd), Some(7.0));
     }
 }

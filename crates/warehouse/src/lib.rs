@@ -11,6 +11,14 @@
 //! [`WarehouseReport`]: carried, dropped (with a reason) or quarantined (with a reason,
 //! in `warehouse_quarantine`).
 //!
+//! A build reads the raw zone of the lake's latest snapshot, holds the writer lease, and
+//! ends with a catalog snapshot committed only after every raw table reconciles: readers
+//! see the previous warehouse or the new one, never a mix.
+//!
+//! **Architecture invariant:** the warehouse reads only the raw zone of one snapshot and
+//! accounts for every raw row (read = carried + dropped + quarantined, per raw table);
+//! it never touches storage except through the lake's tables.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use reviewlake_lake::Lake;
@@ -40,6 +48,7 @@ pub use keys::Source;
 pub use report::{SourceReport, WarehouseReport};
 
 use reviewlake_lake::LakeError;
+use reviewlake_schema::progress::Reporter;
 
 /// Which states the warehouse keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +96,11 @@ pub struct WarehouseOptions {
     pub categories: CategoryScope,
     /// GDP page (default: offline copy).
     pub gdp: GdpSource,
-    /// Show progress bars on stderr.
-    pub progress: bool,
+    /// Where progress goes: task `warehouse`, in raw rows read, with a note per step.
+    pub reporter: Reporter,
+    /// For tests of failure handling: count one phantom raw row, so the build fails its
+    /// reconciliation check after writing its tables (and commits no snapshot).
+    pub inject_reconciliation_failure: bool,
 }
 
 impl Default for WarehouseOptions {
@@ -97,7 +109,8 @@ impl Default for WarehouseOptions {
             states: StateScope::TopGdp(5),
             categories: CategoryScope::FoodRelated,
             gdp: GdpSource::Offline,
-            progress: false,
+            reporter: Reporter::none(),
+            inject_reconciliation_failure: false,
         }
     }
 }
@@ -186,16 +199,6 @@ pub enum WarehouseError {
         #[source]
         source: Box<datafusion::error::DataFusionError>,
     },
-    /// A raw table's column is not what the schema says.
-    #[error("raw table {table}, column {column}: {reason}")]
-    Column {
-        /// The raw table.
-        table: String,
-        /// The column.
-        column: String,
-        /// What is wrong.
-        reason: String,
-    },
     /// The GDP page could not be used.
     #[error("GDP table: {0}")]
     Gdp(#[from] gdp::GdpError),
@@ -220,16 +223,6 @@ pub enum WarehouseError {
     /// A bug: an invariant of the build did not hold.
     #[error("internal: {0}")]
     Internal(String),
-}
-
-impl WarehouseError {
-    fn query(sql: &str) -> impl FnOnce(datafusion::error::DataFusionError) -> WarehouseError {
-        let sql = sql.to_string();
-        move |e| WarehouseError::Query {
-            sql,
-            source: Box::new(e),
-        }
-    }
 }
 
 /// Result alias of this crate.

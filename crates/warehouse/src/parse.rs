@@ -33,6 +33,8 @@ use std::error::Error;
 use std::fmt;
 use std::fmt::Write as _;
 
+use chrono::{Datelike as _, NaiveDate};
+
 /// Minutes in a day; a close time of exactly midnight is stored as this.
 const DAY_MINUTES: u16 = 1440;
 
@@ -1121,69 +1123,74 @@ impl AttrValue {
 // Dates and timestamps
 // ---------------------------------------------------------------------------
 
+/// Days in 400 Gregorian years: the proleptic Gregorian calendar repeats
+/// itself, dates and weekdays, every 146 097 (= 7 × 20 871) days.
+const CYCLE_DAYS: i64 = 146_097;
+
 /// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d` (negative
-/// before 1970). Howard Hinnant's `days_from_civil`.
+/// before 1970), computed with `chrono`.
 ///
+/// Every `i32` year works: a year outside chrono's range (±262 143) is moved
+/// into it by whole 400-year cycles, which the calendar repeats exactly.
 /// Meant for valid dates (`m` in 1..=12, `d` in 1..=days in month); other
-/// inputs return a meaningless number but never panic or overflow.
+/// inputs roll over (month 0 is December of the year before, month 13
+/// January of the next, February 30 a day or two into March) and never
+/// panic or overflow.
 pub const fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
-    let m = m as i64;
-    let d = d as i64;
-    let y = y as i64 - if m <= 2 { 1 } else { 0 };
-    let era = (if y >= 0 { y } else { y - 399 }) / 400;
-    let yoe = y - era * 400; // [0, 399]
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
+    let months = y as i64 * 12 + m as i64 - 1;
+    let year = months.div_euclid(12);
+    let month = (months.rem_euclid(12) + 1) as u32;
+    // year = 400 × cycles + (2000..2400); the same date in 2000..2400 is
+    // cycles × CYCLE_DAYS days away.
+    let cycles = year.div_euclid(400) - 5;
+    let first_of_month =
+        match NaiveDate::from_ymd_opt((year.rem_euclid(400) + 2000) as i32, month, 1) {
+            Some(date) => date.to_epoch_days() as i64,
+            // Unreachable: the year is in 2000..2400 and the month in 1..=12.
+            None => 0,
+        };
+    cycles * CYCLE_DAYS + first_of_month + (d as i64 - 1)
 }
 
 /// Smallest and largest day numbers whose year fits in `i32`.
 const MIN_CIVIL_DAYS: i64 = days_from_civil(i32::MIN, 1, 1);
 const MAX_CIVIL_DAYS: i64 = days_from_civil(i32::MAX, 12, 31);
 
+/// The day `days` (days since 1970-01-01, any `i64`) moved into
+/// 1970-01-01..=2369-12-31 by whole 400-year cycles: that date, which has
+/// the same month, day and weekday, and the number of cycles moved.
+fn date_in_first_cycle(days: i64) -> Option<(NaiveDate, i64)> {
+    let date = i32::try_from(days.rem_euclid(CYCLE_DAYS))
+        .ok()
+        .and_then(NaiveDate::from_epoch_days)?;
+    Some((date, days.div_euclid(CYCLE_DAYS)))
+}
+
 /// The proleptic Gregorian date `(year, month, day)` that is `days` days
-/// after 1970-01-01. Howard Hinnant's `civil_from_days`.
+/// after 1970-01-01, computed with `chrono`.
 ///
 /// `days` outside the range whose year fits in `i32` is clamped to
 /// `i32::MIN`-01-01 / `i32::MAX`-12-31; never panics.
 pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
-    let z = days.clamp(MIN_CIVIL_DAYS, MAX_CIVIL_DAYS) + 719_468;
-    let era = (if z >= 0 { z } else { z - 146_096 }) / 146_097;
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let d = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
-    let m = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
-    let y = y + i64::from(m <= 2);
+    let Some((date, cycles)) = date_in_first_cycle(days.clamp(MIN_CIVIL_DAYS, MAX_CIVIL_DAYS))
+    else {
+        // Unreachable: every remainder of CYCLE_DAYS is a valid chrono date.
+        return (1970, 1, 1);
+    };
+    let year = i64::from(date.year()) + cycles * 400;
     (
-        i32::try_from(y).unwrap_or(if y < 0 { i32::MIN } else { i32::MAX }),
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
+        i32::try_from(year).unwrap_or(if year < 0 { i32::MIN } else { i32::MAX }),
+        date.month(),
+        date.day(),
     )
 }
 
 /// Day of the week of day number `days` (days since 1970-01-01, which was a
 /// Thursday): 0 = Monday … 6 = Sunday. Works for any `i64`.
 pub fn weekday_from_days(days: i64) -> u8 {
-    // rem_euclid(7) is in 0..7; 1970-01-01 (day 0) is Thursday = 3.
-    u8::try_from((days.rem_euclid(7) + 3) % 7).unwrap_or(0)
-}
-
-fn is_leap_year(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(y) => 29,
-        2 => 28,
-        _ => 0,
-    }
+    date_in_first_cycle(days)
+        .and_then(|(date, _)| u8::try_from(date.weekday().num_days_from_monday()).ok())
+        .unwrap_or(0)
 }
 
 /// Value of a run of ASCII digits (at most 9, so it fits `u32`).
@@ -1216,9 +1223,8 @@ pub fn parse_yelp_timestamp(s: &str) -> Option<i64> {
     let year = i32::try_from(ascii_digits(&[*y0, *y1, *y2, *y3])?).ok()?;
     let month = ascii_digits(&[*m0, *m1])?;
     let day = ascii_digits(&[*d0, *d1])?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
+    // chrono checks the month and the day (leap years included).
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
     let (secs, micros) = match rest {
         [] => (0, 0),
         [b' ' | b'T', h0, h1, b':', n0, n1, b':', s0, s1, tail @ ..] => {
@@ -1244,7 +1250,7 @@ pub fn parse_yelp_timestamp(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
+    let days = i64::from(date.to_epoch_days());
     Some(days * 86_400_000_000 + i64::from(secs) * 1_000_000 + i64::from(micros))
 }
 

@@ -1,47 +1,41 @@
-//! Streaming reads of raw tables through DataFusion, and typed column access.
+//! Streaming reads of raw tables through the snapshot's query session, and typed
+//! column access (the lake's checked accessor).
 
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, MapArray,
-    RecordBatch, StringArray, StructArray,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
 };
-use arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::execution::SendableRecordBatchStream;
-use datafusion::prelude::SessionContext;
-use futures::StreamExt;
-use reviewlake_lake::{Lake, Zone, new_context, plain_strings};
+use reviewlake_lake::QuerySession;
 
 use crate::{Result, WarehouseError};
 
-/// A raw table opened for streaming.
+/// Typed access to a batch's columns by name, with errors naming table and column.
+pub(crate) type Cols<'a> = reviewlake_lake::Columns<'a>;
+
+/// A raw table of the snapshot the build reads.
 pub(crate) struct RawTable {
-    ctx: SessionContext,
+    session: QuerySession,
     name: String,
     exists: bool,
 }
 
 impl RawTable {
-    pub(crate) async fn open(lake: &Lake, name: &str) -> Result<RawTable> {
-        let ctx = new_context();
-        let exists = lake.table(Zone::Raw, name).await?.is_some();
-        if exists {
-            lake.register(&ctx, Zone::Raw, name).await?;
-        }
+    pub(crate) async fn open(session: &QuerySession, name: &str) -> Result<RawTable> {
         Ok(RawTable {
-            ctx,
+            session: session.clone(),
             name: name.to_string(),
-            exists,
+            exists: session.has_table(name),
         })
     }
 
-    /// Whether the raw table exists.
+    /// Whether the raw table exists in the snapshot.
     pub(crate) fn exists(&self) -> bool {
         self.exists
     }
 
-    /// Streams `SELECT <cols> FROM <table>` (in no particular order); empty if the table
-    /// does not exist.
+    /// Streams `SELECT <cols> FROM <table>` (in no particular order); `None` if the
+    /// table does not exist.
     pub(crate) async fn stream(&self, cols: &[&str]) -> Result<Option<BatchStream>> {
         if !self.exists {
             return Ok(None);
@@ -56,20 +50,17 @@ impl RawTable {
             .map(Some)
     }
 
-    /// Streams the result of an arbitrary query over this table (registered under its
-    /// name).
+    /// Streams the result of an arbitrary query over the snapshot.
     pub(crate) async fn query(&self, sql: &str) -> Result<BatchStream> {
-        let df = self
-            .ctx
-            .sql(sql)
-            .await
-            .map_err(WarehouseError::query(sql))?;
-        let s = df
-            .execute_stream()
-            .await
-            .map_err(WarehouseError::query(sql))?;
+        let inner = self.session.stream(sql).await.map_err(|e| match e {
+            reviewlake_lake::LakeError::Query(q) => WarehouseError::Query {
+                sql: sql.to_string(),
+                source: q,
+            },
+            other => WarehouseError::Lake(other),
+        })?;
         Ok(BatchStream {
-            inner: s,
+            inner,
             table: self.name.clone(),
         })
     }
@@ -77,7 +68,7 @@ impl RawTable {
 
 /// A stream of record batches with plain (non-view) strings.
 pub(crate) struct BatchStream {
-    inner: SendableRecordBatchStream,
+    inner: reviewlake_lake::BatchStream,
     table: String,
 }
 
@@ -85,86 +76,26 @@ impl BatchStream {
     pub(crate) async fn next(&mut self) -> Result<Option<RecordBatch>> {
         match self.inner.next().await {
             None => Ok(None),
-            Some(Err(e)) => Err(WarehouseError::Read {
+            Some(Err(reviewlake_lake::LakeError::Query(e))) => Err(WarehouseError::Read {
                 table: self.table.clone(),
-                source: Box::new(e),
+                source: e,
             }),
-            Some(Ok(b)) => Ok(Some(plain_strings(&b)?)),
+            Some(Err(e)) => Err(e.into()),
+            Some(Ok(b)) => Ok(Some(b)),
         }
     }
 }
 
-/// Typed access to a batch's columns by name, with errors naming the column.
-pub(crate) struct Cols<'a> {
-    pub batch: &'a RecordBatch,
-    table: &'a str,
-}
-
-impl<'a> Cols<'a> {
-    pub(crate) fn new(batch: &'a RecordBatch, table: &'a str) -> Self {
-        Cols { batch, table }
-    }
-
-    pub(crate) fn col(&self, name: &str) -> Result<&'a ArrayRef> {
-        self.batch
-            .column_by_name(name)
-            .ok_or_else(|| WarehouseError::Column {
-                table: self.table.to_string(),
-                column: name.to_string(),
-                reason: "missing".into(),
-            })
-    }
-
-    fn typed<T: 'static>(&self, name: &str, want: &str) -> Result<&'a T> {
-        self.col(name)?
-            .as_any()
-            .downcast_ref::<T>()
-            .ok_or_else(|| WarehouseError::Column {
-                table: self.table.to_string(),
-                column: name.to_string(),
-                reason: format!("expected {want}"),
-            })
-    }
-
-    pub(crate) fn str(&self, name: &str) -> Result<&'a StringArray> {
-        self.typed::<StringArray>(name, "Utf8")
-    }
-    pub(crate) fn i64(&self, name: &str) -> Result<&'a Int64Array> {
-        match self.col(name)?.as_primitive_opt::<Int64Type>() {
-            Some(a) => Ok(a),
-            None => self.typed::<Int64Array>(name, "Int64"),
-        }
-    }
-    pub(crate) fn f64(&self, name: &str) -> Result<&'a Float64Array> {
-        match self.col(name)?.as_primitive_opt::<Float64Type>() {
-            Some(a) => Ok(a),
-            None => self.typed::<Float64Array>(name, "Float64"),
-        }
-    }
-    pub(crate) fn list(&self, name: &str) -> Result<&'a ListArray> {
-        self.typed::<ListArray>(name, "List")
-    }
-    pub(crate) fn map(&self, name: &str) -> Result<&'a MapArray> {
-        self.typed::<MapArray>(name, "Map")
-    }
-    pub(crate) fn strukt(&self, name: &str) -> Result<&'a StructArray> {
-        self.typed::<StructArray>(name, "Struct")
-    }
-    #[allow(dead_code)]
-    pub(crate) fn bool(&self, name: &str) -> Result<&'a BooleanArray> {
-        self.typed::<BooleanArray>(name, "Boolean")
-    }
-    /// All columns except the lineage ones (for content hashing).
-    pub(crate) fn content_columns(&self) -> Vec<ArrayRef> {
-        let schema = self.batch.schema();
-        schema
-            .fields()
-            .iter()
-            .zip(self.batch.columns())
-            .filter(|(f, _)| !f.name().starts_with('_'))
-            .map(|(_, c)| Arc::clone(c))
-            .collect()
-    }
+/// All columns of a batch except the lineage ones (for content hashing).
+pub(crate) fn content_columns(batch: &RecordBatch) -> Vec<ArrayRef> {
+    let schema = batch.schema();
+    schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .filter(|(f, _)| !f.name().starts_with('_'))
+        .map(|(_, c)| Arc::clone(c))
+        .collect()
 }
 
 /// The string at `i`, `None` if null.

@@ -88,6 +88,8 @@ pub struct WarehouseReport {
     /// Yelp users referenced by reviews or tips but absent from the user file: they get
     /// a `dim_user` row with `is_inferred = true` (so no fact is orphaned).
     pub inferred_users: u64,
+    /// The catalog snapshot that made this build visible.
+    pub snapshot: Option<i64>,
     /// Wall time of the build, seconds.
     pub seconds: f64,
 }
@@ -149,6 +151,9 @@ impl fmt::Display for WarehouseReport {
         for (t, n) in &self.tables {
             writeln!(f, "  warehouse/{t:<22} {n:>10} rows")?;
         }
-        write!(f, "built in {:.2} s", self.seconds)
+        match self.snapshot {
+            Some(id) => write!(f, "built in {:.2} s; snapshot {id}", self.seconds),
+            None => write!(f, "built in {:.2} s", self.seconds),
+        }
     }
 }

@@ -627,58 +627,88 @@ fn normalize_owned(s: &str) -> String {
 /// The data records of a CSV with a required header: `(line, fields)`,
 /// skipping blank and `#` lines; each record has exactly `columns.len()`
 /// fields.
+///
+/// The `csv` crate does the splitting and unquoting. Comment and blank
+/// lines are emptied first (keeping the line numbers, which errors report),
+/// since the `csv` crate only knows comments starting the line and skips
+/// only empty lines. A quoted field must close on its own line, so a field
+/// spanning a line end is an unterminated quote.
 fn csv_records(
     text: &str,
     file: CsvFile,
     columns: &[&str],
 ) -> Result<Vec<(usize, Vec<String>)>, TaxonomyError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut data = String::with_capacity(text.len() + 1);
+    for raw in text.lines() {
+        let trimmed = raw.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            data.push_str(raw);
+        }
+        data.push('\n');
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        // Line ends are '\n' now; a '\r' inside a line is data, as before.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(data.as_bytes());
     let mut records = Vec::new();
     let mut header_seen = false;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let fields = split_csv_line(raw).map_err(|message| TaxonomyError::Line {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record);
+        // The record's position is where the reader stood before it
+        // skipped the (emptied) lines preceding the record.
+        let line = record.position().map_or(0, |p| {
+            let skipped = usize::try_from(p.byte())
+                .ok()
+                .and_then(|b| data.get(b..))
+                .map_or(0, |rest| rest.bytes().take_while(|&b| b == b'\n').count());
+            usize::try_from(p.line()).map_or(0, |l| l + skipped)
+        });
+        let line_error = |message: String| TaxonomyError::Line {
             file,
             line,
             message,
-        })?;
+        };
+        match more {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(line_error(e.to_string())),
+        }
+        if record.iter().any(|f| f.contains('\n')) {
+            return Err(line_error("unterminated quoted field".to_string()));
+        }
         if !header_seen {
-            let matches = fields.len() == columns.len()
-                && fields
+            let matches = record.len() == columns.len()
+                && record
                     .iter()
                     .zip(columns)
                     .all(|(f, c)| f.trim().eq_ignore_ascii_case(c));
             if !matches {
-                return Err(TaxonomyError::Line {
-                    file,
-                    line,
-                    message: format!(
-                        "expected the header '{}', found '{}'",
-                        columns.join(","),
-                        trimmed
-                    ),
-                });
+                let found = text
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .unwrap_or("")
+                    .trim();
+                return Err(line_error(format!(
+                    "expected the header '{}', found '{found}'",
+                    columns.join(",")
+                )));
             }
             header_seen = true;
             continue;
         }
-        if fields.len() != columns.len() {
-            return Err(TaxonomyError::Line {
-                file,
-                line,
-                message: format!(
-                    "expected {} fields ({}), found {}",
-                    columns.len(),
-                    columns.join(","),
-                    fields.len()
-                ),
-            });
+        if record.len() != columns.len() {
+            return Err(line_error(format!(
+                "expected {} fields ({}), found {}",
+                columns.len(),
+                columns.join(","),
+                record.len()
+            )));
         }
-        records.push((line, fields));
+        records.push((line, record.iter().map(str::to_string).collect()));
     }
     if !header_seen {
         return Err(TaxonomyError::File {
@@ -687,45 +717,6 @@ fn csv_records(
         });
     }
     Ok(records)
-}
-
-/// Splits one CSV line; double-quoted fields may contain commas and `""`.
-fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-        } else {
-            match c {
-                '"' if field.trim().is_empty() && !was_quoted => {
-                    field.clear();
-                    quoted = true;
-                    was_quoted = true;
-                }
-                ',' => {
-                    fields.push(std::mem::take(&mut field));
-                    was_quoted = false;
-                }
-                c => field.push(c),
-            }
-        }
-    }
-    if quoted {
-        return Err("unterminated quoted field".to_string());
-    }
-    fields.push(field);
-    Ok(fields)
 }
 
 #[cfg(test)]
@@ -1550,20 +1541,24 @@ Winery";
         }
     }
 
-    /// When the real samples are on disk, the label lists above are exactly
-    /// the labels the rules map to something other than `other`.
+    /// The label lists above are exactly the labels of the real samples
+    /// (`tests/data/real`, gzip-compressed) that the rules map to something
+    /// other than `other`.
     #[test]
     fn real_label_lists_match_the_samples() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/real");
+        use std::io::Read as _;
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/real");
         let yelp_files = [
-            format!("{root}/yelp-2022-business-head/yelp_academic_dataset_business.json"),
-            format!("{root}/yelp-joined/yelp_academic_dataset_business.json"),
+            format!("{root}/yelp-2022-business-head/yelp_academic_dataset_business.json.gz"),
+            format!("{root}/yelp-joined/yelp_academic_dataset_business.json.gz"),
         ];
         let mut yelp = std::collections::BTreeSet::new();
         for f in &yelp_files {
-            let Ok(text) = std::fs::read_to_string(f) else {
-                return;
-            };
+            let file = std::fs::File::open(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(file)
+                .read_to_string(&mut text)
+                .unwrap_or_else(|e| panic!("{f}: {e}"));
             for line in text.lines() {
                 // "categories":"A, B, C" (or null); no JSON crate here.
                 let Some(start) = line.find("\"categories\":\"") else {

@@ -164,8 +164,8 @@ impl Outputs {
             return Ok(());
         }
         let (dim, bridge) = self.pending.take_batches(b)?;
-        self.dim.write(b.lake, dim).await?;
-        self.bridge.write(b.lake, bridge).await?;
+        self.dim.write(dim).await?;
+        self.bridge.write(bridge).await?;
         Ok(())
     }
 }
@@ -275,7 +275,7 @@ fn owned(s: Option<&str>) -> Option<String> {
 
 async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let name = "yelp_business";
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let mut el = elect_by_id(&raw, name, "business_id", parse::is_yelp_id).await?;
     if !raw.exists() {
@@ -461,7 +461,7 @@ fn spelled_out_state(addr: &str) -> Option<String> {
 
 /// gmap_id -> the state of the folder its reviews are filed under.
 async fn review_folder_states(b: &Build<'_>) -> Result<HashMap<String, &'static str>> {
-    let raw = RawTable::open(b.lake, "google_review").await?;
+    let raw = RawTable::open(&b.raw, "google_review").await?;
     let mut out = HashMap::new();
     if !raw.exists() {
         return Ok(out);
@@ -488,7 +488,7 @@ async fn review_folder_states(b: &Build<'_>) -> Result<HashMap<String, &'static 
 
 async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let name = "google_metadata";
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     if !raw.exists() {
         b.sources.push(rep);

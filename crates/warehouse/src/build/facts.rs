@@ -78,15 +78,10 @@ impl ReviewRows {
     }
 }
 
-async fn flush_if_full(
-    b: &Build<'_>,
-    sink: &mut TableSink,
-    rows: &mut ReviewRows,
-    force: bool,
-) -> Result<()> {
+async fn flush_if_full(sink: &mut TableSink, rows: &mut ReviewRows, force: bool) -> Result<()> {
     if rows.len() >= BATCH_ROWS || (force && rows.len() > 0) {
         let batch = rows.take()?;
-        sink.write(b.lake, batch).await?;
+        sink.write(batch).await?;
     }
     Ok(())
 }
@@ -120,7 +115,7 @@ pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
     yelp_reviews(b, &mut sink, &mut rows).await?;
     b.phase("fact_review: google_review");
     google_reviews(b, &mut sink, &mut rows).await?;
-    flush_if_full(b, &mut sink, &mut rows, true).await?;
+    flush_if_full(&mut sink, &mut rows, true).await?;
     b.finish(sink).await
 }
 
@@ -130,7 +125,7 @@ async fn yelp_reviews(
     rows: &mut ReviewRows,
 ) -> Result<()> {
     let name = "yelp_review";
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let mut el = elect_by_id(&raw, name, "review_id", parse::is_yelp_id).await?;
     if raw.exists() {
@@ -233,7 +228,7 @@ async fn yelp_reviews(
                 rep.carried += 1;
                 rep.produced += 1;
                 if rows.len() >= BATCH_ROWS {
-                    flush_if_full(b, sink, rows, false).await?;
+                    flush_if_full(sink, rows, false).await?;
                 }
             }
             b.tick(batch.num_rows() as u64);
@@ -252,7 +247,7 @@ async fn google_reviews(
     rows: &mut ReviewRows,
 ) -> Result<()> {
     let name = "google_review";
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let mut el = Election::default();
     let key_of = |u: &str, g: &str, t: i64| id_key(&[u.as_bytes(), g.as_bytes(), &t.to_le_bytes()]);
@@ -410,7 +405,7 @@ async fn google_reviews(
                 rep.carried += 1;
                 rep.produced += 1;
                 if rows.len() >= BATCH_ROWS {
-                    flush_if_full(b, sink, rows, false).await?;
+                    flush_if_full(sink, rows, false).await?;
                 }
             }
             b.tick(batch.num_rows() as u64);
@@ -427,7 +422,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_tip";
     b.phase("fact_tip: yelp_tip");
     let mut sink = b.sink(wh::FACT_TIP).await?;
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let cols = [
         "user_id",
@@ -555,7 +550,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                     i64_nn(ln),
                 ],
             )?;
-            sink.write(b.lake, out).await?;
+            sink.write(out).await?;
             b.tick(batch.num_rows() as u64);
         }
     }
@@ -569,7 +564,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_checkin";
     b.phase("fact_checkin: yelp_checkin");
     let mut sink = b.sink(wh::FACT_CHECKIN).await?;
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let cols = ["business_id", "date", "_source_file", "_line"];
     let mut el = elect_by_content(&raw, name, &cols).await?;
@@ -627,7 +622,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                 wh::fact_checkin(),
                 vec![utf8_nn(src), i64_nn(bk), i32_nn(dk), ts_nn(tsv), utf8(stt)],
             )?;
-            sink.write(b.lake, out).await?;
+            sink.write(out).await?;
             b.tick(batch.num_rows() as u64);
         }
     }

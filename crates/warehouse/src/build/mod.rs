@@ -14,18 +14,21 @@ use arrow::array::{
     StringArray,
 };
 use datafusion::common::hash_utils::{RandomState, create_hashes};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reviewlake_lake::Lake;
+use reviewlake_lake::{Lake, QuerySession, Stage};
+use reviewlake_schema::progress::{Reporter, Unit};
 use reviewlake_schema::warehouse as wh;
 
 use crate::dedupe::{Election, id_key};
 use crate::keys::{self, Source};
-use crate::read::{Cols, RawTable, opt_str};
+use crate::read::{Cols, RawTable, content_columns, opt_str};
 use crate::report::{SourceReport, WarehouseReport};
 use crate::taxonomy::Taxonomy;
 use crate::{CategoryScope, GdpSource, Result, StateScope, WarehouseError, WarehouseOptions};
 use crate::{gdp, parse, states};
 use reviewlake_lake::TableRewrite as TableSink;
+
+/// The progress task of the warehouse build (unit: raw rows read).
+const TASK: &str = "warehouse";
 
 /// Rows per output batch.
 pub(crate) const BATCH_ROWS: usize = 8192;
@@ -61,7 +64,9 @@ pub(crate) struct Build<'a> {
     pub sources: Vec<SourceReport>,
     pub tables: BTreeMap<String, u64>,
     pub inferred_users: u64,
-    pub progress: ProgressBar,
+    /// The raw zone of the snapshot the build reads.
+    pub raw: QuerySession,
+    pub progress: Reporter,
 }
 
 impl Build<'_> {
@@ -74,12 +79,12 @@ impl Build<'_> {
     }
 
     pub(crate) fn phase(&self, msg: &str) {
-        self.progress.set_message(msg.to_string());
-        tracing::info!("{msg}");
+        self.progress.note(TASK, msg);
+        tracing::info!("warehouse: {msg}");
     }
 
     pub(crate) fn tick(&self, rows: u64) {
-        self.progress.inc(rows);
+        self.progress.advance(TASK, rows);
     }
 
     pub(crate) async fn sink(&self, name: &'static str) -> Result<TableSink> {
@@ -97,7 +102,7 @@ impl Build<'_> {
 
     pub(crate) async fn finish(&mut self, sink: TableSink) -> Result<()> {
         let name = sink.name().to_string();
-        let rows = sink.commit(self.lake).await?;
+        let (rows, _) = sink.commit().await?;
         self.tables.insert(name, rows);
         Ok(())
     }
@@ -193,23 +198,10 @@ fn row_json(batch: &RecordBatch, i: usize) -> Option<String> {
         .map(|s| s.trim_end().to_string())
 }
 
-/// Builds the warehouse of `lake` (see the crate docs).
+/// Builds the warehouse of `lake` (see the crate docs) from the raw zone of the latest
+/// snapshot. Takes the lake's writer lease; the new tables become visible to readers
+/// together, in one catalog snapshot committed after every raw table reconciles.
 pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseReport> {
-    let t0 = Instant::now();
-    let taxonomy = Taxonomy::embedded();
-    let progress = if opts.progress {
-        let pb = ProgressBar::new_spinner();
-        pb.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} warehouse [{elapsed_precise}] {human_pos} rows ({per_sec}) {msg}",
-        ) {
-            pb.set_style(style);
-        }
-        pb.enable_steady_tick(std::time::Duration::from_millis(200));
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
     let run_id = format!(
         "{}-{}",
         std::time::SystemTime::now()
@@ -218,6 +210,22 @@ pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseRepo
             .unwrap_or(0),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
+    let guard = lake.acquire_writer(&run_id).await?;
+    let result = build_locked(lake, opts, run_id).await;
+    guard.release().await;
+    result
+}
+
+async fn build_locked(
+    lake: &Lake,
+    opts: &WarehouseOptions,
+    run_id: String,
+) -> Result<WarehouseReport> {
+    let t0 = Instant::now();
+    let taxonomy = Taxonomy::embedded();
+    let progress = opts.reporter.clone();
+    let raw = lake.session_zones(&[reviewlake_lake::Zone::Raw]).await?;
+    progress.start(TASK, None, Unit::Rows);
 
     // 1. GDP and the state scope.
     let (gdp_origin, html) = match &opts.gdp {
@@ -282,6 +290,7 @@ pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseRepo
         sources: Vec::new(),
         tables: BTreeMap::new(),
         inferred_users: 0,
+        raw,
         progress,
     };
 
@@ -303,7 +312,7 @@ pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseRepo
     b.phase("warehouse_quarantine");
     let q = std::mem::take(&mut b.quarantine);
     let mut sink = b.sink(wh::WAREHOUSE_QUARANTINE).await?;
-    sink.write(lake, q.batch()?).await?;
+    sink.write(q.batch()?).await?;
     b.finish(sink).await?;
 
     let mut report = WarehouseReport {
@@ -327,8 +336,14 @@ pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseRepo
         sources: std::mem::take(&mut b.sources),
         tables: BTreeMap::new(),
         inferred_users: b.inferred_users,
+        snapshot: None,
         seconds: 0.0,
     };
+    if opts.inject_reconciliation_failure
+        && let Some(s) = report.sources.first_mut()
+    {
+        s.read += 1;
+    }
     for s in &report.sources {
         if !s.reconciles() {
             return Err(WarehouseError::Internal(format!(
@@ -344,11 +359,13 @@ pub async fn build(lake: &Lake, opts: &WarehouseOptions) -> Result<WarehouseRepo
     // The report table is committed last: its presence marks a complete build.
     b.phase("build_report");
     let mut sink = b.sink(wh::BUILD_REPORT).await?;
-    sink.write(lake, report_batch(&report)?).await?;
+    sink.write(report_batch(&report)?).await?;
     b.finish(sink).await?;
     report.tables = std::mem::take(&mut b.tables);
+    // Every table is written and reconciled: make the build visible, all at once.
+    report.snapshot = Some(lake.commit_snapshot(Stage::Warehouse).await?.id);
     report.seconds = t0.elapsed().as_secs_f64();
-    b.progress.finish_and_clear();
+    b.progress.finish(TASK);
     Ok(report)
 }
 
@@ -382,7 +399,7 @@ async fn write_state_gdp(b: &mut Build<'_>, rows: &[gdp::StateGdp], origin: &str
         ],
     )?;
     let mut sink = b.sink(wh::STATE_GDP).await?;
-    sink.write(b.lake, batch).await?;
+    sink.write(batch).await?;
     b.finish(sink).await
 }
 
@@ -404,7 +421,7 @@ async fn write_dim_category(b: &mut Build<'_>) -> Result<()> {
         ],
     )?;
     let mut sink = b.sink(wh::DIM_CATEGORY).await?;
-    sink.write(b.lake, batch).await?;
+    sink.write(batch).await?;
     b.finish(sink).await
 }
 
@@ -433,7 +450,7 @@ async fn write_dim_location(b: &mut Build<'_>) -> Result<()> {
         ],
     )?;
     let mut sink = b.sink(wh::DIM_LOCATION).await?;
-    sink.write(b.lake, batch).await?;
+    sink.write(batch).await?;
     b.finish(sink).await
 }
 
@@ -475,7 +492,7 @@ async fn write_dim_date(b: &mut Build<'_>) -> Result<()> {
                     )),
                 ],
             )?;
-            sink.write(b.lake, batch).await?;
+            sink.write(batch).await?;
             day = end + 1;
         }
     }
@@ -521,8 +538,8 @@ fn report_batch(r: &WarehouseReport) -> Result<RecordBatch> {
 /// Content hash of every row of a batch (all non-lineage columns), for labelling
 /// duplicates and for keying rows that have no id.
 pub(crate) fn content_hashes(cols: &Cols<'_>) -> Result<Vec<u64>> {
-    let arrays = cols.content_columns();
-    let mut h = vec![0u64; cols.batch.num_rows()];
+    let arrays = content_columns(cols.batch());
+    let mut h = vec![0u64; cols.num_rows()];
     create_hashes(&arrays, &RandomState::with_seed(0), &mut h)
         .map_err(|e| WarehouseError::Internal(format!("hashing rows: {e}")))?;
     Ok(h)

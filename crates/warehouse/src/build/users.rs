@@ -83,10 +83,10 @@ impl UserRows {
         self.flagged.push(false);
         self.inferred.push(source == Source::Yelp);
     }
-    async fn flush(&mut self, b: &Build<'_>, sink: &mut TableSink, force: bool) -> Result<()> {
+    async fn flush(&mut self, sink: &mut TableSink, force: bool) -> Result<()> {
         if self.key.len() >= BATCH_ROWS || (force && !self.key.is_empty()) {
             let batch = self.take()?;
-            sink.write(b.lake, batch).await?;
+            sink.write(batch).await?;
         }
         Ok(())
     }
@@ -111,7 +111,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
         Ok(())
     };
     let name = "yelp_user";
-    let raw = RawTable::open(b.lake, name).await?;
+    let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let mut el = elect_by_id(&raw, name, "user_id", parse::is_yelp_id).await?;
     let mut found: HashSet<String> = HashSet::new();
@@ -136,7 +136,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
             let compl = YELP_USER_COMPLIMENTS
                 .iter()
                 .map(|n| c.i64(n))
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<std::result::Result<Vec<_>, _>>()?;
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
             let mut hashes = None;
             for i in 0..batch.num_rows() {
@@ -228,7 +228,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 rows.inferred.push(false);
                 rep.carried += 1;
                 rep.produced += 1;
-                rows.flush(b, &mut sink, false).await?;
+                rows.flush(&mut sink, false).await?;
             }
             b.tick(batch.num_rows() as u64);
         }
@@ -249,7 +249,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     for uid in missing {
         check(user_key(Source::Yelp, uid), uid)?;
         rows.push_bare(Source::Yelp, uid, None, None);
-        rows.flush(b, &mut sink, false).await?;
+        rows.flush(&mut sink, false).await?;
     }
 
     b.phase("dim_user: google reviewers");
@@ -259,8 +259,8 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     for (uid, (name, n)) in google {
         check(user_key(Source::Google, &uid), &uid)?;
         rows.push_bare(Source::Google, &uid, name, Some(n));
-        rows.flush(b, &mut sink, false).await?;
+        rows.flush(&mut sink, false).await?;
     }
-    rows.flush(b, &mut sink, true).await?;
+    rows.flush(&mut sink, true).await?;
     b.finish(sink).await
 }

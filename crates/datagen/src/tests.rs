@@ -5,34 +5,21 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{GenOptions, GenSummary, run};
+use super::{GenOptions, GenSummary, generate};
 
 const N: u64 = 2000;
 
 fn gen_into(dir: &Path, reviews: u64, seed: u64, dirty: f64) -> GenSummary {
-    run(&GenOptions {
-        reviews,
-        out: dir.to_path_buf(),
-        seed,
-        dirty,
-        progress: false,
-    })
-    .expect("gen run")
+    generate(dir, &GenOptions::new(reviews).seed(seed).dirty(dirty)).expect("gen run")
 }
 
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
+/// Every file under `root`, sorted.
+pub(crate) fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.expect("walk").into_path())
+        .filter(|p| !p.is_dir())
+        .collect();
     out.sort();
     out
 }
@@ -340,7 +327,7 @@ fn gen_scales_entities() {
     assert_eq!(p.yelp_users, 30);
 }
 
-/// `cargo test -p xtask gen_timing_100k -- --ignored --nocapture`
+/// `cargo test -p reviewlake-datagen --release gen_timing_100k -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn gen_timing_100k() {
@@ -362,4 +349,166 @@ fn gen_timing_100k() {
         secs,
         bytes as f64 / 1e6 / secs
     );
+}
+
+/// The in-memory stream yields exactly the bytes of the tree, its manifest and its
+/// injections.
+#[test]
+fn stream_matches_generated_tree() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let opts = GenOptions::new(N).seed(3).dirty(0.05);
+    let summary = generate(dir, &opts).unwrap();
+
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut injected: HashMap<(String, u64), (String, bool)> = HashMap::new();
+    let mut numbers: HashMap<String, u64> = HashMap::new();
+    let mut stream = super::all_records(&opts).unwrap();
+    let mut google_reviews = Vec::new();
+    for line in stream.by_ref() {
+        let n = numbers.entry(line.path.to_string()).or_default();
+        *n += 1;
+        assert_eq!(line.number, *n, "{}", line.path);
+        let f = files.entry(line.path.to_string()).or_default();
+        f.extend_from_slice(&line.bytes);
+        if line.ends_with_newline() {
+            f.push(b'\n');
+        }
+        if let Some(k) = line.fault {
+            injected.insert(
+                (line.path.to_string(), line.number),
+                (k.name().to_string(), line.quarantined()),
+            );
+        }
+        if line.dataset == super::RawDataset::GoogleReview {
+            google_reviews.push(line);
+        }
+    }
+    assert!(stream.is_done());
+    assert_eq!(stream.next(), None);
+    assert_eq!(stream.manifest(), summary.manifest);
+    assert_eq!(
+        manifest(dir),
+        serde_json::to_value(stream.manifest()).unwrap()
+    );
+    assert_eq!(injected, injections(dir));
+
+    let on_disk: Vec<String> = walk(dir)
+        .iter()
+        .map(|p| rel(dir, p))
+        .filter(|r| r != "manifest.json" && r != "dirty_manifest.jsonl")
+        .collect();
+    assert_eq!(on_disk, files.keys().cloned().collect::<Vec<_>>());
+    for (r, bytes) in &files {
+        assert!(std::fs::read(dir.join(r)).unwrap() == *bytes, "{r} differs");
+    }
+
+    // One dataset alone: the same lines, in the same order.
+    let alone: Vec<_> = super::records(&opts, super::RawDataset::GoogleReview)
+        .unwrap()
+        .collect();
+    assert_eq!(alone, google_reviews);
+}
+
+#[test]
+fn progress_counts_reviews() {
+    use reviewlake_schema::progress::{Event, Progress, Reporter, Unit};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>, Mutex<u64>);
+    impl Progress for Log {
+        fn event(&self, e: &Event<'_>) {
+            match e {
+                Event::Advance { task, n } => {
+                    assert_eq!(*task, "gen");
+                    *self.1.lock().unwrap() += n;
+                }
+                e => self.0.lock().unwrap().push(format!("{e:?}")),
+            }
+        }
+    }
+    let sink = Arc::new(Log::default());
+    let d = tempfile::tempdir().unwrap();
+    let opts = GenOptions::new(N).reporter(Reporter::new(sink.clone()));
+    generate(d.path(), &opts).unwrap();
+    assert_eq!(*sink.1.lock().unwrap(), N);
+    let start = format!(
+        "{:?}",
+        Event::Start {
+            task: "gen",
+            total: Some(N),
+            unit: Unit::Items
+        }
+    );
+    let finish = format!("{:?}", Event::Finish { task: "gen" });
+    assert_eq!(*sink.0.lock().unwrap(), [start.clone(), finish.clone()]);
+
+    // The stream of one dataset reports that dataset's reviews.
+    let sink = Arc::new(Log::default());
+    let opts = GenOptions::new(N).reporter(Reporter::new(sink.clone()));
+    let n = super::records(&opts, super::RawDataset::YelpReview)
+        .unwrap()
+        .count() as u64;
+    assert_eq!(*sink.1.lock().unwrap(), n);
+    assert_eq!(sink.0.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn gen_errors_name_the_option_or_path() {
+    let d = tempfile::tempdir().unwrap();
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let e = generate(d.path(), &GenOptions::new(10).dirty(bad)).unwrap_err();
+        assert!(
+            matches!(e, super::DatagenError::InvalidOption { name: "dirty", .. }),
+            "{e}"
+        );
+        assert!(super::all_records(&GenOptions::new(10).dirty(bad)).is_err());
+    }
+    // The output folder is a file.
+    let file = d.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let e = generate(&file, &GenOptions::new(10)).unwrap_err();
+    match &e {
+        super::DatagenError::Io { path, .. } => assert_eq!(path, &file),
+        other => panic!("{other}"),
+    }
+    assert!(e.to_string().contains(&file.display().to_string()), "{e}");
+}
+
+/// Numbered part files of an earlier, larger run go; anything else stays.
+#[test]
+fn gen_removes_stale_parts_only() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let meta = dir.join("google/metadata-sitios");
+    let gone_state = dir.join("google/reviews-estados/review-Atlantis");
+    let kept_state = dir.join("google/reviews-estados/review-Lemuria");
+    for p in [&meta, &gone_state, &kept_state] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    for f in [
+        meta.join("7.json"),
+        meta.join("notes.json"),
+        gone_state.join("1.json"),
+        gone_state.join("2.json"),
+        kept_state.join("1.json"),
+        kept_state.join("README.txt"),
+    ] {
+        std::fs::write(f, "{}\n").unwrap();
+    }
+    generate(dir, &GenOptions::new(300)).unwrap();
+    assert!(!meta.join("7.json").exists());
+    assert!(meta.join("notes.json").is_file());
+    assert!(meta.join("1.json").is_file());
+    assert!(!gone_state.exists());
+    assert!(!kept_state.join("1.json").exists());
+    assert!(kept_state.join("README.txt").is_file());
+}
+
+#[test]
+fn records_are_send() {
+    fn send<T: Send>() {}
+    send::<super::Records>();
+    send::<super::Line>();
 }

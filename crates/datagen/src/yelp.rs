@@ -1,12 +1,12 @@
 //! Yelp Open Dataset style files (`yelp_academic_dataset_*.json`).
 
-use anyhow::Result;
 use rand::Rng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 
 use super::Gen;
 use super::model::{Activity, Recent, next_visit, rating};
-use super::sink::{Dataset, DirtLog, FileStats, Sink};
+use super::stream::Source;
 use super::text::{Ctx, TextGen};
 use super::util::{
     Obj, T2010, T2022, growth_time, h, hu, normal, push_datetime, rng_for, skewed_count, unit,
@@ -30,10 +30,6 @@ pub const REVIEW: &str = "yelp/yelp_academic_dataset_review.json";
 pub const USER: &str = "yelp/yelp_academic_dataset_user.json";
 pub const CHECKIN: &str = "yelp/yelp_academic_dataset_checkin.json";
 pub const TIP: &str = "yelp/yelp_academic_dataset_tip.json";
-
-fn sink(g: &Gen, rel: &str, ds: Dataset, force_truncate: bool) -> Result<Sink> {
-    Sink::create(&g.out, rel, ds, g.seed, g.dirty, force_truncate)
-}
 
 fn biz_id(g: &Gen, i: u64) -> [u8; 22] {
     yelp_id(g.seed, K_YB_ID, i)
@@ -176,17 +172,26 @@ fn displayed_stars(g: &Gen, i: u64, q: f64) -> f64 {
     ((noisy * 2.0).round() / 2.0).clamp(1.0, 5.0)
 }
 
-pub fn businesses(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
-    let mut s = sink(g, BUSINESS, Dataset::YelpBusiness, false)?;
-    let mut buf = Vec::with_capacity(4096);
-    for i in 0..g.plan.yelp_businesses {
+/// `yelp_academic_dataset_business.json`: one line per business index.
+#[derive(Default)]
+pub struct Businesses {
+    i: u64,
+}
+
+impl Source for Businesses {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        let i = self.i;
+        if i >= g.plan.yelp_businesses {
+            return None;
+        }
+        self.i += 1;
         let b = world::yelp_biz(g.seed, i);
         let id = world::identity(g.seed, K_YB_IDENT, i, &b);
         let cat = &CATEGORIES[b.cat];
         let st = &STATES[b.state];
         let mut rng = rng_for(g.seed, K_YB_DETAIL, i);
         buf.clear();
-        let mut o = Obj::new(&mut buf, false);
+        let mut o = Obj::new(buf, false);
         o.raw_str("business_id", &biz_id(g, i));
         o.str("name", &id.name);
         o.str("address", &id.street);
@@ -219,17 +224,26 @@ pub fn businesses(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
             hours(&mut rng, &mut o);
         }
         o.end();
-        s.record(&buf, log)?;
+        Some(0)
     }
-    s.finish(log)
 }
 
-pub fn users(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
-    let mut s = sink(g, USER, Dataset::YelpUser, false)?;
-    let mut buf = Vec::with_capacity(4096);
-    let mut friends = Vec::with_capacity(4096);
-    let mut elite = String::new();
-    for i in 0..g.plan.yelp_users {
+/// `yelp_academic_dataset_user.json`: one line per user index.
+#[derive(Default)]
+pub struct Users {
+    i: u64,
+    friends: Vec<u8>,
+    elite: String,
+}
+
+impl Source for Users {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        let i = self.i;
+        if i >= g.plan.yelp_users {
+            return None;
+        }
+        self.i += 1;
+        let (friends, elite) = (&mut self.friends, &mut self.elite);
         let u = world::user(g.seed, K_YU, i);
         let mut rng = rng_for(g.seed, K_YU_DETAIL, i);
         let expected = g.plan.yelp_reviews as f64 * g.yelp_user_pop.share(i);
@@ -239,7 +253,7 @@ pub fn users(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
         let activity = (rc as f64).sqrt();
         let fans = (activity * rng.random::<f64>() * rng.random::<f64>() * 3.0) as u64;
         buf.clear();
-        let mut o = Obj::new(&mut buf, false);
+        let mut o = Obj::new(buf, false);
         o.raw_str("user_id", &user_id(g, i));
         o.str(
             "name",
@@ -274,7 +288,7 @@ pub fn users(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
                 }
             }
         }
-        o.str("elite", &elite);
+        o.str("elite", elite);
         friends.clear();
         let n_friends = if rng.random_bool(0.45) {
             0
@@ -291,7 +305,7 @@ pub fn users(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
         if friends.is_empty() {
             o.raw_str("friends", b"None");
         } else {
-            o.raw_str("friends", &friends);
+            o.raw_str("friends", friends);
         }
         o.u64("fans", fans);
         let avg = (3.75 + u.bias + 0.3 * normal(&mut rng)).clamp(1.0, 5.0);
@@ -302,24 +316,49 @@ pub fn users(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
             o.u64(k, (base * rng.random::<f64>() * rng.random::<f64>()) as u64);
         }
         o.end();
-        s.record(&buf, log)?;
+        Some(0)
     }
-    s.finish(log)
 }
 
-pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
-    let mut s = sink(g, REVIEW, Dataset::YelpReview, true)?;
-    let mut rng = rng_for(g.seed, K_STREAM, 1);
-    let mut recent = Recent::new();
-    let mut tg = TextGen::default();
-    let mut text = String::with_capacity(1024);
-    let mut buf = Vec::with_capacity(4096);
-    let seed = g.seed;
-    let mut ticks = 0;
-    for k in 0..g.plan.yelp_reviews {
+/// `yelp_academic_dataset_review.json`: one seeded stream of review events.
+pub struct Reviews {
+    k: u64,
+    rng: ChaCha8Rng,
+    recent: Recent,
+    tg: TextGen,
+    text: String,
+}
+
+impl Reviews {
+    pub fn new(g: &Gen) -> Self {
+        Reviews {
+            k: 0,
+            rng: rng_for(g.seed, K_STREAM, 1),
+            recent: Recent::new(),
+            tg: TextGen::default(),
+            text: String::with_capacity(1024),
+        }
+    }
+}
+
+impl Source for Reviews {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        let k = self.k;
+        if k >= g.plan.yelp_reviews {
+            return None;
+        }
+        self.k += 1;
+        let Reviews {
+            rng,
+            recent,
+            tg,
+            text,
+            ..
+        } = self;
+        let seed = g.seed;
         let (v, user, biz) = next_visit(
-            &mut rng,
-            &recent,
+            rng,
+            recent,
             &g.yelp_user_pop,
             &g.yelp_biz_pop,
             |u| world::user(seed, K_YU, u),
@@ -327,44 +366,56 @@ pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
             &ACTIVITY,
         );
         recent.push(v);
-        let stars = rating(&mut rng, &biz, &user);
+        let stars = rating(rng, &biz, &user);
         let age_years = (T2022 - v.t) as f64 / (365.0 * 86_400.0);
         let ctx = Ctx {
             cat: &CATEGORIES[biz.cat],
             city: STATES[biz.state].cities[biz.city].name,
         };
-        tg.review(&mut rng, &mut text, stars, &ctx, 5, 80);
+        tg.review(rng, text, stars, &ctx, 5, 80);
         buf.clear();
-        let mut o = Obj::new(&mut buf, false);
+        let mut o = Obj::new(buf, false);
         o.raw_str("review_id", &yelp_id(seed, K_REVIEW_ID, k));
         o.raw_str("user_id", &user_id(g, v.user));
         o.raw_str("business_id", &biz_id(g, v.biz));
         o.f64("stars", f64::from(stars), 1);
         let exposure = 1.0 + age_years / 3.0;
-        o.u64("useful", skewed_count(&mut rng, 0.5, 1.2 * exposure, 1000));
-        o.u64("funny", skewed_count(&mut rng, 0.82, 0.8 * exposure, 500));
-        o.u64("cool", skewed_count(&mut rng, 0.75, 0.9 * exposure, 500));
-        o.str("text", &text);
+        o.u64("useful", skewed_count(rng, 0.5, 1.2 * exposure, 1000));
+        o.u64("funny", skewed_count(rng, 0.82, 0.8 * exposure, 500));
+        o.u64("cool", skewed_count(rng, 0.75, 0.9 * exposure, 500));
+        o.str("text", text);
         o.datetime("date", v.t);
         o.end();
-        s.record(&buf, log)?;
-        ticks += 1;
-        if ticks == 4096 {
-            g.tick(ticks);
-            ticks = 0;
-        }
+        Some(0)
     }
-    g.tick(ticks);
-    s.finish(log)
 }
 
-pub fn tips(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
-    let mut s = sink(g, TIP, Dataset::YelpTip, false)?;
-    let mut rng = rng_for(g.seed, K_STREAM, 2);
-    let mut tg = TextGen::default();
-    let mut text = String::with_capacity(256);
-    let mut buf = Vec::with_capacity(1024);
-    for _ in 0..g.plan.tips {
+/// `yelp_academic_dataset_tip.json`: one seeded stream of tips.
+pub struct Tips {
+    k: u64,
+    rng: ChaCha8Rng,
+    tg: TextGen,
+    text: String,
+}
+
+impl Tips {
+    pub fn new(g: &Gen) -> Self {
+        Tips {
+            k: 0,
+            rng: rng_for(g.seed, K_STREAM, 2),
+            tg: TextGen::default(),
+            text: String::with_capacity(256),
+        }
+    }
+}
+
+impl Source for Tips {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        if self.k >= g.plan.tips {
+            return None;
+        }
+        self.k += 1;
+        let Tips { rng, tg, text, .. } = self;
         let ui = g.yelp_user_pop.sample(rng.random());
         let bi = g.yelp_biz_pop.sample(rng.random());
         let user = world::user(g.seed, K_YU, ui);
@@ -373,31 +424,52 @@ pub fn tips(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
             cat: &CATEGORIES[biz.cat],
             city: STATES[biz.state].cities[biz.city].name,
         };
-        let good = biz.quality + user.bias + 0.5 * normal(&mut rng) >= 3.2;
-        tg.tip(&mut rng, &mut text, good, &ctx);
-        let t = ACTIVITY.sample(&mut rng, user.since);
+        let good = biz.quality + user.bias + 0.5 * normal(rng) >= 3.2;
+        tg.tip(rng, text, good, &ctx);
+        let t = ACTIVITY.sample(rng, user.since);
         buf.clear();
-        let mut o = Obj::new(&mut buf, false);
+        let mut o = Obj::new(buf, false);
         o.raw_str("user_id", &user_id(g, ui));
         o.raw_str("business_id", &biz_id(g, bi));
-        o.str("text", &text);
+        o.str("text", text);
         o.datetime("date", t);
-        o.u64("compliment_count", skewed_count(&mut rng, 0.93, 1.0, 20));
+        o.u64("compliment_count", skewed_count(rng, 0.93, 1.0, 20));
         o.end();
-        s.record(&buf, log)?;
+        Some(0)
     }
-    s.finish(log)
 }
 
-pub fn checkins(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
-    let mut s = sink(g, CHECKIN, Dataset::YelpCheckin, false)?;
-    let mut rng = rng_for(g.seed, K_STREAM, 3);
-    let mut buf = Vec::with_capacity(8192);
-    let mut times: Vec<i64> = Vec::with_capacity(512);
-    for i in 0..g.plan.yelp_businesses {
-        if unit(h(g.seed, K_YB + 30, i)) >= 0.7 {
-            continue;
+/// `yelp_academic_dataset_checkin.json`: about 70% of the businesses, one seeded
+/// stream.
+pub struct Checkins {
+    i: u64,
+    rng: ChaCha8Rng,
+    times: Vec<i64>,
+}
+
+impl Checkins {
+    pub fn new(g: &Gen) -> Self {
+        Checkins {
+            i: 0,
+            rng: rng_for(g.seed, K_STREAM, 3),
+            times: Vec::with_capacity(512),
         }
+    }
+}
+
+impl Source for Checkins {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        let i = loop {
+            let i = self.i;
+            if i >= g.plan.yelp_businesses {
+                return None;
+            }
+            self.i += 1;
+            if unit(h(g.seed, K_YB + 30, i)) < 0.7 {
+                break i;
+            }
+        };
+        let Checkins { rng, times, .. } = self;
         let n = 1 + (expected_reviews(g, i) * (0.3 + 2.0 * rng.random::<f64>())) as usize;
         let n = n.min(400);
         times.clear();
@@ -413,10 +485,9 @@ pub fn checkins(g: &Gen, log: &mut DirtLog) -> Result<FileStats> {
             if k > 0 {
                 buf.extend_from_slice(b", ");
             }
-            push_datetime(&mut buf, *t);
+            push_datetime(buf, *t);
         }
         buf.extend_from_slice(b"\"}");
-        s.record(&buf, log)?;
+        Some(0)
     }
-    s.finish(log)
 }

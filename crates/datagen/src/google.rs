@@ -2,11 +2,12 @@
 //! `reviews-estados/review-<State>/N.json`. Strings are ASCII-escaped
 //! (`\u2013`, surrogate pairs for emoji) like the published Python dumps.
 
-use anyhow::Result;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
+use super::Gen;
 use super::model::{Activity, Recent, next_visit, rating};
-use super::sink::{Dataset, DirtLog, FileStats, Sink};
+use super::stream::Source;
 use super::text::{Ctx, TextGen};
 use super::util::{
     Obj, T_GOOGLE_END, gmap_id, google_user_id, h, push_b64, push_str, push_u64, rng_for,
@@ -15,7 +16,6 @@ use super::world::{
     self, Biz, CATEGORIES, FIRST_NAMES, Identity, K_GP_DETAIL, K_GP_ID, K_GP_IDENT, K_GU, K_GU_ID,
     K_GU_NAME, K_STREAM, K_YB_IDENT, STATES, SURNAMES,
 };
-use super::{Gen, METADATA_PER_FILE, REVIEWS_PER_FILE};
 
 /// Google review activity: strong growth, mild 2020 dip, ends Sept 2021.
 pub const ACTIVITY: Activity = Activity {
@@ -345,30 +345,23 @@ fn metadata_line(g: &Gen, i: u64, buf: &mut Vec<u8>) {
     o.end();
 }
 
-pub fn metadata(g: &Gen, log: &mut DirtLog) -> Result<Vec<FileStats>> {
-    let mut files = Vec::new();
-    let mut buf = Vec::with_capacity(4096);
-    let n = g.plan.google_places;
-    let parts = n.div_ceil(METADATA_PER_FILE).max(1);
-    for part in 0..parts {
-        let rel = format!("{METADATA_DIR}/{}.json", part + 1);
-        let mut s = Sink::create(
-            &g.out,
-            &rel,
-            Dataset::GoogleMetadata,
-            g.seed,
-            g.dirty,
-            false,
-        )?;
-        let lo = part * METADATA_PER_FILE;
-        let hi = ((part + 1) * METADATA_PER_FILE).min(n);
-        for i in lo..hi {
-            metadata_line(g, i, &mut buf);
-            s.record(&buf, log)?;
+/// `metadata-sitios/N.json`: one line per place index (split into parts by the
+/// driver).
+#[derive(Default)]
+pub struct Metadata {
+    i: u64,
+}
+
+impl Source for Metadata {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        let i = self.i;
+        if i >= g.plan.google_places {
+            return None;
         }
-        files.push(s.finish(log)?);
+        self.i += 1;
+        metadata_line(g, i, buf);
+        Some(0)
     }
-    Ok(files)
 }
 
 fn user_name(g: &Gen, u: u64) -> String {
@@ -389,31 +382,50 @@ pub fn state_folder(abbr: &str) -> Option<String> {
     world::state_by_abbr(abbr).map(|s| s.google_folder())
 }
 
-struct StateOut {
-    sink: Option<Sink>,
-    part: u64,
+/// `reviews-estados/review-<State>/N.json`: one seeded stream of review events; the
+/// slot of a review is the index of its place's state in [`STATES`].
+pub struct Reviews {
+    k: u64,
+    rng: ChaCha8Rng,
+    recent: Recent,
+    tg: TextGen,
+    text: String,
 }
 
-pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<Vec<FileStats>> {
-    let mut outs: Vec<StateOut> = STATES
-        .iter()
-        .map(|_| StateOut {
-            sink: None,
-            part: 0,
-        })
-        .collect();
-    let mut files: Vec<(usize, u64, FileStats)> = Vec::new();
-    let mut rng = rng_for(g.seed, K_STREAM, 4);
-    let mut recent = Recent::new();
-    let mut tg = TextGen::default();
-    let mut text = String::with_capacity(1024);
-    let mut buf = Vec::with_capacity(4096);
-    let seed = g.seed;
-    let mut ticks = 0;
-    for _ in 0..g.plan.google_reviews {
+impl Reviews {
+    pub fn new(g: &Gen) -> Self {
+        Reviews {
+            k: 0,
+            rng: rng_for(g.seed, K_STREAM, 4),
+            recent: Recent::new(),
+            tg: TextGen::default(),
+            text: String::with_capacity(1024),
+        }
+    }
+}
+
+/// The folder of the Google reviews of state `slot` (an index into [`STATES`]).
+pub fn reviews_rel(slot: usize, part: u64) -> String {
+    format!("{REVIEWS_DIR}/{}/{part}.json", STATES[slot].google_folder())
+}
+
+impl Source for Reviews {
+    fn next(&mut self, g: &Gen, buf: &mut Vec<u8>) -> Option<usize> {
+        if self.k >= g.plan.google_reviews {
+            return None;
+        }
+        self.k += 1;
+        let Reviews {
+            rng,
+            recent,
+            tg,
+            text,
+            ..
+        } = self;
+        let seed = g.seed;
         let (v, user, biz) = next_visit(
-            &mut rng,
-            &recent,
+            rng,
+            recent,
             &g.google_user_pop,
             &g.google_place_pop,
             |u| world::user(seed, K_GU, u),
@@ -421,14 +433,14 @@ pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<Vec<FileStats>> {
             &ACTIVITY,
         );
         recent.push(v);
-        let stars = rating(&mut rng, &biz, &user);
+        let stars = rating(rng, &biz, &user);
         let ctx = Ctx {
             cat: &CATEGORIES[biz.cat],
             city: STATES[biz.state].cities[biz.city].name,
         };
         let time_ms = v.t * 1000 + rng.random_range(0..1000);
         buf.clear();
-        let mut o = Obj::new(&mut buf, true);
+        let mut o = Obj::new(buf, true);
         o.raw_str("user_id", &google_user_id(seed, K_GU_ID, v.user));
         o.str("name", &user_name(g, v.user));
         o.i64("time", time_ms);
@@ -436,8 +448,8 @@ pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<Vec<FileStats>> {
         if rng.random_bool(0.4) {
             o.null("text");
         } else {
-            tg.review(&mut rng, &mut text, stars, &ctx, 5, 50);
-            o.str("text", &text);
+            tg.review(rng, text, stars, &ctx, 5, 50);
+            o.str("text", text);
         }
         if rng.random_bool(0.06) {
             let out = &mut *o.key("pics");
@@ -447,7 +459,7 @@ pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<Vec<FileStats>> {
                     out.push(b',');
                 }
                 out.extend_from_slice(b"{\"url\":[\"https://lh5.googleusercontent.com/p/AF1Qip");
-                push_b64(out, &mut rng, 36);
+                push_b64(out, rng, 36);
                 out.extend_from_slice(b"=w150-h150-k-no-p\"]}");
             }
             out.push(b']');
@@ -457,57 +469,18 @@ pub fn reviews(g: &Gen, log: &mut DirtLog) -> Result<Vec<FileStats>> {
         let p_resp = if stars <= 2 { 0.25 } else { 0.1 };
         if rng.random_bool(p_resp) {
             let rt = time_ms + rng.random_range(3_600_000..30 * 86_400_000i64);
-            tg.response(&mut rng, &mut text, stars, &ctx);
+            tg.response(rng, text, stars, &ctx);
             let out = &mut *o.key("resp");
             out.extend_from_slice(b"{\"time\":");
             push_u64(out, rt as u64);
             out.extend_from_slice(b",\"text\":");
-            push_str(out, &text, true);
+            push_str(out, text, true);
             out.push(b'}');
         } else {
             o.null("resp");
         }
         o.raw_str("gmap_id", &gmap_id(seed, K_GP_ID, v.biz));
         o.end();
-
-        let so = &mut outs[biz.state];
-        if so
-            .sink
-            .as_ref()
-            .is_some_and(|s| s.generated() >= REVIEWS_PER_FILE)
-        {
-            let s = so.sink.take().expect("sink");
-            files.push((biz.state, so.part, s.finish(log)?));
-        }
-        if so.sink.is_none() {
-            so.part += 1;
-            let rel = format!(
-                "{REVIEWS_DIR}/{}/{}.json",
-                STATES[biz.state].google_folder(),
-                so.part
-            );
-            so.sink = Some(Sink::create(
-                &g.out,
-                &rel,
-                Dataset::GoogleReview,
-                seed,
-                g.dirty,
-                false,
-            )?);
-        }
-        so.sink.as_mut().expect("sink").record(&buf, log)?;
-        ticks += 1;
-        if ticks == 4096 {
-            g.tick(ticks);
-            ticks = 0;
-        }
+        Some(biz.state)
     }
-    g.tick(ticks);
-    for (st, so) in outs.iter_mut().enumerate() {
-        if let Some(s) = so.sink.take() {
-            files.push((st, so.part, s.finish(log)?));
-        }
-    }
-    files.sort_by_key(|(st, part, _)| (*st, *part));
-    Ok(files.into_iter().map(|(_, _, f)| f).collect())
 }

@@ -1,6 +1,7 @@
 //! Small deterministic helpers: hashing, seeded RNGs, skewed sampling, time
 //! formatting, identifiers and a minimal hand-rolled JSON writer.
 
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -191,41 +192,31 @@ pub fn growth_time_after(u: f64, floor: i64, lo: i64, hi: i64, rate: f64) -> i64
     lo + (x * span) as i64
 }
 
-/// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// UTC date and time of an epoch-seconds timestamp.
+fn utc(t: i64) -> DateTime<Utc> {
+    // The generator's timestamps lie between 2005 and 2022, far inside chrono's range.
+    DateTime::from_timestamp(t, 0).expect("timestamp within chrono's range")
 }
 
 /// Year of an epoch-seconds timestamp.
 pub fn year_of(t: i64) -> i64 {
-    civil_from_days(t.div_euclid(86_400)).0
+    i64::from(utc(t).year())
 }
 
 /// Append `YYYY-MM-DD HH:MM:SS` for epoch seconds.
 pub fn push_datetime(out: &mut Vec<u8>, t: i64) {
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    let (hh, mm, ss) = (s / 3600, (s / 60) % 60, s % 60);
-    push_num(out, y as u64, 4);
+    let dt = utc(t);
+    push_num(out, dt.year() as u64, 4);
     out.push(b'-');
-    push_num(out, u64::from(m), 2);
+    push_num(out, u64::from(dt.month()), 2);
     out.push(b'-');
-    push_num(out, u64::from(d), 2);
+    push_num(out, u64::from(dt.day()), 2);
     out.push(b' ');
-    push_num(out, hh as u64, 2);
+    push_num(out, u64::from(dt.hour()), 2);
     out.push(b':');
-    push_num(out, mm as u64, 2);
+    push_num(out, u64::from(dt.minute()), 2);
     out.push(b':');
-    push_num(out, ss as u64, 2);
+    push_num(out, u64::from(dt.second()), 2);
 }
 
 fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {

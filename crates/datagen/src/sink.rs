@@ -1,72 +1,93 @@
 //! Line-oriented output files with deterministic dirt injection and the
 //! bookkeeping (`lines`, `records`, injections) needed by the manifests.
+//!
+//! A [`Sink`] writes either to a file of the tree or, for in-memory streams, to the
+//! queue of finished [`Line`]s held by the [`DirtLog`].
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::util::{fnv, push_u64, rng_for};
 use super::world::K_DIRT;
+use crate::{DatagenError, Line};
+
+type Result<T> = std::result::Result<T, DatagenError>;
 
 const BUF: usize = 1 << 20;
-
-/// Kinds of injected dirt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+/// A defect the generator injects into a line when asked for dirty data
+/// ([`GenOptions::dirty`](crate::GenOptions::dirty)). Each injection is one line of
+/// `dirty_manifest.jsonl`: `{"path":..,"line":..,"kind":..,"quarantine":..}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// Not JSON: a missing brace or comma, an unquoted key, single quotes, garbage text.
     MalformedJson,
+    /// Valid JSON whose field has a type that cannot be converted (`"stars":"five"`).
     WrongType,
+    /// Bytes `FF FE` inside a string: the line is not UTF-8.
     InvalidUtf8,
+    /// The last line of a file cut in the middle, without a final newline.
     TruncatedLastLine,
+    /// A JSON value that is not an object (`[1,2,3]`, `42`, `null`).
     NotAnObject,
+    /// An exact copy of the previous line.
     Duplicate,
+    /// A Yelp review vote (`useful`, `funny`, `cool`) of `-1`.
     NegativeVotes,
+    /// Coordinates on another continent.
     FarCoordinates,
+    /// A number written as a string (`"stars":"4.0"`), still convertible.
     NumericString,
+    /// An empty or whitespace-only line (before the record it precedes).
     BlankLine,
 }
 
-impl Kind {
-    pub const ALL: [Kind; 10] = [
-        Kind::MalformedJson,
-        Kind::WrongType,
-        Kind::InvalidUtf8,
-        Kind::TruncatedLastLine,
-        Kind::NotAnObject,
-        Kind::Duplicate,
-        Kind::NegativeVotes,
-        Kind::FarCoordinates,
-        Kind::NumericString,
-        Kind::BlankLine,
+impl Fault {
+    /// Every fault, in the order of the manifests.
+    pub const ALL: [Fault; 10] = [
+        Fault::MalformedJson,
+        Fault::WrongType,
+        Fault::InvalidUtf8,
+        Fault::TruncatedLastLine,
+        Fault::NotAnObject,
+        Fault::Duplicate,
+        Fault::NegativeVotes,
+        Fault::FarCoordinates,
+        Fault::NumericString,
+        Fault::BlankLine,
     ];
 
+    /// The name used in the manifests (`malformed_json`, ...).
     pub fn name(self) -> &'static str {
         match self {
-            Kind::MalformedJson => "malformed_json",
-            Kind::WrongType => "wrong_type",
-            Kind::InvalidUtf8 => "invalid_utf8",
-            Kind::TruncatedLastLine => "truncated_last_line",
-            Kind::NotAnObject => "not_an_object",
-            Kind::Duplicate => "duplicate",
-            Kind::NegativeVotes => "negative_votes",
-            Kind::FarCoordinates => "far_coordinates",
-            Kind::NumericString => "numeric_string",
-            Kind::BlankLine => "blank_line",
+            Fault::MalformedJson => "malformed_json",
+            Fault::WrongType => "wrong_type",
+            Fault::InvalidUtf8 => "invalid_utf8",
+            Fault::TruncatedLastLine => "truncated_last_line",
+            Fault::NotAnObject => "not_an_object",
+            Fault::Duplicate => "duplicate",
+            Fault::NegativeVotes => "negative_votes",
+            Fault::FarCoordinates => "far_coordinates",
+            Fault::NumericString => "numeric_string",
+            Fault::BlankLine => "blank_line",
         }
     }
 
-    /// Whether a line with this injection must end in quarantine.
+    /// Whether a line with this fault cannot be read into its raw table and must end
+    /// in quarantine.
     pub fn quarantine(self) -> bool {
         matches!(
             self,
-            Kind::MalformedJson
-                | Kind::WrongType
-                | Kind::InvalidUtf8
-                | Kind::TruncatedLastLine
-                | Kind::NotAnObject
+            Fault::MalformedJson
+                | Fault::WrongType
+                | Fault::InvalidUtf8
+                | Fault::TruncatedLastLine
+                | Fault::NotAnObject
         )
     }
 
@@ -77,25 +98,25 @@ impl Kind {
     /// Relative frequency among the per-line kinds.
     fn weight(self) -> f64 {
         match self {
-            Kind::MalformedJson => 0.20,
-            Kind::WrongType => 0.15,
-            Kind::InvalidUtf8 => 0.10,
-            Kind::TruncatedLastLine => 0.0, // decided per file, not per line
-            Kind::NotAnObject => 0.08,
-            Kind::Duplicate => 0.17,
-            Kind::NegativeVotes => 0.10,
-            Kind::FarCoordinates => 0.10,
-            Kind::NumericString => 0.08,
-            Kind::BlankLine => 0.07,
+            Fault::MalformedJson => 0.20,
+            Fault::WrongType => 0.15,
+            Fault::InvalidUtf8 => 0.10,
+            Fault::TruncatedLastLine => 0.0, // decided per file, not per line
+            Fault::NotAnObject => 0.08,
+            Fault::Duplicate => 0.17,
+            Fault::NegativeVotes => 0.10,
+            Fault::FarCoordinates => 0.10,
+            Fault::NumericString => 0.08,
+            Fault::BlankLine => 0.07,
         }
     }
 }
 
 /// The seven raw datasets (one definition, in the schema crate).
-pub use reviewlake_schema::RawDataset as Dataset;
+pub(crate) use reviewlake_schema::RawDataset as Dataset;
 
 /// What the generator needs to know of each dataset to inject faults.
-pub trait DatasetDirt: Copy {
+pub(crate) trait DatasetDirt: Copy {
     /// `(key, replacement)` pairs producing a non-convertible type.
     fn wrong_types(self) -> &'static [(&'static str, &'static str)];
     /// The key of the free-text field.
@@ -103,7 +124,7 @@ pub trait DatasetDirt: Copy {
     /// Numeric keys that may be written as strings.
     fn numeric_keys(self) -> &'static [&'static str];
     /// Whether fault `k` applies to this dataset.
-    fn applicable(self, k: Kind) -> bool;
+    fn applicable(self, k: Fault) -> bool;
 }
 
 impl DatasetDirt for Dataset {
@@ -159,13 +180,13 @@ impl DatasetDirt for Dataset {
         }
     }
 
-    fn applicable(self, k: Kind) -> bool {
+    fn applicable(self, k: Fault) -> bool {
         match k {
-            Kind::TruncatedLastLine => false,
-            Kind::WrongType => !self.wrong_types().is_empty(),
-            Kind::NumericString => !self.numeric_keys().is_empty(),
-            Kind::NegativeVotes => self == Dataset::YelpReview,
-            Kind::FarCoordinates => {
+            Fault::TruncatedLastLine => false,
+            Fault::WrongType => !self.wrong_types().is_empty(),
+            Fault::NumericString => !self.numeric_keys().is_empty(),
+            Fault::NegativeVotes => self == Dataset::YelpReview,
+            Fault::FarCoordinates => {
                 matches!(self, Dataset::YelpBusiness | Dataset::GoogleMetadata)
             }
             _ => true,
@@ -173,25 +194,41 @@ impl DatasetDirt for Dataset {
     }
 }
 
-/// `dirty_manifest.jsonl` writer plus global per-kind counts.
+/// `dirty_manifest.jsonl` writer (when writing a tree) plus global per-kind counts,
+/// and the queue of finished lines of in-memory sinks.
 pub struct DirtLog {
-    w: BufWriter<File>,
+    w: Option<(BufWriter<File>, PathBuf)>,
     pub counts: [u64; 10],
     buf: Vec<u8>,
+    /// Lines completed by in-memory sinks, oldest first.
+    pub queue: VecDeque<Line>,
 }
 
 impl DirtLog {
+    /// A log written to `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        let f = File::create(path).with_context(|| format!("create {}", path.display()))?;
+        let f = File::create(path).map_err(DatagenError::io("create", path))?;
         Ok(DirtLog {
-            w: BufWriter::with_capacity(BUF / 4, f),
-            counts: [0; 10],
-            buf: Vec::with_capacity(256),
+            w: Some((BufWriter::with_capacity(BUF / 4, f), path.to_path_buf())),
+            ..DirtLog::memory()
         })
     }
 
-    fn record(&mut self, path: &str, line: u64, kind: Kind) -> Result<()> {
+    /// A log that only counts (the lines carry their faults).
+    pub fn memory() -> Self {
+        DirtLog {
+            w: None,
+            counts: [0; 10],
+            buf: Vec::new(),
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn record(&mut self, path: &str, line: u64, kind: Fault) -> Result<()> {
         self.counts[kind.idx()] += 1;
+        let Some((w, log_path)) = &mut self.w else {
+            return Ok(());
+        };
         let b = &mut self.buf;
         b.clear();
         b.extend_from_slice(b"{\"path\":");
@@ -203,16 +240,18 @@ impl DirtLog {
         b.extend_from_slice(b"\",\"quarantine\":");
         b.extend_from_slice(if kind.quarantine() { b"true" } else { b"false" });
         b.extend_from_slice(b"}\n");
-        self.w.write_all(b)?;
-        Ok(())
+        w.write_all(b)
+            .map_err(DatagenError::io("write", log_path.as_path()))
     }
 
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
 
-    pub fn finish(mut self) -> Result<()> {
-        self.w.flush()?;
+    pub fn finish(self) -> Result<()> {
+        if let Some((mut w, path)) = self.w {
+            w.flush().map_err(DatagenError::io("write", &path))?;
+        }
         Ok(())
     }
 }
@@ -233,14 +272,22 @@ pub struct FileStats {
     pub injected: [u64; 10],
 }
 
+/// Where a sink's lines go.
+enum Target {
+    /// A file of the tree.
+    File { w: BufWriter<File>, path: PathBuf },
+    /// [`DirtLog::queue`], as [`Line`]s of the file at `rel`.
+    Memory { rel: Arc<str> },
+}
+
 /// One output file.
 pub struct Sink {
     stats: FileStats,
-    w: BufWriter<File>,
+    target: Target,
     phys: u64,
     pending: Vec<u8>,
     has_pending: bool,
-    pending_kind: Option<Kind>,
+    pending_kind: Option<Fault>,
     rng: ChaCha8Rng,
     rate: f64,
     force_truncate: bool,
@@ -248,21 +295,31 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Create `root/rel`. `force_truncate` guarantees a truncated last line
-    /// when dirt is enabled (so every dirty run has at least one).
+    /// Create `root/rel`, or an in-memory file `rel` when `root` is `None`.
+    /// `force_truncate` guarantees a truncated last line when dirt is enabled (so
+    /// every dirty run has at least one).
     pub fn create(
-        root: &Path,
+        root: Option<&Path>,
         rel: &str,
         dataset: Dataset,
         seed: u64,
         rate: f64,
         force_truncate: bool,
     ) -> Result<Self> {
-        let path = root.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-        }
-        let f = File::create(&path).with_context(|| format!("create {}", path.display()))?;
+        let target = match root {
+            Some(root) => {
+                let path = root.join(rel);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(DatagenError::io("create", dir))?;
+                }
+                let f = File::create(&path).map_err(DatagenError::io("create", &path))?;
+                Target::File {
+                    w: BufWriter::with_capacity(BUF, f),
+                    path,
+                }
+            }
+            None => Target::Memory { rel: rel.into() },
+        };
         Ok(Sink {
             stats: FileStats {
                 rel: rel.to_string(),
@@ -273,7 +330,7 @@ impl Sink {
                 generated: 0,
                 injected: [0; 10],
             },
-            w: BufWriter::with_capacity(BUF, f),
+            target,
             phys: 0,
             pending: Vec::with_capacity(4096),
             has_pending: false,
@@ -296,20 +353,20 @@ impl Sink {
             return self.emit(line, None, log);
         }
         let ds = self.stats.dataset;
-        let weights: Vec<f64> = Kind::ALL
+        let weights: Vec<f64> = Fault::ALL
             .iter()
             .map(|k| if ds.applicable(*k) { k.weight() } else { 0.0 })
             .collect();
-        let kind = Kind::ALL[super::util::weighted(&weights, self.rng.random())];
+        let kind = Fault::ALL[super::util::weighted(&weights, self.rng.random())];
         match kind {
-            Kind::Duplicate => {
+            Fault::Duplicate => {
                 self.emit(line, None, log)?;
-                self.emit(line, Some(Kind::Duplicate), log)
+                self.emit(line, Some(Fault::Duplicate), log)
             }
-            Kind::BlankLine => {
+            Fault::BlankLine => {
                 const BLANKS: [&[u8]; 3] = [b"", b"   ", b"\t"];
                 let b = BLANKS[self.rng.random_range(0..BLANKS.len())];
-                self.emit(b, Some(Kind::BlankLine), log)?;
+                self.emit(b, Some(Fault::BlankLine), log)?;
                 self.emit(line, None, log)
             }
             k => {
@@ -327,24 +384,52 @@ impl Sink {
         }
     }
 
-    fn flush_pending(&mut self) -> Result<()> {
+    /// Write the pending line (line number `self.phys`), its first `len` bytes, with
+    /// or without its newline.
+    fn write_pending(
+        &mut self,
+        len: usize,
+        newline: bool,
+        fault: Option<Fault>,
+        log: &mut DirtLog,
+    ) -> Result<()> {
+        let bytes = &self.pending[..len];
+        match &mut self.target {
+            Target::File { w, path } => {
+                let r = match w.write_all(bytes) {
+                    Ok(()) if newline => w.write_all(b"\n"),
+                    r => r,
+                };
+                r.map_err(DatagenError::io("write", path.as_path()))?;
+            }
+            Target::Memory { rel } => log.queue.push_back(Line {
+                dataset: self.stats.dataset,
+                path: Arc::clone(rel),
+                number: self.phys,
+                bytes: bytes.to_vec(),
+                fault,
+            }),
+        }
+        self.stats.bytes += len as u64 + u64::from(newline);
+        self.has_pending = false;
+        Ok(())
+    }
+
+    fn flush_pending(&mut self, log: &mut DirtLog) -> Result<()> {
         if self.has_pending {
-            self.w.write_all(&self.pending)?;
-            self.w.write_all(b"\n")?;
-            self.stats.bytes += self.pending.len() as u64 + 1;
-            self.has_pending = false;
+            self.write_pending(self.pending.len(), true, self.pending_kind, log)?;
         }
         Ok(())
     }
 
-    fn emit(&mut self, bytes: &[u8], kind: Option<Kind>, log: &mut DirtLog) -> Result<()> {
-        self.flush_pending()?;
+    fn emit(&mut self, bytes: &[u8], kind: Option<Fault>, log: &mut DirtLog) -> Result<()> {
+        self.flush_pending(log)?;
         self.pending.clear();
         self.pending.extend_from_slice(bytes);
         self.has_pending = true;
         self.pending_kind = kind;
         self.phys += 1;
-        if kind != Some(Kind::BlankLine) {
+        if kind != Some(Fault::BlankLine) {
             self.stats.lines += 1;
             self.stats.records += 1;
         }
@@ -354,7 +439,7 @@ impl Sink {
         Ok(())
     }
 
-    fn note(&mut self, k: Kind, log: &mut DirtLog) -> Result<()> {
+    fn note(&mut self, k: Fault, log: &mut DirtLog) -> Result<()> {
         if k.quarantine() {
             self.stats.records -= 1;
         }
@@ -374,15 +459,16 @@ impl Sink {
                 while cut > 1 && (self.pending[cut] & 0xC0) == 0x80 {
                     cut -= 1; // stay on a UTF-8 character boundary
                 }
-                self.w.write_all(&self.pending[..cut])?;
-                self.stats.bytes += cut as u64;
-                self.has_pending = false;
-                self.note(Kind::TruncatedLastLine, log)?;
+                self.write_pending(cut, false, Some(Fault::TruncatedLastLine), log)?;
+                self.note(Fault::TruncatedLastLine, log)?;
             } else {
-                self.flush_pending()?;
+                self.flush_pending(log)?;
             }
         }
-        self.w.flush()?;
+        if let Target::File { w, path } = &mut self.target {
+            w.flush()
+                .map_err(DatagenError::io("write", path.as_path()))?;
+        }
         Ok(self.stats)
     }
 }
@@ -427,9 +513,9 @@ fn replace_span(line: &[u8], span: (usize, usize), new: &[u8], out: &mut Vec<u8>
 }
 
 /// Build the corrupted version of `line` into `out`; false if not applicable.
-fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut ChaCha8Rng) -> bool {
+fn corrupt(kind: Fault, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut ChaCha8Rng) -> bool {
     match kind {
-        Kind::MalformedJson => {
+        Fault::MalformedJson => {
             const GARBAGE: [&str; 6] = [
                 "this is not json",
                 "<html><body><h1>503 Service Unavailable</h1></body></html>",
@@ -462,7 +548,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
             }
             true
         }
-        Kind::WrongType => {
+        Fault::WrongType => {
             let opts = ds.wrong_types();
             let (key, bad) = opts[rng.random_range(0..opts.len())];
             match value_span(line, key) {
@@ -473,7 +559,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
                 None => false,
             }
         }
-        Kind::InvalidUtf8 => match value_span(line, ds.text_key()) {
+        Fault::InvalidUtf8 => match value_span(line, ds.text_key()) {
             Some((s, _)) if line[s] == b'"' => {
                 out.extend_from_slice(&line[..=s]);
                 out.extend_from_slice(&[0xFF, 0xFE]);
@@ -482,7 +568,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
             }
             _ => false,
         },
-        Kind::NotAnObject => {
+        Fault::NotAnObject => {
             const VALUES: [&str; 6] = [
                 "[1,2,3]",
                 "42",
@@ -494,7 +580,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
             out.extend_from_slice(VALUES[rng.random_range(0..VALUES.len())].as_bytes());
             true
         }
-        Kind::NegativeVotes => {
+        Fault::NegativeVotes => {
             let key = ["useful", "funny", "cool"][rng.random_range(0..3)];
             match value_span(line, key) {
                 Some(span) => {
@@ -504,7 +590,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
                 None => false,
             }
         }
-        Kind::FarCoordinates => {
+        Fault::FarCoordinates => {
             const FAR: [(&str, &str); 4] = [
                 ("48.8566", "2.3522"),
                 ("35.6762", "139.6503"),
@@ -526,7 +612,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
             out.extend_from_slice(&line[b.1..]);
             true
         }
-        Kind::NumericString => {
+        Fault::NumericString => {
             let keys = ds.numeric_keys();
             let key = keys[rng.random_range(0..keys.len())];
             match value_span(line, key) {
@@ -541,7 +627,7 @@ fn corrupt(kind: Kind, ds: Dataset, line: &[u8], out: &mut Vec<u8>, rng: &mut Ch
                 _ => false,
             }
         }
-        Kind::TruncatedLastLine | Kind::Duplicate | Kind::BlankLine => false,
+        Fault::TruncatedLastLine | Fault::Duplicate | Fault::BlankLine => false,
     }
 }
 
@@ -556,16 +642,16 @@ mod tests {
         assert!(serde_json::from_slice::<serde_json::Value>(line).is_ok());
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for _ in 0..200 {
-            for k in Kind::ALL {
+            for k in Fault::ALL {
                 let mut out = Vec::new();
                 if !corrupt(k, Dataset::YelpReview, line, &mut out, &mut rng) {
                     continue;
                 }
                 let parsed = serde_json::from_slice::<serde_json::Value>(&out);
                 match k {
-                    Kind::MalformedJson | Kind::InvalidUtf8 => assert!(parsed.is_err(), "{k:?}"),
-                    Kind::NotAnObject => assert!(!parsed.unwrap().is_object()),
-                    Kind::WrongType => {
+                    Fault::MalformedJson | Fault::InvalidUtf8 => assert!(parsed.is_err(), "{k:?}"),
+                    Fault::NotAnObject => assert!(!parsed.unwrap().is_object()),
+                    Fault::WrongType => {
                         let v = parsed.unwrap();
                         assert!(
                             !v["stars"].is_number()
@@ -573,11 +659,11 @@ mod tests {
                                 || !v["cool"].is_number()
                         );
                     }
-                    Kind::NegativeVotes => {
+                    Fault::NegativeVotes => {
                         let v = parsed.unwrap();
                         assert!(["useful", "funny", "cool"].iter().any(|k| v[k] == -1));
                     }
-                    Kind::NumericString => {
+                    Fault::NumericString => {
                         let v = parsed.unwrap();
                         assert!(v["stars"].is_string() || v["useful"].is_string());
                     }

@@ -1,0 +1,324 @@
+//! Read-only query sessions pinned to a snapshot.
+//!
+//! A [`QuerySession`] registers every table of a snapshot once (each at its pinned
+//! Delta version, each checked against the schema this release expects) and is then
+//! cheap to clone per query: a server keeps one per snapshot. Queries are read-only
+//! (DML, DDL, `COPY` and `SET`-style statements are refused) and their results can be
+//! streamed.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use arrow_schema::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Statistics;
+use datafusion::datasource::TableType;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::projection::ProjectionExpr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::limit::GlobalLimitExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::prelude::{DataFrame, SQLOptions, SessionContext};
+use futures::StreamExt;
+
+use crate::columns::check_schema;
+use crate::{
+    Lake, LakeError, Result, Snapshot, Table, TableVersion, Zone, new_context, plain_strings,
+};
+
+/// A read-only query session over one snapshot of a lake. Cheap to clone.
+#[derive(Clone)]
+pub struct QuerySession {
+    lake: Lake,
+    ctx: SessionContext,
+    snapshot: Option<i64>,
+    tables: Arc<Vec<TableVersion>>,
+}
+
+impl std::fmt::Debug for QuerySession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySession")
+            .field("lake", &self.lake.root().as_str())
+            .field("snapshot", &self.snapshot)
+            .field("tables", &self.tables.len())
+            .finish()
+    }
+}
+
+impl Lake {
+    /// A read-only session over the latest snapshot (for a lake without catalog: every
+    /// table at its latest version). The catalog's `snapshots` table is registered too.
+    pub async fn session(&self) -> Result<QuerySession> {
+        self.session_at(None).await
+    }
+
+    /// A read-only session over snapshot `id`, or the latest one when `None`.
+    pub async fn session_at(&self, id: Option<i64>) -> Result<QuerySession> {
+        match id {
+            Some(id) => {
+                let s = self.snapshot_by_id(id).await?;
+                self.session_for(&s).await
+            }
+            None => {
+                let (id, tables) = self.current_tables().await?;
+                QuerySession::build(self.clone(), id, tables).await
+            }
+        }
+    }
+
+    /// A read-only session over `snapshot`.
+    pub async fn session_for(&self, snapshot: &Snapshot) -> Result<QuerySession> {
+        QuerySession::build(self.clone(), Some(snapshot.id), snapshot.tables.clone()).await
+    }
+
+    /// A read-only session over the latest snapshot with only the tables of `zones`
+    /// registered: what a stage reads (its inputs), without opening — or checking — the
+    /// tables it is about to rewrite.
+    pub async fn session_zones(&self, zones: &[Zone]) -> Result<QuerySession> {
+        let (id, tables) = self.current_tables().await?;
+        let tables = tables
+            .into_iter()
+            .filter(|t| zones.contains(&t.zone))
+            .collect();
+        QuerySession::build(self.clone(), id, tables).await
+    }
+}
+
+impl QuerySession {
+    /// A session with no table registered.
+    pub(crate) fn empty(lake: Lake) -> QuerySession {
+        QuerySession {
+            lake,
+            ctx: new_context(),
+            snapshot: None,
+            tables: Arc::new(Vec::new()),
+        }
+    }
+
+    async fn build(
+        lake: Lake,
+        snapshot: Option<i64>,
+        mut tables: Vec<TableVersion>,
+    ) -> Result<QuerySession> {
+        tables.sort();
+        let session = QuerySession {
+            snapshot,
+            tables: Arc::new(tables.clone()),
+            ..QuerySession::empty(lake.clone())
+        };
+        // Tables load in parallel; on a name clash across zones the later zone wins.
+        let loaded: Vec<Table> = futures::stream::iter(tables.iter().map(|t| {
+            let lake = lake.clone();
+            async move { lake.table_at(t.zone, &t.name, t.version).await }
+        }))
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+        for t in &loaded {
+            session.register(t, t.name()).await?;
+        }
+        if let Some(cat) = lake
+            .table(Zone::Catalog, reviewlake_schema::catalog::SNAPSHOTS)
+            .await?
+        {
+            session
+                .register(&cat, reviewlake_schema::catalog::SNAPSHOTS)
+                .await?;
+        }
+        Ok(session)
+    }
+
+    /// Registers `table` under `name`, after checking its columns against the schema
+    /// this release expects for it.
+    pub(crate) async fn register(&self, table: &Table, name: &str) -> Result<()> {
+        table
+            .delta
+            .update_datafusion_session(&self.ctx.state())
+            .map_err(|e| crate::delta_err(table.zone, &table.name, e))?;
+        let provider = table.delta.table_provider().await?;
+        if let Some(expected) = reviewlake_schema::expected_schema(table.zone, table.name()) {
+            check_schema(&table.label(), &expected, &provider.schema()).map_err(|e| {
+                match (e, table.schema_version()) {
+                    (LakeError::Column { table, column, expected, found }, Some(v))
+                        if v < reviewlake_schema::SCHEMA_VERSION =>
+                    {
+                        LakeError::Column {
+                            table,
+                            column,
+                            expected,
+                            found: format!(
+                                "{found} (written with schema version {v}: re-run the stage that writes it)"
+                            ),
+                        }
+                    }
+                    (e, _) => e,
+                }
+            })?;
+        }
+        let provider: Arc<dyn TableProvider> = Arc::new(LimitExact { inner: provider });
+        if self.ctx.table_exist(name)? {
+            self.ctx.deregister_table(name)?;
+        }
+        self.ctx.register_table(name, provider)?;
+        Ok(())
+    }
+
+    /// Re-registers `zone/name` at its latest version: for a stage that reads the table
+    /// it has just written (it holds the writer lease; nobody else writes).
+    pub async fn refresh(&self, zone: Zone, name: &str) -> Result<()> {
+        let t = self
+            .lake
+            .table(zone, name)
+            .await?
+            .ok_or_else(|| LakeError::Schema {
+                table: format!("{zone}/{name}"),
+                reason: "no such table".into(),
+            })?;
+        self.register(&t, name).await
+    }
+
+    /// The snapshot this session reads (`None` for a lake without catalog).
+    pub fn snapshot_id(&self) -> Option<i64> {
+        self.snapshot
+    }
+
+    /// The tables of the session's snapshot.
+    pub fn tables(&self) -> &[TableVersion] {
+        &self.tables
+    }
+
+    /// Whether a table called `name` is registered.
+    pub fn has_table(&self, name: &str) -> bool {
+        self.ctx.table_exist(name).unwrap_or(false)
+    }
+
+    /// Plans `sql` (read-only: DML, DDL, `COPY` and statements are refused with
+    /// [`LakeError::ReadOnly`]).
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let state = self.ctx.state();
+        let plan = state.create_logical_plan(sql).await?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| {
+                LakeError::ReadOnly(format!(
+                    "{}; queries cannot change the lake (the pipeline's stages write it)",
+                    e.strip_backtrace()
+                ))
+            })?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// Runs `sql` and streams its result (batches with plain strings).
+    pub async fn stream(&self, sql: &str) -> Result<BatchStream> {
+        let df = self.sql(sql).await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let inner = df.execute_stream().await?;
+        Ok(BatchStream { inner, schema })
+    }
+
+    /// Runs `sql` and collects its result (for small results).
+    pub async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let mut s = self.stream(sql).await?;
+        let mut out = Vec::new();
+        while let Some(b) = s.next().await {
+            out.push(b?);
+        }
+        Ok(out)
+    }
+}
+
+/// The batches of a query, as they come.
+pub struct BatchStream {
+    inner: SendableRecordBatchStream,
+    schema: SchemaRef,
+}
+
+impl BatchStream {
+    /// The result's schema as planned (string columns may come as plain strings).
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The next batch (strings as plain `Utf8`), `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        match self.inner.next().await? {
+            Ok(b) => Some(plain_strings(&b)),
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+}
+
+/// Wraps a Delta table provider so that `LIMIT` is always enforced: delta-rs 1.1's
+/// metadata-only scans (`SELECT 1 FROM t LIMIT 2`) ignore the limit DataFusion pushes
+/// into them (delta-rs#4037). A pushed limit gets an explicit limit node above the
+/// scan. Writes are not supported (the trait's defaults refuse them).
+#[derive(Debug)]
+struct LimitExact {
+    inner: Arc<dyn TableProvider>,
+}
+
+#[async_trait]
+impl TableProvider for LimitExact {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        self.inner.statistics()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        // A scan that needs no column becomes a scan of one narrow column whose values
+        // are then dropped, so delta-rs plans an ordinary (limit-aware) Parquet scan.
+        if limit.is_some() && projection.is_some_and(|p| p.is_empty()) {
+            let schema = self.inner.schema();
+            let narrow = schema
+                .fields()
+                .iter()
+                .position(|f| f.data_type().is_primitive() || f.data_type().is_null())
+                .unwrap_or(0);
+            if !schema.fields().is_empty() {
+                let plan = self
+                    .inner
+                    .scan(state, Some(&vec![narrow]), filters, limit)
+                    .await?;
+                let plan: Arc<dyn ExecutionPlan> =
+                    Arc::new(ProjectionExec::try_new(Vec::<ProjectionExpr>::new(), plan)?);
+                return Ok(match limit {
+                    Some(n) => Arc::new(GlobalLimitExec::new(
+                        Arc::new(CoalescePartitionsExec::new(plan)),
+                        0,
+                        Some(n),
+                    )),
+                    None => plan,
+                });
+            }
+        }
+        self.inner.scan(state, projection, filters, limit).await
+    }
+}
