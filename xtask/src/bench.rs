@@ -61,6 +61,82 @@ pub enum BenchCommand {
         #[arg(long, default_value = "target/bench")]
         work: PathBuf,
     },
+    /// ALS recommender beside Spark MLlib's ALS (explicit: fit time and RMSE over seeds)
+    /// and the `implicit` library (time per iteration, precision@10), on the same
+    /// generated ratings and split, plus our peak RSS (see `xtask/src/bench_als.rs`).
+    Als {
+        /// Generated reviews (Yelp + Google) turned into ratings.
+        #[arg(long, default_value_t = 1_000_000)]
+        reviews: u64,
+        /// Work folder (ratings files and outputs under `<work>/als-<reviews>`).
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// Python with `pip install -r xtask/bench/requirements-als.txt` done.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Seeds per contender (1..=N).
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        /// Explicit rank.
+        #[arg(long, default_value_t = 10)]
+        rank: usize,
+        /// Explicit iterations.
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
+        /// Explicit regularisation (Spark's regParam).
+        #[arg(long, default_value_t = 0.1)]
+        reg: f64,
+        /// Implicit factors.
+        #[arg(long, default_value_t = 64)]
+        factors: usize,
+        /// Implicit iterations.
+        #[arg(long, default_value_t = 15)]
+        implicit_iterations: usize,
+        /// Implicit regularisation.
+        #[arg(long, default_value_t = 0.01)]
+        implicit_reg: f64,
+        /// Implicit confidence slope (confidence = 1 + alpha * count).
+        #[arg(long, default_value_t = 10.0)]
+        alpha: f64,
+        /// Skip Spark.
+        #[arg(long)]
+        no_spark: bool,
+        /// Skip the implicit library.
+        #[arg(long)]
+        no_implicit: bool,
+    },
+    /// The API's recommendations endpoint under wrk on loopback: requests/s, p50/p99
+    /// latency, errors, server memory with the snapshot loaded, dist binary size (see
+    /// `xtask/src/bench_api.rs`).
+    Api {
+        /// Generated reviews in the lake (built once under the work folder).
+        #[arg(long, default_value_t = 1_000_000)]
+        reviews: u64,
+        /// Work folder.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// Seconds of measured load (after a 5 s warm-up).
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// wrk connections.
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+        /// Distinct users the requests rotate over.
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Recommendations per request.
+        #[arg(long, default_value_t = 10)]
+        n: u32,
+        /// CPUs of the server (taskset -c).
+        #[arg(long, default_value = "1")]
+        server_cpus: String,
+        /// CPUs of wrk (taskset -c).
+        #[arg(long, default_value = "0")]
+        wrk_cpus: String,
+        /// The wrk binary.
+        #[arg(long, default_value = "wrk")]
+        wrk: String,
+    },
     /// Sentiment throughput (texts/s): the Rust VADER port, one thread and all cores,
     /// beside vaderSentiment 3.3.2 (PyPI) on the same review texts, in the same run.
     Sentiment {
@@ -181,6 +257,56 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             python,
         } => bench_sentiment(texts, &work, &python),
         BenchCommand::Sql { reviews, work } => bench_sql(reviews, &work),
+        BenchCommand::Api {
+            reviews,
+            work,
+            duration,
+            connections,
+            users,
+            n,
+            server_cpus,
+            wrk_cpus,
+            wrk,
+        } => crate::bench_api::run(crate::bench_api::ApiBench {
+            reviews,
+            work,
+            duration,
+            connections,
+            users,
+            n,
+            server_cpus,
+            wrk_cpus,
+            wrk,
+        }),
+        BenchCommand::Als {
+            reviews,
+            work,
+            python,
+            seeds,
+            rank,
+            iterations,
+            reg,
+            factors,
+            implicit_iterations,
+            implicit_reg,
+            alpha,
+            no_spark,
+            no_implicit,
+        } => crate::bench_als::run(crate::bench_als::AlsBench {
+            reviews,
+            work,
+            python,
+            seeds,
+            rank,
+            iterations,
+            reg,
+            factors,
+            implicit_iterations,
+            implicit_reg,
+            alpha,
+            no_spark,
+            no_implicit,
+        }),
     }
 }
 

@@ -12,11 +12,16 @@
 //! cargo xtask bench ingest|warehouse [--reviews N] [--work DIR]
 //! ```
 
+mod als;
 mod bench;
+mod bench_als;
+mod bench_api;
 mod gdp_page;
 mod pipeline;
 mod progress;
+mod serve;
 mod sql;
+mod train;
 
 use std::path::PathBuf;
 
@@ -96,6 +101,21 @@ enum Command {
         #[arg(long, default_value_t = 168)]
         retain_hours: u64,
     },
+    /// Train an ALS recommender on a ratings file (CSV or Parquet: user,item,rating) and
+    /// print the RMSE on a held-out file (or ranking metrics with --implicit).
+    Als(als::AlsArgs),
+    /// Train the models on the lake's latest snapshot (the pipeline's `ml` stage alone):
+    /// registry, predictions tables, tuning trials, an `ml` snapshot.
+    Train(train::TrainArgs),
+    /// List the model registry: every version, its metrics, the current one per name.
+    Models {
+        /// Lake root (folder, s3:// or memory:// URL).
+        #[arg(long, default_value = "lake")]
+        lake: String,
+    },
+    /// Serve the API and dashboard over a lake (crates/api): JSON under /v1, /docs,
+    /// /metrics, the dashboard at /.
+    Serve(serve::ServeArgs),
     /// Benchmarks that print figures (release build recommended).
     Bench {
         #[command(subcommand)]
@@ -236,7 +256,14 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Pipeline(args) => pipeline::run(args),
+        Command::Pipeline(args) => {
+            let allow = args.allow_empty;
+            let warnings = pipeline::run(args)?;
+            if !warnings.is_empty() && !allow {
+                std::process::exit(pipeline::EXIT_DATA_PROBLEMS);
+            }
+            Ok(())
+        }
         Command::Sql(args) => sql::run(args),
         Command::Sentiment => sentiment(),
         Command::Report { lake, out } => {
@@ -268,6 +295,10 @@ fn main() -> Result<()> {
         }
         Command::Snapshots { lake, show } => snapshots(&lake, show),
         Command::Vacuum { lake, retain_hours } => vacuum(&lake, retain_hours),
+        Command::Als(args) => als::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Models { lake } => train::models(&lake),
+        Command::Serve(args) => serve::run(args),
         Command::Bench { what } => bench::run(what),
     }
 }

@@ -10,7 +10,7 @@ use reviewlake_lake::Lake;
 use reviewlake_schema::progress::Reporter;
 
 /// Stages, in order.
-pub const STAGES: [&str; 3] = ["ingest", "warehouse", "features"];
+pub const STAGES: [&str; 4] = ["ingest", "warehouse", "features", "ml"];
 
 /// Default sample folder, generated on first use.
 pub const DEFAULT_SAMPLE: &str = "data/sample";
@@ -27,8 +27,8 @@ pub struct PipelineArgs {
     /// Lake root (folder, s3:// or memory:// URL).
     #[arg(long, default_value = "lake")]
     pub lake: String,
-    /// Last stage to run (ingest, warehouse, features). Default: all of them.
-    #[arg(long, default_value = "features")]
+    /// Last stage to run (ingest, warehouse, features, ml). Default: all of them.
+    #[arg(long, default_value = "ml")]
     pub until: String,
     /// First stage to run (earlier ones are assumed done), e.g. `--from warehouse` to
     /// rebuild the warehouse without checking the sources again.
@@ -54,14 +54,32 @@ pub struct PipelineArgs {
     /// No progress bars (also off when stderr is not a terminal).
     #[arg(long)]
     pub quiet: bool,
+    /// Exit 0 even when the run found data problems (a dataset with no usable record,
+    /// a file that is not JSON, no recognised file); by default they exit with 2.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// KPI values on fewer reviews than this are marked low_support and kept out of
+    /// report headlines.
+    #[arg(long, default_value_t = reviewlake_features::DEFAULT_MIN_SUPPORT)]
+    pub min_support: i64,
+    /// ml stage: skip the hyper-parameter searches (faster; default parameters).
+    #[arg(long)]
+    pub no_tune: bool,
+    /// ml stage: seed of splits, initialisations and searches.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
     /// For tests of failure handling: make the warehouse build fail its reconciliation
     /// check after writing its tables.
     #[arg(long, hide = true)]
     pub test_fail_reconciliation: bool,
 }
 
-/// Runs the pipeline.
-pub fn run(args: PipelineArgs) -> Result<()> {
+/// Exit status of a run that completed with data problems (and no `--allow-empty`).
+pub const EXIT_DATA_PROBLEMS: i32 = 2;
+
+/// Runs the pipeline. Returns the data problems found (each already printed as a
+/// warning); the caller exits with [`EXIT_DATA_PROBLEMS`] when there are any.
+pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
     let Some(last) = STAGES.iter().position(|s| *s == args.until) else {
         bail!(
             "unknown stage {:?}: stages are {}",
@@ -82,7 +100,20 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         args.from,
         args.until
     );
+    anyhow::ensure!(args.min_support >= 0, "--min-support must be 0 or more");
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // Every option is checked before any work starts (and before a lake is created).
+    let warehouse = if first <= 1 && last >= 1 {
+        Some(rt.block_on(warehouse_options(&args))?)
+    } else {
+        None
+    };
     let source = match &args.source {
+        Some(s) if first == 0 => {
+            reviewlake_ingest::SourceRoot::parse(s)
+                .with_context(|| format!("reading the source {s}"))?;
+            s.clone()
+        }
         Some(s) => s.clone(),
         None if first == 0 => ensure_sample(Path::new(DEFAULT_SAMPLE))?,
         None => String::new(),
@@ -90,8 +121,9 @@ pub fn run(args: PipelineArgs) -> Result<()> {
     let reporter = crate::progress::reporter(
         args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
-    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    rt.block_on(async move {
+    let local_lake = (!args.lake.contains("://")).then(|| PathBuf::from(&args.lake));
+    let created = local_lake.as_ref().is_some_and(|p| !p.exists());
+    let result = rt.block_on(async {
         // Only ingest creates a lake; later stages need an existing one.
         let lake = if first == 0 {
             Lake::open(&args.lake)
@@ -102,21 +134,49 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         let run_id = format!("pipeline-{}", std::process::id());
         // One writer at a time for the whole run; each stage joins this lease.
         let guard = lake.acquire_writer(&run_id).await?;
-        let result = run_stages(&lake, &args, &source, first, last, &reporter).await;
+        let result = run_stages(&lake, &args, warehouse, &source, first, last, &reporter).await;
         guard.release().await;
         result
-    })
+    });
+    if result.is_err()
+        && created
+        && let Some(p) = &local_lake
+        && !p.join("catalog").exists()
+    {
+        // A run that created the lake and failed before its first snapshot leaves
+        // nothing behind.
+        let _ = std::fs::remove_dir_all(p);
+    }
+    let warnings = result?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if !warnings.is_empty() {
+        eprintln!(
+            "completed with {} data problem(s){}",
+            warnings.len(),
+            if args.allow_empty {
+                " (--allow-empty: exit status 0)"
+            } else {
+                ": exit status 2 (--allow-empty to accept)"
+            }
+        );
+    }
+    Ok(warnings)
 }
 
 async fn run_stages(
     lake: &Lake,
     args: &PipelineArgs,
+    warehouse: Option<reviewlake_warehouse::WarehouseOptions>,
     source: &str,
     first: usize,
     last: usize,
     reporter: &Reporter,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let mut report_json = serde_json::Map::new();
+    let mut warnings = Vec::new();
+    let mut ingest_report = None;
     if first == 0 {
         let mut opts = IngestOptions::new(source);
         opts.reporter = reporter.clone();
@@ -124,24 +184,29 @@ async fn run_stages(
             .await
             .with_context(|| format!("ingesting {source} into {}", lake.root()))?;
         print_ingest_summary(&report);
+        warnings.extend(report.warnings());
         if let serde_json::Value::Object(m) = ingest_json(&report) {
             report_json.extend(m);
         }
+        ingest_report = Some(report);
     }
-    if first <= 1 && last >= 1 {
-        let mut opts = warehouse_options(args).await?;
+    let mut warehouse_report = None;
+    if let Some(mut opts) = warehouse {
         opts.reporter = reporter.clone();
         let wr = reviewlake_warehouse::build(lake, &opts)
             .await
             .with_context(|| format!("building the warehouse of {}", lake.root()))?;
         println!("{wr}");
+        warnings.extend(warehouse_warnings(&wr));
         report_json.insert("warehouse".into(), serde_json::to_value(&wr)?);
+        warehouse_report = Some(wr);
     }
     if first <= 2 && last >= 2 {
         let fr = reviewlake_features::build(
             lake,
             &reviewlake_features::FeaturesOptions {
                 reporter: reporter.clone(),
+                min_support: args.min_support,
             },
         )
         .await
@@ -149,13 +214,121 @@ async fn run_stages(
         println!("{fr}");
         report_json.insert("features".into(), serde_json::to_value(&fr)?);
     }
+    if first <= 3 && last >= 3 {
+        let mut opts = reviewlake_ml::TrainOptions {
+            tune: !args.no_tune,
+            seed: args.seed,
+            reporter: reporter.clone(),
+            ..reviewlake_ml::TrainOptions::default()
+        };
+        opts.als.seed = args.seed;
+        opts.implicit.seed = args.seed;
+        let mr = crate::train::train(lake, &opts).await?;
+        println!("{mr}");
+        report_json.insert("ml".into(), serde_json::to_value(&mr)?);
+    }
+    print_dataset_summary(ingest_report.as_ref(), warehouse_report.as_ref());
     tracing::debug!(last_stage = STAGES[last], "pipeline done");
+    report_json.insert("warnings".into(), serde_json::to_value(&warnings)?);
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&serde_json::Value::Object(report_json))?;
         std::fs::write(path, text).with_context(|| format!("writing report {}", path.display()))?;
         println!("report written to {}", path.display());
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// Drop reasons that are the scope's doing or repeats, not bad data.
+fn benign_drop(reason: &str) -> bool {
+    reason.starts_with("duplicate_")
+        || reason.starts_with("out_of_scope")
+        || reason == "no_activity_in_scope"
+}
+
+/// A raw dataset with records none of which reached the warehouse because they were
+/// invalid (scope filters and duplicates do not count) is a data problem.
+fn warehouse_warnings(wr: &reviewlake_warehouse::WarehouseReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &wr.sources {
+        let invalid: u64 = s.quarantined_total()
+            + s.dropped
+                .iter()
+                .filter(|(k, _)| !benign_drop(k))
+                .map(|(_, v)| *v)
+                .sum::<u64>();
+        if s.read > 0 && s.carried == 0 && invalid > 0 {
+            let mut reasons: Vec<(&String, &u64)> = s
+                .quarantined
+                .iter()
+                .chain(s.dropped.iter().filter(|(k, _)| !benign_drop(k)))
+                .collect();
+            reasons.sort_by(|a, b| b.1.cmp(a.1));
+            let top: Vec<String> = reasons
+                .iter()
+                .take(3)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            out.push(format!(
+                "dataset {}: none of its {} records reached the warehouse ({} invalid: {})",
+                s.table,
+                s.read,
+                invalid,
+                top.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// Per dataset: what ingest read, rescued and quarantined, and what the warehouse
+/// carried.
+fn print_dataset_summary(
+    ingest: Option<&IngestReport>,
+    warehouse: Option<&reviewlake_warehouse::WarehouseReport>,
+) {
+    if ingest.is_none() && warehouse.is_none() {
+        return;
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "dataset",
+        "read",
+        "rescued",
+        "quarantined (ingest)",
+        "carried",
+        "dropped",
+        "quarantined (warehouse)",
+    ]);
+    for d in reviewlake_ingest::RawDataset::ALL {
+        let name = d.table_name();
+        let files: Vec<_> = ingest
+            .map(|r| r.files.iter().filter(|f| f.dataset == name).collect())
+            .unwrap_or_default();
+        let w = warehouse.and_then(|w| w.source(name));
+        if files.is_empty() && w.is_none_or(|s| s.read == 0) {
+            continue;
+        }
+        let sum = |f: fn(&reviewlake_ingest::FileReport) -> u64| -> String {
+            if ingest.is_none() {
+                return "-".into();
+            }
+            files.iter().map(|x| f(x)).sum::<u64>().to_string()
+        };
+        let wv = |f: &dyn Fn(&reviewlake_warehouse::SourceReport) -> u64| {
+            w.map(|s| f(s).to_string()).unwrap_or_else(|| "-".into())
+        };
+        t.add_row(vec![
+            name.to_string(),
+            sum(|f| f.read),
+            sum(|f| f.rescued),
+            sum(|f| f.quarantined),
+            wv(&|s| s.carried),
+            wv(&|s| s.dropped_total()),
+            wv(&|s| s.quarantined_total()),
+        ]);
+    }
+    println!("{t}");
 }
 
 /// The warehouse options given on the command line.
@@ -165,7 +338,10 @@ pub async fn warehouse_options(
     use reviewlake_warehouse::{CategoryScope, GdpSource, StateScope, WarehouseOptions};
     let states = match &args.states {
         Some(s) => StateScope::parse(s)?,
-        None => StateScope::TopGdp(args.top_gdp),
+        None => {
+            anyhow::ensure!(args.top_gdp > 0, "--top-gdp must be at least 1");
+            StateScope::TopGdp(args.top_gdp)
+        }
     };
     let gdp = match &args.fetch_gdp {
         None => GdpSource::Offline,
@@ -174,6 +350,20 @@ pub async fn warehouse_options(
             html: fetch(url).await?,
         },
     };
+    if let StateScope::TopGdp(n) = states {
+        let page = match &gdp {
+            GdpSource::Offline => reviewlake_warehouse::gdp::OFFLINE_PAGE,
+            GdpSource::Html { html, .. } => html.as_str(),
+        };
+        let rows =
+            reviewlake_warehouse::gdp::parse_gdp_html(page).context("reading the GDP table")?;
+        let top = reviewlake_warehouse::gdp::top_states(&rows, n);
+        anyhow::ensure!(
+            top.len() == n,
+            "--top-gdp {n}: the GDP table has only {} US states",
+            top.len()
+        );
+    }
     Ok(WarehouseOptions {
         states,
         categories: CategoryScope::parse(&args.categories)?,
@@ -246,6 +436,7 @@ fn print_ingest_summary(r: &IngestReport) {
         "status",
         "read",
         "written",
+        "rescued",
         "quarantined",
         "MB",
         "s",
@@ -257,6 +448,7 @@ fn print_ingest_summary(r: &IngestReport) {
             format!("{:?}", f.status).to_lowercase(),
             f.read.to_string(),
             f.written.to_string(),
+            f.rescued.to_string(),
             f.quarantined.to_string(),
             format!("{:.1}", f.bytes as f64 / 1e6),
             format!("{:.2}", f.seconds),
@@ -268,6 +460,7 @@ fn print_ingest_summary(r: &IngestReport) {
         String::new(),
         r.read().to_string(),
         r.written().to_string(),
+        r.rescued().to_string(),
         r.quarantined().to_string(),
         format!(
             "{:.1}",
@@ -277,6 +470,21 @@ fn print_ingest_summary(r: &IngestReport) {
     ]);
     println!("{t}");
     let mb = r.bytes_processed() as f64 / 1e6;
+    if !r.ignored.is_empty() {
+        let shown: Vec<&str> = r.ignored.iter().take(10).map(String::as_str).collect();
+        println!(
+            "ignored (not a recognised dataset file): {}{}",
+            shown.join(", "),
+            if r.ignored.len() > shown.len() {
+                format!(" and {} more", r.ignored.len() - shown.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Some(id) = r.snapshot {
+        println!("ingest: snapshot {id}");
+    }
     println!(
         "ingest: {} files ({} ignored) into {} — {:.1} MB processed in {:.1}s ({:.1} MB/s); read = written + quarantined: {}",
         r.files.len(),

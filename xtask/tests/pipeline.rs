@@ -60,6 +60,22 @@ fn dirty_data_quarantine_holds_exactly_the_injected_lines() {
         serde_json::from_str(&std::fs::read_to_string(src.join("manifest.json")).unwrap()).unwrap();
     let files = report["files"].as_array().unwrap();
     let mfiles = manifest["files"].as_array().unwrap();
+    let mut rescued_lines: std::collections::HashMap<String, u64> = Default::default();
+    for l in std::fs::read_to_string(src.join("dirty_manifest.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if v["rescued"].as_bool() == Some(true) {
+            *rescued_lines
+                .entry(v["path"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    assert!(
+        rescued_lines.values().sum::<u64>() > 0,
+        "no wrong-type injection"
+    );
     assert_eq!(files.len(), mfiles.len());
     for m in mfiles {
         let path = m["path"].as_str().unwrap();
@@ -73,6 +89,12 @@ fn dirty_data_quarantine_holds_exactly_the_injected_lines() {
         assert_eq!(read, written + quarantined, "{path}");
         assert_eq!(read, m["lines"].as_u64().unwrap(), "{path} lines");
         assert_eq!(written, m["records"].as_u64().unwrap(), "{path} records");
+        // Wrong-type fields land with the value in `_rescued_data` (counted per file).
+        assert_eq!(
+            f["rescued"].as_u64().unwrap(),
+            rescued_lines.get(path).copied().unwrap_or(0),
+            "{path} rescued"
+        );
     }
 
     // The quarantine table holds exactly the injected malformed lines.

@@ -92,3 +92,68 @@ fn report_renders_charts_in_headless_chromium() {
     let ink = pixels.iter().filter(|p| p.iter().all(|c| *c < 200)).count();
     assert!(ink > 20_000, "{ink} dark pixels");
 }
+
+/// The bundled real samples (tests/data/real) leave few reviews in the default scope:
+/// the run summary counts the KPI rows below the minimum support, every such row is
+/// marked `low_support`, and the report builds no headline on them.
+#[test]
+fn real_samples_build_no_headline_below_the_minimum_support() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/real");
+    let out = xtask()
+        .args(["pipeline", "--quiet", "--until", "features", "--source"])
+        .arg(&real)
+        .arg("--lake")
+        .arg(&lake)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("KPI rows rest on fewer than 30 reviews"),
+        "{stdout}"
+    );
+
+    // Every KPI row under 30 reviews is marked.
+    let sql = |q: &str| {
+        let o = xtask()
+            .args(["sql", "--format", "csv", "--lake"])
+            .arg(&lake)
+            .arg(q)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let unmarked = sql("SELECT count(*) AS n FROM kpi WHERE support < 30 AND NOT low_support");
+    assert!(
+        unmarked.ends_with("\n0") || unmarked == "n\n0",
+        "{unmarked}"
+    );
+    let marked = sql("SELECT count(*) AS n FROM kpi WHERE low_support");
+    assert!(
+        !marked.ends_with("\n0"),
+        "no low-support row on 24 reviews: {marked}"
+    );
+
+    let html = dir.path().join("report.html");
+    let o = xtask()
+        .args(["report", "--lake"])
+        .arg(&lake)
+        .arg("--out")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.contains("Latest quarter with enough reviews: <b>none</b>"),
+        "a headline on fewer than 30 reviews"
+    );
+}

@@ -195,7 +195,7 @@ fn killed_or_failed_rebuilds_are_never_half_seen() {
     assert_eq!(w.count(FACTS), all);
 
     // The features stage builds on the previous (complete) warehouse.
-    let out = run(&mut w.pipeline(&["--from", "features"]));
+    let out = run(&mut w.pipeline(&["--from", "features", "--until", "features"]));
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(w.count("SELECT count(*) FROM review_features"), all);
 
@@ -278,7 +278,7 @@ fn one_writer_at_a_time_and_a_killed_holder_blocks_nobody() {
 #[test]
 fn a_hand_changed_column_type_is_an_error_naming_table_and_column() {
     let w = world(1500);
-    let out = run(&mut w.pipeline(&["--from", "features"]));
+    let out = run(&mut w.pipeline(&["--from", "features", "--until", "features"]));
     assert!(out.status.success(), "{}", text(&out));
     // Replace features/kpi by a table whose `value` is a string, keeping its history
     // (a schema with a higher version number may change types).

@@ -22,7 +22,7 @@ type Result<T> = std::result::Result<T, DatagenError>;
 const BUF: usize = 1 << 20;
 /// A defect the generator injects into a line when asked for dirty data
 /// ([`GenOptions::dirty`](crate::GenOptions::dirty)). Each injection is one line of
-/// `dirty_manifest.jsonl`: `{"path":..,"line":..,"kind":..,"quarantine":..}`.
+/// `dirty_manifest.jsonl`: `{"path":..,"line":..,"kind":..,"quarantine":..,"rescued":..}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
     /// Not JSON: a missing brace or comma, an unquoted key, single quotes, garbage text.
@@ -79,16 +79,21 @@ impl Fault {
     }
 
     /// Whether a line with this fault cannot be read into its raw table and must end
-    /// in quarantine.
+    /// in quarantine (a line that is not exactly one JSON object).
     pub fn quarantine(self) -> bool {
         matches!(
             self,
             Fault::MalformedJson
-                | Fault::WrongType
                 | Fault::InvalidUtf8
                 | Fault::TruncatedLastLine
                 | Fault::NotAnObject
         )
+    }
+
+    /// Whether a line with this fault lands in its raw table with the misfit value kept
+    /// in `_rescued_data` (a JSON object whose field has a type its column cannot hold).
+    pub fn rescued(self) -> bool {
+        self == Fault::WrongType
     }
 
     fn idx(self) -> usize {
@@ -239,6 +244,8 @@ impl DirtLog {
         b.extend_from_slice(kind.name().as_bytes());
         b.extend_from_slice(b"\",\"quarantine\":");
         b.extend_from_slice(if kind.quarantine() { b"true" } else { b"false" });
+        b.extend_from_slice(b",\"rescued\":");
+        b.extend_from_slice(if kind.rescued() { b"true" } else { b"false" });
         b.extend_from_slice(b"}\n");
         w.write_all(b)
             .map_err(DatagenError::io("write", log_path.as_path()))

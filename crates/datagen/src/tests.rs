@@ -287,7 +287,7 @@ fn gen_dirty_manifest_reconciles() {
                             )
                         }
                         "not_an_object" => assert!(!parsed.unwrap().is_object() && *q),
-                        "wrong_type" => assert!(parsed.unwrap().is_object() && *q),
+                        "wrong_type" => assert!(parsed.unwrap().is_object() && !q),
                         "duplicate" => assert!(i > 0 && lines[i - 1] == *l && !q),
                         "negative_votes" | "far_coordinates" | "numeric_string" => {
                             assert!(parsed.unwrap().is_object() && !q)

@@ -29,11 +29,26 @@ const HOUR_US: i64 = 3_600_000_000;
 const TASK: &str = "features";
 
 /// Options of a features build.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FeaturesOptions {
     /// Where progress goes: task `features`, counting review and tip texts scored,
     /// with a note for every table and KPI grain.
     pub reporter: Reporter,
+    /// KPI values standing on fewer reviews than this (in the period, or in the
+    /// previous one for the comparisons) are marked `low_support` (default 30).
+    pub min_support: i64,
+}
+
+/// The default minimum support of a KPI value, in reviews.
+pub const DEFAULT_MIN_SUPPORT: i64 = 30;
+
+impl Default for FeaturesOptions {
+    fn default() -> Self {
+        FeaturesOptions {
+            reporter: Reporter::none(),
+            min_support: DEFAULT_MIN_SUPPORT,
+        }
+    }
 }
 
 /// What a features build did.
@@ -47,6 +62,10 @@ pub struct FeaturesReport {
     pub tips_scored: u64,
     /// Texts scored per second (both kinds, all cores).
     pub texts_per_second: f64,
+    /// KPI rows below the minimum support (marked `low_support`, kept out of headlines).
+    pub kpi_low_support: u64,
+    /// The minimum support of this build (reviews behind a value and its previous one).
+    pub min_support: i64,
     /// The catalog snapshot that made this build visible.
     pub snapshot: Option<i64>,
     /// Wall time, seconds.
@@ -62,6 +81,13 @@ impl std::fmt::Display for FeaturesReport {
         )?;
         for (t, n) in &self.tables {
             writeln!(f, "  features/{t:<22} {n:>10} rows")?;
+        }
+        if let Some(n) = self.tables.get("kpi") {
+            writeln!(
+                f,
+                "  {} of {n} KPI rows rest on fewer than {} reviews (low_support: greyed or left out of the report)",
+                self.kpi_low_support, self.min_support
+            )?;
         }
         match self.snapshot {
             Some(id) => write!(f, "built in {:.2} s; snapshot {id}", self.seconds),
@@ -96,6 +122,7 @@ struct Run<'a> {
     session: QuerySession,
     run_id: String,
     reporter: Reporter,
+    min_support: i64,
     report: FeaturesReport,
 }
 
@@ -179,7 +206,11 @@ async fn build_locked(
         session,
         run_id,
         reporter: opts.reporter.clone(),
-        report: FeaturesReport::default(),
+        min_support: opts.min_support,
+        report: FeaturesReport {
+            min_support: opts.min_support,
+            ..FeaturesReport::default()
+        },
     };
     let texts = count(&run, "SELECT count(*) AS n FROM fact_review").await?
         + if run.session.has_table(wh::FACT_TIP) {
@@ -436,21 +467,26 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     )
     .await?;
 
-    // Check-ins by business, year and hour.
+    // Check-ins by business, year and hour. A fact_checkin row is an event (`checkins`
+    // = 1, with its time) or an hour-of-week histogram cell of an older Yelp release
+    // (`checkins` = its count, no time): per-year figures use the rows with a time,
+    // totals and the peak hour use every row's count.
     let has_checkins = run.session.has_table(wh::FACT_CHECKIN);
     let checkins_src = if has_checkins {
         "fact_checkin"
     } else {
         "(SELECT CAST(NULL AS BIGINT) AS business_key, \
-          CAST(NULL AS TIMESTAMP) AS checkin_ts WHERE false)"
+          CAST(NULL AS TIMESTAMP) AS checkin_ts, CAST(NULL AS INT) AS hour, \
+          CAST(NULL AS BIGINT) AS checkins WHERE false)"
     };
     run.write_sql(
         ft::BUSINESS_CHECKINS,
         ft::business_checkins(),
         &format!(
             "SELECT business_key, CAST(date_part('year', checkin_ts) AS INT) AS year, \
-               CAST(date_part('hour', checkin_ts) AS INT) AS hour, count(*) AS checkins \
-             FROM {checkins_src} GROUP BY 1, 2, 3"
+               CAST(date_part('hour', checkin_ts) AS INT) AS hour, \
+               CAST(sum(coalesce(checkins, 1)) AS BIGINT) AS checkins \
+             FROM {checkins_src} WHERE checkin_ts IS NOT NULL GROUP BY 1, 2, 3"
         ),
     )
     .await?;
@@ -493,11 +529,14 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
          trend AS (SELECT business_key, regr_slope(mean_stars, x) AS stars_trend, \
             regr_slope(mean_sentiment, x) AS sentiment_trend, \
             sum((x - 5.5) * reviews) / 143.0 AS volume_trend FROM win GROUP BY business_key), \
-         chk AS (SELECT business_key, sum(checkins) AS checkins FROM business_checkins \
+         chk_cells AS (SELECT business_key, \
+            coalesce(hour, CAST(date_part('hour', checkin_ts) AS INT)) AS h, \
+            coalesce(checkins, 1) AS n FROM {checkins_src}), \
+         chk AS (SELECT business_key, CAST(sum(n) AS BIGINT) AS checkins FROM chk_cells \
            GROUP BY business_key), \
-         peak AS (SELECT business_key, hour FROM (SELECT business_key, hour, \
-            row_number() OVER (PARTITION BY business_key ORDER BY sum(checkins) DESC, hour) AS rn \
-            FROM business_checkins GROUP BY business_key, hour) WHERE rn = 1), \
+         peak AS (SELECT business_key, h AS hour FROM (SELECT business_key, h, \
+            row_number() OVER (PARTITION BY business_key ORDER BY sum(n) DESC, h) AS rn \
+            FROM chk_cells GROUP BY business_key, h) WHERE rn = 1), \
          tips AS ({tips}), \
          oh AS (SELECT bc.business_key, {onehot} FROM business_category bc GROUP BY bc.business_key) \
          SELECT b.business_key, b.source, b.name, b.state, b.city, b.latitude, b.longitude, \
@@ -674,7 +713,11 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
         rows.extend(kpi::kpi_rows(&aggs));
         drop(aggs);
         rows.extend(checkin_kpis(run, g).await?);
-        write_kpi_rows(&mut sink, &schema, &rows).await?;
+        run.report.kpi_low_support += rows
+            .iter()
+            .filter(|r| r.low_support(run.min_support))
+            .count() as u64;
+        write_kpi_rows(&mut sink, &schema, &rows, run.min_support).await?;
     }
     run.commit(sink).await
 }
@@ -683,6 +726,7 @@ async fn write_kpi_rows(
     sink: &mut TableRewrite,
     schema: &SchemaRef,
     rows: &[KpiRow],
+    min_support: i64,
 ) -> Result<()> {
     for chunk in rows.chunks(65_536) {
         let cols: Vec<ArrayRef> = vec![
@@ -726,6 +770,18 @@ async fn write_kpi_rows(
             Arc::new(BooleanArray::from(
                 chunk.iter().map(|r| r.target_met).collect::<Vec<_>>(),
             )),
+            Arc::new(Int64Array::from_iter_values(
+                chunk.iter().map(|r| r.support),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                chunk.iter().map(|r| r.previous_support),
+            )),
+            Arc::new(BooleanArray::from(
+                chunk
+                    .iter()
+                    .map(|r| r.low_support(min_support))
+                    .collect::<Vec<_>>(),
+            )),
         ];
         sink.write(RecordBatch::try_new(schema.clone(), cols)?)
             .await?;
@@ -742,7 +798,7 @@ async fn checkin_kpis(run: &Run<'_>, g: Grain) -> Result<Vec<KpiRow>> {
     let u = g.as_str();
     let sql = format!(
         "SELECT DISTINCT CAST(date_trunc('{u}', checkin_ts) AS DATE) AS p, business_key, state \
-         FROM fact_checkin"
+         FROM fact_checkin WHERE checkin_ts IS NOT NULL"
     );
     let mut cats: HashMap<i64, Vec<String>> = HashMap::new();
     for b in run

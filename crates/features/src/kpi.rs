@@ -116,6 +116,22 @@ pub struct KpiRow {
     pub previous_value: Option<f64>,
     /// Whether the value meets the KPI's target (null when the value is).
     pub target_met: Option<bool>,
+    /// What the value stands on: the group's reviews in the period (for check-in
+    /// retention: the businesses with check-ins in the previous period).
+    pub support: i64,
+    /// The same for the previous period (0 when it had none).
+    pub previous_support: i64,
+}
+
+impl KpiRow {
+    /// Whether the value stands on fewer than `min` reviews — in this period, or, for
+    /// the KPIs that compare with the previous period, in that one. Such values are
+    /// marked `low_support` in the KPI table and kept out of report headlines and chart
+    /// scales.
+    pub fn low_support(&self, min: i64) -> bool {
+        let needs_previous = self.kpi != "retention_rate";
+        self.support < min || (needs_previous && self.previous_support < min)
+    }
 }
 
 /// KPI names, in output order.
@@ -177,6 +193,8 @@ pub fn kpi_rows(aggs: &HashMap<Group, ReviewAgg>) -> Vec<KpiRow> {
     let mut out = Vec::with_capacity(groups.len() * KPIS.len());
     for g in groups {
         let prev_group = g.previous();
+        let support = aggs.get(g).map_or(0, |a| a.reviews);
+        let previous_support = aggs.get(&prev_group).map_or(0, |a| a.reviews);
         for k in KPIS {
             let v = values.get(&(g, k)).copied().flatten();
             let pv = aggs
@@ -188,6 +206,8 @@ pub fn kpi_rows(aggs: &HashMap<Group, ReviewAgg>) -> Vec<KpiRow> {
                 value: v,
                 previous_value: pv,
                 target_met: v.map(|x| target_met(k, x)),
+                support,
+                previous_support,
             });
         }
     }
@@ -210,12 +230,16 @@ pub fn checkin_rows(active: &HashMap<Group, std::collections::HashSet<i64>>) -> 
         .into_iter()
         .map(|g| {
             let v = value_of(g);
+            let prev = g.previous();
+            let count = |g: &Group| active.get(g).map_or(0, |s| s.len() as i64);
             KpiRow {
                 group: g.clone(),
                 kpi: CHECKIN_RETENTION,
                 value: v,
-                previous_value: value_of(&g.previous()),
+                previous_value: value_of(&prev),
                 target_met: v.map(|x| target_met(CHECKIN_RETENTION, x)),
+                support: count(&prev),
+                previous_support: count(&prev.previous()),
             }
         })
         .collect()

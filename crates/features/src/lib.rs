@@ -31,7 +31,7 @@ pub mod vader;
 
 mod build;
 
-pub use build::{FeaturesOptions, FeaturesReport, build};
+pub use build::{DEFAULT_MIN_SUPPORT, FeaturesOptions, FeaturesReport, build};
 
 /// Errors of the features build and the report.
 #[derive(Debug, thiserror::Error)]

@@ -191,11 +191,14 @@ struct KpiPoint {
     value: Option<f64>,
     previous: Option<f64>,
     met: Option<bool>,
+    /// Reviews behind the value.
+    support: i64,
 }
 
 async fn points(session: &QuerySession, grain: &str) -> Result<Vec<KpiPoint>> {
     let sql = format!(
-        "SELECT period_start, state, category, source, kpi, value, previous_value, target_met \
+        "SELECT period_start, state, category, source, kpi, value, previous_value, target_met, \
+         support, low_support \
          FROM kpi WHERE grain = '{grain}' AND business_key IS NULL ORDER BY period_start"
     );
     let mut out = Vec::new();
@@ -214,20 +217,28 @@ async fn points(session: &QuerySession, grain: &str) -> Result<Vec<KpiPoint>> {
             c.f64(col::PREVIOUS_VALUE)?,
             c.bool(col::TARGET_MET)?,
         );
+        let (support, low) = (c.i64(col::SUPPORT)?, c.bool(col::LOW_SUPPORT)?);
         let s = |a: &arrow::array::StringArray, i: usize| {
             (!a.is_null(i)).then(|| a.value(i).to_string())
         };
         let f = |a: &arrow::array::Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
         for i in 0..b.num_rows() {
+            // A value on too few reviews is no headline and no chart point.
+            let trusted = low.is_null(i) || !low.value(i);
             out.push(KpiPoint {
                 period: p.value(i),
                 state: s(state, i),
                 category: s(category, i),
                 source: s(source, i),
                 kpi: s(kpi, i).unwrap_or_default(),
-                value: f(value, i),
-                previous: f(previous, i),
-                met: (!met.is_null(i)).then(|| met.value(i)),
+                value: f(value, i).filter(|_| trusted),
+                previous: f(previous, i).filter(|_| trusted),
+                met: (!met.is_null(i) && trusted).then(|| met.value(i)),
+                support: if support.is_null(i) {
+                    0
+                } else {
+                    support.value(i)
+                },
             });
         }
     }
@@ -262,10 +273,16 @@ pub async fn render_session(session: &QuerySession) -> Result<String> {
         .iter()
         .filter(|p| p.state.is_none() && p.category.is_none() && p.source.is_none())
         .collect();
-    let latest = overall.iter().map(|p| p.period).max();
+    // The latest quarter whose KPIs stand on enough reviews.
+    let latest = overall
+        .iter()
+        .filter(|p| p.value.is_some())
+        .map(|p| p.period)
+        .max();
     let _ = write!(
         html,
-        "<p>Latest quarter: <b>{}</b>. Definitions: docs/KPIS.md.</p><div class=\"cards\">",
+        "<p>Latest quarter with enough reviews: <b>{}</b>. Values on fewer reviews than the \
+         minimum support are left out. Definitions: docs/KPIS.md.</p><div class=\"cards\">",
         latest
             .map(|d| label(d, "quarter"))
             .unwrap_or_else(|| "none".into())
@@ -274,16 +291,17 @@ pub async fn render_session(session: &QuerySession) -> Result<String> {
         let p = overall
             .iter()
             .find(|p| Some(p.period) == latest && p.kpi == k);
-        let (v, prev, met) = p
-            .map(|p| (p.value, p.previous, p.met))
-            .unwrap_or((None, None, None));
+        let (v, prev, met, support) = p
+            .map(|p| (p.value, p.previous, p.met, p.support))
+            .unwrap_or((None, None, None, 0));
         let fmt = |x: Option<f64>| {
             x.map(|x| format!("{x:.1}%"))
                 .unwrap_or_else(|| "n/a".into())
         };
         let _ = write!(
             html,
-            "<div class=\"card\"><div>{}</div><div class=\"v {}\">{}</div><div>previous {}</div></div>",
+            "<div class=\"card\"><div>{}</div><div class=\"v {}\">{}</div><div>previous {}</div>\
+             <div class=\"a\">{} reviews</div></div>",
             k.replace('_', " "),
             match met {
                 Some(true) => "ok",
@@ -291,7 +309,8 @@ pub async fn render_session(session: &QuerySession) -> Result<String> {
                 None => "",
             },
             fmt(v),
-            fmt(prev)
+            fmt(prev),
+            support
         );
     }
     html.push_str("</div>");

@@ -178,12 +178,16 @@ impl<R: Read> ChunkReader<R> {
             let mut want = 4096;
             loop {
                 self.fill(&mut buf, want)?;
-                let first = first_significant(&buf);
+                // A UTF-8 byte-order mark is not part of the first record.
+                if buf.len() >= 3 && buf[..3] == [0xEF, 0xBB, 0xBF] && self.next_offset == 0 {
+                    buf.drain(..3);
+                    self.next_offset = 3;
+                }
+                let first = buf.iter().position(|b| !b.is_ascii_whitespace());
                 if first.is_some() || self.eof {
-                    self.mode = if first == Some(b'[') {
-                        Mode::Array
-                    } else {
-                        Mode::Lines
+                    self.mode = match first {
+                        Some(at) if buf[at] == b'[' => self.array_or_lines(&mut buf, at)?,
+                        _ => Mode::Lines,
                     };
                     break;
                 }
@@ -196,6 +200,31 @@ impl<R: Read> ChunkReader<R> {
             _ => self.next_lines_chunk()?,
         };
         Ok(chunk)
+    }
+
+    /// A file is a JSON array only when the document is one: when the value opened at
+    /// `at` spans lines (a pretty-printed array), or closes on its line with nothing but
+    /// whitespace after it. A first line like `[]` or `["oops"]` followed by more
+    /// content is a JSON-lines file whose first line is not an object.
+    fn array_or_lines(&mut self, buf: &mut Vec<u8>, at: usize) -> std::io::Result<Mode> {
+        let Some(end) = value_end_on_line(buf, at) else {
+            return Ok(Mode::Array);
+        };
+        let mut want = buf.len().max(4096);
+        loop {
+            if buf[end..].iter().any(|b| !b.is_ascii_whitespace()) {
+                return Ok(Mode::Lines);
+            }
+            if self.eof {
+                return Ok(Mode::Array);
+            }
+            want *= 2;
+            let before = buf.len();
+            self.fill(buf, want)?;
+            if buf.len() == before && self.eof {
+                return Ok(Mode::Array);
+            }
+        }
     }
 
     fn raw_delta(&mut self) -> u64 {
@@ -421,10 +450,39 @@ impl<R: Read> ChunkReader<R> {
     }
 }
 
-fn first_significant(buf: &[u8]) -> Option<u8> {
-    buf.iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF))
+/// Where the JSON value starting at `buf[at]` ends (the index after its last byte), if
+/// it ends before the next newline; `None` when the line (or the buffer) ends first.
+fn value_end_on_line(buf: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escape = false;
+    for (i, &b) in buf.iter().enumerate().skip(at) {
+        if b == b'\n' {
+            return None;
+        }
+        if in_string {
+            if escape {
+                escape = false;
+            } else if b == b'\\' {
+                escape = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// xxh3-128 of a whole stream, hex; returns (bytes, hash).
@@ -464,6 +522,31 @@ mod tests {
         let (n, _) = r.finish().unwrap();
         assert_eq!(n, input.len() as u64);
         (recs, blank)
+    }
+
+    #[test]
+    fn a_file_is_an_array_only_when_the_document_is_one() {
+        // A JSON-lines file whose first line is `[]` or `["oops"]` keeps its records.
+        for first in ["[]", "[\"oops\"]", "[1] "] {
+            let input = format!("{first}\n{{\"a\":1}}\n{{\"a\":2}}\n");
+            let (recs, _) = all(input.as_bytes(), 1024);
+            let texts: Vec<&str> = recs.iter().map(|r| r.0.as_str()).collect();
+            assert_eq!(texts, vec![first, "{\"a\":1}", "{\"a\":2}"], "{input:?}");
+        }
+        // One-line and pretty-printed arrays are arrays.
+        let (recs, _) = all(b"[{\"a\":1},{\"a\":2}]\n", 1024);
+        assert_eq!(recs.len(), 2);
+        let (recs, _) = all(b"[\n  {\"a\": 1},\n  {\"a\": 2}\n]\n", 1024);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].1, 3, "line of the second element");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_record() {
+        let (recs, _) = all(b"\xEF\xBB\xBF{\"a\":1}\n{\"a\":2}\n", 1024);
+        assert_eq!(recs[0], ("{\"a\":1}".to_string(), 1, 3));
+        let (recs, _) = all(b"\xEF\xBB\xBF[{\"a\":1}]", 1024);
+        assert_eq!(recs, vec![("{\"a\":1}".to_string(), 1, 4)]);
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub use reviewlake_lake::source::{SourceFile, SourceRoot};
 pub use reviewlake_schema::RawDataset;
 pub use run::ingest;
 pub use source::detect_dataset;
-pub use validate::validate_record;
+pub use validate::{MAX_DEPTH, ScannedField, scan_record, validate_record};
 
 /// Errors from ingest.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +160,9 @@ pub struct FileReport {
     pub read: u64,
     /// Rows written to the raw table.
     pub written: u64,
+    /// Rows written with something kept in `_rescued_data` (fields outside the schema
+    /// or values that did not fit their column); counted in `written` too.
+    pub rescued: u64,
     /// Lines written to quarantine.
     pub quarantined: u64,
     /// Blank lines skipped (not records).
@@ -170,6 +173,10 @@ pub struct FileReport {
     pub seconds: f64,
     /// xxh3-128 of the file's bytes, hex.
     pub content_hash: String,
+    /// A file-level data problem (e.g. the file is an HTML page): records were read but
+    /// none landed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// Error, for a failed file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -206,6 +213,44 @@ impl IngestReport {
     /// Sum of `quarantined` over files.
     pub fn quarantined(&self) -> u64 {
         self.files.iter().map(|f| f.quarantined).sum()
+    }
+    /// Sum of `rescued` over files.
+    pub fn rescued(&self) -> u64 {
+        self.files.iter().map(|f| f.rescued).sum()
+    }
+
+    /// Data problems a person must hear of, one line each: no recognised file under
+    /// the source root, a file that is not JSON, a dataset whose every record went to
+    /// quarantine. Empty when the run is clean.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.files.is_empty() {
+            out.push(format!(
+                "no recognised dataset file under {} ({} other files ignored)",
+                self.source,
+                self.ignored.len()
+            ));
+        }
+        for f in &self.files {
+            if let Some(p) = &f.problem {
+                out.push(format!("{}: {p}", f.path));
+            }
+        }
+        let mut by_dataset: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        for f in &self.files {
+            let e = by_dataset.entry(f.dataset.as_str()).or_default();
+            e.0 += f.read;
+            e.1 += f.written;
+        }
+        for (d, (read, written)) in by_dataset {
+            let files_of = self.files.iter().filter(|f| f.dataset == d).count();
+            if read > 0 && written == 0 && files_of > 1 {
+                out.push(format!(
+                    "dataset {d}: every one of its {read} records went to quarantine"
+                ));
+            }
+        }
+        out
     }
     /// Sum of `bytes` over files processed in this run (not skipped).
     pub fn bytes_processed(&self) -> u64 {

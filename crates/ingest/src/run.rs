@@ -34,6 +34,7 @@ struct LogRow {
     hash: String,
     read: i64,
     written: i64,
+    rescued: i64,
     quarantined: i64,
     blank: i64,
     at_ms: i64,
@@ -138,11 +139,13 @@ async fn ingest_locked(
                         status: FileStatus::Unchanged,
                         read: row.read as u64,
                         written: row.written as u64,
+                        rescued: row.rescued as u64,
                         quarantined: row.quarantined as u64,
                         blank: row.blank as u64,
                         bytes: f.size,
                         seconds: 0.0,
                         content_hash: hash,
+                        problem: not_json_problem(row.read as u64, row.written as u64, None),
                         error: None,
                     });
                 } else {
@@ -205,6 +208,7 @@ async fn ingest_locked(
                 hash: o.report.content_hash.clone(),
                 read: o.report.read as i64,
                 written: o.report.written as i64,
+                rescued: o.report.rescued as i64,
                 quarantined: o.report.quarantined as i64,
                 blank: o.report.blank as i64,
                 at_ms: chrono_now_ms(),
@@ -407,11 +411,13 @@ async fn process_file(
         status,
         read: 0,
         written: 0,
+        rescued: 0,
         quarantined: 0,
         blank: 0,
         bytes: file.size,
         seconds: 0.0,
         content_hash: String::new(),
+        problem: None,
         error: None,
     };
     match stream_file(root, &file, dataset, sinks, opts, &mut report).await {
@@ -501,6 +507,8 @@ async fn stream_file(
         opts.rows_per_file,
     );
     let mut write_result = Ok(());
+    // The first quarantined line, to tell a file that is not JSON at all.
+    let mut first_bad: Option<Vec<u8>> = None;
     while let Some(orx) = rx.recv().await {
         let parsed = match orx.await {
             Ok(Ok(p)) => p,
@@ -514,6 +522,12 @@ async fn stream_file(
             }
         };
         report.read += parsed.read;
+        report.rescued += parsed.rescued;
+        if first_bad.is_none()
+            && let Some(q) = parsed.quarantined.first()
+        {
+            first_bad = Some(q.raw.iter().take(512).copied().collect::<Vec<u8>>());
+        }
         report.blank += parsed.blank;
         report.quarantined += parsed.quarantined.len() as u64;
         if let Some(b) = &parsed.batch {
@@ -546,6 +560,7 @@ async fn stream_file(
     })?;
     report.bytes = bytes;
     report.content_hash = hash;
+    report.problem = not_json_problem(report.read, report.written, first_bad.as_deref());
     let data_adds = data.finish().await?;
     let quarantine_adds = quarantine.finish().await?;
     Ok((data_adds, quarantine_adds))
@@ -573,6 +588,8 @@ async fn read_log(lake: &Lake) -> Result<HashMap<String, LogRow>> {
             c.i64(col::BLANK)?,
             c.i64(col::INGESTED_AT_MS)?,
         );
+        // Logs written before the lossless raw zone have no `rescued` column.
+        let rescued = c.i64(col::RESCUED).ok();
         for r in 0..b.num_rows() {
             out.insert(
                 path.value(r).to_string(),
@@ -583,6 +600,7 @@ async fn read_log(lake: &Lake) -> Result<HashMap<String, LogRow>> {
                     hash: hash.value(r).to_string(),
                     read: read.value(r),
                     written: written.value(r),
+                    rescued: rescued.filter(|a| !a.is_null(r)).map_or(0, |a| a.value(r)),
                     quarantined: quarantined.value(r),
                     blank: blank.value(r),
                     at_ms: at.value(r),
@@ -613,7 +631,37 @@ fn log_batch<'a>(rows: impl Iterator<Item = &'a LogRow> + Clone) -> Result<Recor
             rows.clone().map(|r| r.quarantined),
         )),
         Arc::new(Int64Array::from_iter_values(rows.clone().map(|r| r.blank))),
-        Arc::new(Int64Array::from_iter_values(rows.map(|r| r.at_ms))),
+        Arc::new(Int64Array::from_iter_values(rows.clone().map(|r| r.at_ms))),
+        Arc::new(Int64Array::from_iter_values(rows.map(|r| r.rescued))),
     ];
     Ok(RecordBatch::try_new(ingest_log_schema(), cols)?)
+}
+
+/// A file-level problem: records were read but none landed. `first_bad` (the start of
+/// the first quarantined line, when known) tells HTML or binary content.
+fn not_json_problem(read: u64, written: u64, first_bad: Option<&[u8]>) -> Option<String> {
+    if read == 0 || written > 0 {
+        return None;
+    }
+    let what = match first_bad {
+        Some(b) => {
+            let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(0);
+            let lower: Vec<u8> = b[start..]
+                .iter()
+                .take(16)
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
+                "the file is an HTML page, not JSON"
+            } else if lower.starts_with(b"<") {
+                "the file is markup (HTML/XML), not JSON"
+            } else if b.contains(&0) || std::str::from_utf8(b).is_err() {
+                "the file is binary, not JSON text"
+            } else {
+                "no line of the file is a JSON record"
+            }
+        }
+        None => "no line of the file is a JSON record",
+    };
+    Some(format!("{what}: all {read} records went to quarantine"))
 }

@@ -36,10 +36,18 @@ pub fn detect_dataset(rel_path: &str) -> Option<RawDataset> {
             _ => None,
         };
     }
-    if parts.contains(&"metadata-sitios") || file.starts_with("meta-") {
+    let named = |s: &str, prefix: &str| {
+        s.strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix(['-', '_']))
+            .is_some_and(|r| !r.is_empty())
+    };
+    if parts.contains(&"metadata-sitios") || named(file, "meta") {
         return Some(RawDataset::GoogleMetadata);
     }
-    if parts.iter().any(|p| p.starts_with("review-")) || file.starts_with("review-") {
+    if parts.contains(&"reviews-estados")
+        || parts.iter().any(|p| named(p, "review"))
+        || named(file, "review")
+    {
         return Some(RawDataset::GoogleReview);
     }
     None
@@ -66,6 +74,16 @@ mod tests {
                 Some(GoogleReview),
             ),
             ("review-Vermont.json.gz", Some(GoogleReview)),
+            ("anywhere/meta_South_Dakota.json.gz", Some(GoogleMetadata)),
+            ("deep/down/meta-New_York.json", Some(GoogleMetadata)),
+            ("x/review_South_Dakota.json.gz", Some(GoogleReview)),
+            ("reviews/review_Texas/3.json", Some(GoogleReview)),
+            (
+                "google/reviews-estados/review-Texas/1.json.gz",
+                Some(GoogleReview),
+            ),
+            ("metadata.json", None),
+            ("reviews.json", None),
             ("manifest.json", None),
             ("google/metadata-sitios/readme.txt", None),
             ("yelp_academic_dataset_photo.json", None),

@@ -27,6 +27,47 @@ enum Expect {
 /// Checks that `line` is exactly one well-formed JSON object. Returns a message naming
 /// the byte position on failure.
 pub fn validate_record(line: &[u8]) -> Result<(), String> {
+    check(line, usize::MAX, None)
+}
+
+/// Deepest nesting of objects and arrays a record may have before ingest sends it to
+/// quarantine (far beyond any real record; it keeps recursive decoders safe).
+pub const MAX_DEPTH: usize = 64;
+
+/// A top-level field of a scanned record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScannedField {
+    /// Byte range of the key's raw text between its quotes (escapes not resolved).
+    pub key: (usize, usize),
+    /// Whether the value holds a number with a fraction or an exponent anywhere in it
+    /// (such a number must not be decoded into an integer column).
+    pub fractional: bool,
+}
+
+/// Like [`validate_record`], and also refuses nesting deeper than `max_depth` levels
+/// (before any recursive decoder sees the line), and returns the record's top-level
+/// fields.
+///
+/// ```
+/// use reviewlake_ingest::scan_record;
+/// let line = br#"{"a": 1, "b": {"c": [2.5]}}"#;
+/// let fields = scan_record(line, 64).unwrap();
+/// let names: Vec<&[u8]> = fields.iter().map(|f| &line[f.key.0..f.key.1]).collect();
+/// assert_eq!(names, vec![&b"a"[..], &b"b"[..]]);
+/// assert_eq!(fields.iter().map(|f| f.fractional).collect::<Vec<_>>(), [false, true]);
+/// assert!(scan_record(br#"{"a":[[[1]]]}"#, 3).unwrap_err().contains("deeper than 3"));
+/// ```
+pub fn scan_record(line: &[u8], max_depth: usize) -> Result<Vec<ScannedField>, String> {
+    let mut fields = Vec::new();
+    check(line, max_depth, Some(&mut fields))?;
+    Ok(fields)
+}
+
+fn check(
+    line: &[u8],
+    max_depth: usize,
+    mut keys: Option<&mut Vec<ScannedField>>,
+) -> Result<(), String> {
     let mut stack: Vec<u8> = Vec::with_capacity(8);
     let mut expect = Expect::Value;
     let mut i = 0;
@@ -75,9 +116,18 @@ pub fn validate_record(line: &[u8]) -> Result<(), String> {
             },
             Expect::Key | Expect::KeyOrClose => match b {
                 b'"' => {
+                    let start = i;
                     i = skip_string(line, i).ok_or_else(|| {
                         format!("malformed JSON at byte {i}: unterminated string")
                     })?;
+                    if stack.len() == 1
+                        && let Some(k) = keys.as_deref_mut()
+                    {
+                        k.push(ScannedField {
+                            key: (start + 1, i - 1),
+                            fractional: false,
+                        });
+                    }
                     expect = Expect::Colon;
                 }
                 b'}' if expect == Expect::KeyOrClose => {
@@ -90,6 +140,11 @@ pub fn validate_record(line: &[u8]) -> Result<(), String> {
             Expect::Value | Expect::ValueOrClose => {
                 if stack.is_empty() && b != b'{' {
                     return fail(i, "the record is not a JSON object");
+                }
+                if matches!(b, b'{' | b'[') && stack.len() >= max_depth {
+                    return Err(format!(
+                        "malformed record at byte {i}: nesting deeper than {max_depth} levels"
+                    ));
                 }
                 match b {
                     b'{' => {
@@ -134,6 +189,13 @@ pub fn validate_record(line: &[u8]) -> Result<(), String> {
                         }
                         if !is_number(&line[start..i]) {
                             return fail(start, "invalid number");
+                        }
+                        if line[start..i]
+                            .iter()
+                            .any(|c| matches!(c, b'.' | b'e' | b'E'))
+                            && let Some(f) = keys.as_deref_mut().and_then(|k| k.last_mut())
+                        {
+                            f.fractional = true;
                         }
                         expect = after_value(&stack);
                     }

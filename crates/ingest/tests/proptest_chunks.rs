@@ -4,10 +4,10 @@
 //!
 //! Invariants checked (from `chunk.rs`):
 //!
-//! - JSON lines (first significant byte not `[`): every physical line (split on `\n`,
-//!   one trailing `\r` dropped) that is not all ASCII whitespace is one [`LineSpan`];
-//!   whitespace-only lines are counted in [`Chunk::blank`]; a last line without `\n` is a
-//!   record too.
+//! - JSON lines (unless the document is one top-level array — see [`is_array`]): every
+//!   physical line (split on `\n`, one trailing `\r` dropped, a leading byte-order mark
+//!   dropped) that is not all ASCII whitespace is one [`LineSpan`]; whitespace-only lines
+//!   are counted in [`Chunk::blank`]; a last line without `\n` is a record too.
 //! - Top-level JSON array: each element is one record (its bytes, with the trailing
 //!   whitespace before the `,`/`]` that ended it for scalars), with the line and offset of
 //!   its first byte; garbage after the array is one more record.
@@ -135,21 +135,63 @@ fn hash(raw: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(raw))
 }
 
-/// The reader's mode rule: a top-level array if the first byte that is neither ASCII
-/// whitespace nor a UTF-8 byte-order-mark byte is `[`.
+/// A leading UTF-8 byte-order mark is not part of the first record.
+fn bom_len(decoded: &[u8]) -> usize {
+    if decoded.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
+}
+
+/// The reader's mode rule: a top-level array when the document is one — the first byte
+/// after the BOM that is not ASCII whitespace is `[`, and the value it opens either
+/// spans lines or closes on its line with only whitespace after it in the whole file.
 fn is_array(decoded: &[u8]) -> bool {
-    decoded
-        .iter()
-        .find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF))
-        == Some(&b'[')
+    let body = &decoded[bom_len(decoded)..];
+    let Some(at) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    if body[at] != b'[' {
+        return false;
+    }
+    // Where the value closes, if before the end of its line.
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for (i, &b) in body.iter().enumerate().skip(at) {
+        if b == b'\n' {
+            return true;
+        }
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return body[i + 1..].iter().all(u8::is_ascii_whitespace);
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// What a JSON-lines read must give: (records, blank lines).
 fn expected_lines(input: &[u8]) -> (Vec<Rec>, u64) {
+    let bom = bom_len(input);
     let mut records = Vec::new();
     let mut blank = 0;
-    let mut start = 0usize;
-    let mut pieces: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+    let mut start = bom;
+    let mut pieces: Vec<&[u8]> = input[bom..].split(|&b| b == b'\n').collect();
     if pieces.last().is_some_and(|p| p.is_empty()) {
         pieces.pop(); // after the final '\n' (or empty input): not a line
     }

@@ -253,6 +253,104 @@ impl Table {
         Ok(done.version as i64)
     }
 
+    /// Adds the columns of `schema` this table lacks (they must be nullable) in one
+    /// `ADD COLUMNS` commit, and records `schema`'s version; checks the shared columns'
+    /// types. Returns whether anything changed.
+    pub async fn add_missing_columns(&mut self, schema: &SchemaRef) -> Result<bool> {
+        let have = self.arrow_schema()?;
+        if let Some((column, expected, found)) = crate::columns::first_type_conflict(schema, &have)
+        {
+            return Err(LakeError::Column {
+                table: self.label(),
+                column,
+                expected,
+                found,
+            });
+        }
+        let missing: Vec<arrow_schema::Field> = schema
+            .fields()
+            .iter()
+            .filter(|f| have.field_with_name(f.name()).is_err())
+            .map(|f| f.as_ref().clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        if let Some(f) = missing.iter().find(|f| !f.is_nullable()) {
+            return Err(LakeError::Schema {
+                table: self.label(),
+                reason: format!(
+                    "column {} is missing and cannot be added: it is not nullable",
+                    f.name()
+                ),
+            });
+        }
+        let mut fields: Vec<arrow_schema::Field> =
+            have.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.extend(missing.iter().cloned());
+        let merged = Arc::new(arrow_schema::Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        ));
+        let added: StructType = (&arrow_schema::Schema::new(missing.clone()))
+            .try_into_kernel()
+            .map_err(|e: arrow_schema::ArrowError| LakeError::Schema {
+                table: self.label(),
+                reason: e.to_string(),
+            })?;
+        tracing::info!(
+            table = %self.label(),
+            columns = ?missing.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "adding columns (schema evolution)"
+        );
+        self.commit_metadata(
+            &merged,
+            schema_version_of(schema),
+            DeltaOperation::AddColumn {
+                fields: added.fields().cloned().collect(),
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Commits only a new schema (and schema version) for the table.
+    async fn commit_metadata(
+        &mut self,
+        schema: &SchemaRef,
+        version: u32,
+        op: DeltaOperation,
+    ) -> Result<i64> {
+        let snapshot = self.delta.snapshot().map_err(|e| self.err(e))?.clone();
+        let st: StructType =
+            schema
+                .as_ref()
+                .try_into_kernel()
+                .map_err(|e: arrow_schema::ArrowError| LakeError::Schema {
+                    table: self.label(),
+                    reason: e.to_string(),
+                })?;
+        let meta = snapshot
+            .metadata()
+            .clone()
+            .with_schema(&st)
+            .and_then(|m| {
+                m.add_config_key(SCHEMA_VERSION_PROPERTY.to_string(), version.to_string())
+            })
+            .map_err(|e| LakeError::Schema {
+                table: self.label(),
+                reason: format!("new table metadata: {e}"),
+            })?;
+        let done = CommitBuilder::default()
+            .with_actions(vec![Action::Metadata(meta)])
+            .build(Some(&snapshot), self.delta.log_store(), op)
+            .await
+            .map_err(|e| self.err(e))?;
+        self.delta.load().await.map_err(|e| self.err(e))?;
+        hooks::after_commit(&self.label());
+        Ok(done.version as i64)
+    }
+
     fn err(&self, e: deltalake::DeltaTableError) -> LakeError {
         delta_err(self.zone, &self.name, e)
     }
@@ -317,13 +415,18 @@ impl Lake {
     /// Opens table `name` in `zone`, creating it empty with `schema` if it does not exist.
     /// The schema version (from the schema's metadata) is recorded as the table property
     /// [`SCHEMA_VERSION_PROPERTY`].
+    ///
+    /// An existing table that lacks some (nullable) columns of `schema` — written by an
+    /// older release — gets them in one `ADD COLUMNS` commit (old rows read them as
+    /// null; history kept). A column whose type differs is [`LakeError::Column`].
     pub async fn open_or_create(
         &self,
         zone: Zone,
         name: &str,
         schema: &SchemaRef,
     ) -> Result<Table> {
-        if let Some(t) = self.table(zone, name).await? {
+        if let Some(mut t) = self.table(zone, name).await? {
+            t.add_missing_columns(schema).await?;
             return Ok(t);
         }
         let st: StructType =

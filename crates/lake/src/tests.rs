@@ -392,3 +392,41 @@ async fn vacuum_leaves_exactly_the_live_files() {
     assert_eq!(b.column(0).as_string::<i32>().value(0), "n3");
     assert!(b.column(0).is_valid(0));
 }
+
+#[tokio::test]
+async fn an_older_table_gains_new_nullable_columns_in_place() {
+    let lake = Lake::open("memory://").unwrap();
+    append(&lake, Zone::Raw, "r", &[1, 2]).await;
+    let wider = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("_rescued_data", DataType::Utf8, true),
+    ]));
+    let t = lake.open_or_create(Zone::Raw, "r", &wider).await.unwrap();
+    assert_eq!(t.version(), 2, "one ADD COLUMNS commit");
+    let hist: Vec<_> = futures::StreamExt::collect::<Vec<_>>(t.delta.history(None)).await;
+    assert!(
+        hist.iter()
+            .filter_map(|c| c.as_ref().ok())
+            .any(|c| c.operation.as_deref() == Some("ADD COLUMN")),
+        "{hist:?}"
+    );
+    let s = lake.session().await.unwrap();
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM r WHERE _rescued_data IS NULL").await,
+        2,
+        "old rows read the new column as null"
+    );
+    // Opening again changes nothing; a retyped column is refused.
+    let again = lake.open_or_create(Zone::Raw, "r", &wider).await.unwrap();
+    assert_eq!(again.version(), 2);
+    let retyped = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, true)]));
+    let err = lake
+        .open_or_create(Zone::Raw, "r", &retyped)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "table raw/r, column id: expected Utf8, found Int64"
+    );
+}

@@ -7,3 +7,51 @@
 //! `reviewlake-lake`), so every model can be tested and benchmarked without storage.
 
 #![warn(missing_docs)]
+
+/// Growth / decline prediction from the business × month panel: point-in-time features,
+/// time split, classifiers and a regressor beside naive baselines.
+pub mod growth;
+/// Recommender: explicit ALS (Spark MLlib's ALS-WR) and implicit ALS (the `implicit`
+/// library's conjugate gradient) on ndarray, baselines, splits, metrics, cold start,
+/// item-item similarity and top-n for every user.
+pub mod recommend;
+/// The model registry: artifacts in the lake's models zone and the `registry` table.
+pub mod registry;
+/// Site selection: clustering a state's restaurants (k-means chosen by silhouette, or
+/// DBSCAN) into candidate areas ranked by an opportunity score with reasons.
+pub mod sites;
+/// The `ml` stage: training on the lake's latest snapshot, registry, prediction tables.
+pub mod stage;
+/// Hyper-parameter search (grid, seeded random) with pluggable cross-validation folds.
+pub mod tuning;
+
+pub use stage::{ModelSet, TrainOptions, TrainReport, train};
+
+/// Errors of the lake-facing parts of this crate (registry, training stage).
+#[derive(Debug, thiserror::Error)]
+pub enum MlError {
+    /// The lake failed.
+    #[error(transparent)]
+    Lake(#[from] reviewlake_lake::LakeError),
+    /// An Arrow operation failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// The recommender failed.
+    #[error(transparent)]
+    Recommend(#[from] recommend::RecommendError),
+    /// Site selection failed.
+    #[error(transparent)]
+    Sites(#[from] sites::SiteError),
+    /// A growth model failed.
+    #[error(transparent)]
+    Growth(#[from] growth::GrowthError),
+    /// Tuning failed.
+    #[error(transparent)]
+    Tuning(#[from] tuning::TuningError),
+    /// Data read from the lake is not what a model needs.
+    #[error("{0}")]
+    Data(String),
+}
+
+/// Result alias of the lake-facing parts of this crate.
+pub type Result<T, E = MlError> = std::result::Result<T, E>;

@@ -222,6 +222,12 @@ pub const RETURNING_REVIEWERS: &str = "returning_reviewers";
 pub const REVIEWS: &str = "reviews";
 /// Column `reviews_per_month`.
 pub const REVIEWS_PER_MONTH: &str = "reviews_per_month";
+/// Column `low_support` (kpi: value stands on fewer reviews than the minimum).
+pub const LOW_SUPPORT: &str = "low_support";
+/// Column `previous_support` (kpi).
+pub const PREVIOUS_SUPPORT: &str = "previous_support";
+/// Column `rescued` (ingest log: rows with rescued fields).
+pub const RESCUED: &str = "rescued";
 /// Column `review_count`.
 pub const REVIEW_COUNT: &str = "review_count";
 /// Column `review_id`.
@@ -236,6 +242,8 @@ pub const ROWS: &str = "rows";
 pub const SENTIMENT_TREND_12M: &str = "sentiment_trend_12m";
 /// Column `size`.
 pub const SIZE: &str = "size";
+/// Column `support` (kpi: reviews behind the value).
+pub const SUPPORT: &str = "support";
 /// Column `source`.
 pub const SOURCE: &str = "source";
 /// Column `source_categories`.

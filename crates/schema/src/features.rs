@@ -204,6 +204,12 @@ pub fn kpi() -> SchemaRef {
             f64n(col::VALUE),
             f64n(col::PREVIOUS_VALUE),
             f(col::TARGET_MET, DataType::Boolean, true),
+            // Reviews behind the value and behind the previous period's (check-in
+            // retention: businesses with check-ins in the previous period and the one
+            // before), and whether either is below the build's minimum support.
+            f(col::SUPPORT, DataType::Int64, true),
+            f(col::PREVIOUS_SUPPORT, DataType::Int64, true),
+            f(col::LOW_SUPPORT, DataType::Boolean, true),
         ],
         Some(KPI),
     )

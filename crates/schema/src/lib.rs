@@ -17,7 +17,8 @@
 //! let ds = RawDataset::from_table_name("google_review").unwrap();
 //! let schema = ds.raw_table_schema();
 //! assert!(schema.field_with_name("user_id").is_ok());
-//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "1");
+//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "2");
+//! assert_eq!(schema.fields().last().unwrap().name(), "_rescued_data");
 //! ```
 
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@
 pub mod catalog;
 pub mod col;
 pub mod features;
+pub mod models;
 pub mod progress;
 pub mod warehouse;
 
@@ -37,7 +39,12 @@ pub use arrow_schema::{DataType, Field, Schema, SchemaRef};
 /// Version of every schema in this crate. Bumped whenever a column is added, removed or
 /// retyped; recorded in each schema's metadata under [`SCHEMA_VERSION_KEY`] and in each
 /// Delta table's configuration.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: the first release.
+/// - 2: raw tables gain [`lineage::RESCUED_DATA`] (lossless raw zone); a raw table of
+///   version 1 is migrated in place by the next ingest (the column is added, old rows
+///   read it as null).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Metadata key under which a schema records [`SCHEMA_VERSION`].
 pub const SCHEMA_VERSION_KEY: &str = "reviewlake.schema_version";
@@ -50,6 +57,10 @@ pub mod lineage {
     /// 1-based physical line number of the record in the (decompressed) source file.
     /// For a top-level JSON array, the line on which the element starts.
     pub const LINE: &str = "_line";
+    /// Utf8 holding a JSON object, null when nothing was rescued: every top-level field
+    /// of the record that is not in the dataset's schema, or whose value does not fit
+    /// its column's type, with its original JSON value (the typed column is then null).
+    pub const RESCUED_DATA: &str = "_rescued_data";
 }
 
 /// Lake zones. Each zone is a folder (or key prefix) under the lake root.
@@ -259,7 +270,8 @@ impl RawDataset {
         versioned(fields, Some(self.table_name()))
     }
 
-    /// The raw table schema: the source fields followed by the [`lineage`] columns.
+    /// The raw table schema: the source fields, the [`lineage`] columns, then
+    /// [`lineage::RESCUED_DATA`].
     pub fn raw_table_schema(self) -> SchemaRef {
         let mut fields: Vec<Field> = self
             .source_schema()
@@ -268,6 +280,7 @@ impl RawDataset {
             .map(|f| f.as_ref().clone())
             .collect();
         fields.extend(lineage_fields());
+        fields.push(Field::new(lineage::RESCUED_DATA, DataType::Utf8, true));
         versioned(fields, Some(self.table_name()))
     }
 }
@@ -328,6 +341,7 @@ pub fn ingest_log_schema() -> SchemaRef {
             Field::new(col::QUARANTINED, DataType::Int64, false),
             Field::new(col::BLANK, DataType::Int64, false),
             Field::new(col::INGESTED_AT_MS, DataType::Int64, false),
+            Field::new(col::RESCUED, DataType::Int64, true),
         ],
         Some(INGEST_LOG_TABLE),
     )
@@ -346,7 +360,8 @@ pub fn expected_schema(zone: Zone, name: &str) -> Option<SchemaRef> {
         Zone::Warehouse => warehouse::schema_of(name),
         Zone::Features => features::schema_of(name),
         Zone::Catalog => (name == catalog::SNAPSHOTS).then(catalog::snapshots),
-        Zone::Models | Zone::Reports => None,
+        Zone::Models => models::schema_of(name),
+        Zone::Reports => None,
     }
 }
 
@@ -424,14 +439,16 @@ mod tests {
     }
 
     #[test]
-    fn raw_tables_end_with_lineage_and_carry_version() {
+    fn raw_tables_end_with_lineage_and_rescued_data_and_carry_version() {
         for d in RawDataset::ALL {
             let s = d.raw_table_schema();
             let n = s.fields().len();
-            assert_eq!(s.field(n - 2).name(), lineage::SOURCE_FILE);
-            assert_eq!(s.field(n - 1).name(), lineage::LINE);
+            assert_eq!(s.field(n - 3).name(), lineage::SOURCE_FILE);
+            assert_eq!(s.field(n - 2).name(), lineage::LINE);
+            assert_eq!(s.field(n - 1).name(), lineage::RESCUED_DATA);
+            assert!(s.field(n - 1).is_nullable());
             assert_eq!(s.metadata()[SCHEMA_VERSION_KEY], SCHEMA_VERSION.to_string());
-            assert_eq!(n, d.source_schema().fields().len() + 2);
+            assert_eq!(n, d.source_schema().fields().len() + 3);
         }
     }
 

@@ -29,7 +29,9 @@ pub const DIM_DATE: &str = "dim_date";
 pub const FACT_REVIEW: &str = "fact_review";
 /// `fact_tip`: one row per Yelp tip.
 pub const FACT_TIP: &str = "fact_tip";
-/// `fact_checkin`: one row per Yelp check-in event.
+/// `fact_checkin`: one row per Yelp check-in event (`checkins` = 1, with its time), or
+/// per hour-of-week cell of an older release's check-in histogram (`checkins` = the
+/// cell's count, no time: `date_key` and `checkin_ts` are null).
 pub const FACT_CHECKIN: &str = "fact_checkin";
 /// `warehouse_quarantine`: raw rows refused by cleaning (bad id, star out of range, ...).
 pub const WAREHOUSE_QUARANTINE: &str = "warehouse_quarantine";
@@ -51,6 +53,10 @@ pub const ALL_TABLES: [&str; 12] = [
     WAREHOUSE_QUARANTINE,
     BUILD_REPORT,
 ];
+
+/// Column `likes` of [`FACT_TIP`] (the tips of the 2013–2016 Yelp releases). Kept here
+/// until it joins the other names in [`crate::col`].
+pub const LIKES: &str = "likes";
 
 /// The timestamp type of the warehouse: microseconds, UTC.
 pub fn ts_type() -> DataType {
@@ -285,18 +291,28 @@ pub fn fact_tip() -> SchemaRef {
         s(col::STATE),
     ];
     v.extend(lineage_fields());
+    // Added in schema version 2 (after the lineage columns: columns are only appended).
+    v.push(i64n(LIKES));
     versioned(v, Some(FACT_TIP))
 }
 
-/// Schema of [`FACT_CHECKIN`].
+/// Schema of [`FACT_CHECKIN`]. `weekday` (0 = Monday, as `dim_date`) and `hour` (0–23,
+/// UTC) place every row in the week; `checkins` is 1 for an event and the count of a
+/// histogram cell, so totals are `sum(checkins)` and anything by date or year uses the
+/// rows with a `checkin_ts`.
 pub fn fact_checkin() -> SchemaRef {
     versioned(
         vec![
             s_nn(col::SOURCE),
             key(col::BUSINESS_KEY),
-            f(col::DATE_KEY, DataType::Int32, false),
-            ts_nn(col::CHECKIN_TS),
+            // Null for histogram rows (schema version 2; was not null).
+            f(col::DATE_KEY, DataType::Int32, true),
+            ts(col::CHECKIN_TS),
             s(col::STATE),
+            // Added in schema version 2.
+            i32n(col::WEEKDAY),
+            i32n(col::HOUR),
+            i64n(col::CHECKINS),
         ],
         Some(FACT_CHECKIN),
     )
@@ -356,12 +372,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn version_2_only_appends_columns_or_relaxes_nullability() {
+        let tip = fact_tip();
+        assert_eq!(tip.fields().last().map(|f| f.name().as_str()), Some(LIKES));
+        let chk = fact_checkin();
+        let names: Vec<&str> = chk.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                col::SOURCE,
+                col::BUSINESS_KEY,
+                col::DATE_KEY,
+                col::CHECKIN_TS,
+                col::STATE,
+                col::WEEKDAY,
+                col::HOUR,
+                col::CHECKINS
+            ]
+        );
+        assert!(chk.fields().iter().skip(2).all(|f| f.is_nullable()));
+    }
+
+    #[test]
     fn every_table_has_a_schema_and_keys_are_not_null() {
         for t in ALL_TABLES {
             let s = schema_of(t).unwrap();
             assert_eq!(s.metadata()["reviewlake.table"], t);
             for fld in s.fields() {
-                if fld.name().ends_with("_key") {
+                // The one exception: histogram check-ins have no date.
+                let dateless = t == FACT_CHECKIN && fld.name() == col::DATE_KEY;
+                if fld.name().ends_with("_key") && !dateless {
                     assert!(!fld.is_nullable(), "{t}.{}", fld.name());
                 }
             }

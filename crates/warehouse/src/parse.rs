@@ -19,7 +19,9 @@
 //! | Google `hours` values (`"11AM–2:30PM"`) | [`parse_google_hours`] |
 //! | weekday names | [`weekday_index`] |
 //! | Yelp `attributes` values (Python literals) | [`parse_python_literal`], [`AttrValue`] |
-//! | Yelp timestamps | [`parse_yelp_timestamp`], [`days_from_civil`], [`civil_from_days`], [`weekday_from_days`] |
+//! | Yelp dates and timestamps (every release, epochs, ISO 8601) | [`parse_yelp_timestamp`], [`days_from_civil`], [`civil_from_days`], [`weekday_from_days`] |
+//! | Yelp check-in histograms (2013–2018) | [`parse_checkin_info_key`], [`parse_checkin_time_item`], [`parse_checkin_hour`] |
+//! | Yelp `full_address` (2013–2016) | [`parse_yelp_full_address`] |
 //! | Yelp `elite` | [`parse_elite`] |
 //! | Yelp `friends`, `categories` | [`split_list`] |
 //! | null-ish strings | [`clean_str`] |
@@ -1207,16 +1209,45 @@ fn ascii_digits(ds: &[u8]) -> Option<u32> {
     })
 }
 
-/// Microseconds since the Unix epoch (UTC) of a Yelp timestamp.
+/// Epoch numbers below this are seconds, from it on milliseconds: `1e11` seconds is
+/// the year 5138, `1e11` milliseconds is 1973-03-03, so no date either release could
+/// hold is ambiguous (Yelp's data starts in 2004).
+pub const EPOCH_MILLIS_FROM: i64 = 100_000_000_000;
+
+/// Epoch numbers from this on are refused: as milliseconds they would be after the
+/// year 5138 (microsecond or nanosecond epochs are not a form Yelp data comes in).
+pub const EPOCH_MAX: i64 = 100_000_000_000_000;
+
+/// Microseconds since the Unix epoch (UTC) of a Yelp date or timestamp, in any form
+/// the published releases and their common re-exports use:
 ///
-/// Accepts `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS` and `YYYY-MM-DD`
-/// (midnight), with surrounding whitespace; also tolerates a fractional
-/// second of 1–9 digits (kept to the microsecond, truncated) and a trailing
-/// `Z`. Fields must be zero-padded and in range: month 1–12, day valid for
-/// the month (leap years included), hour < 24, minute < 60, second < 60.
-/// Anything else is `None`.
+/// | form | example | read as |
+/// |---|---|---|
+/// | `YYYY-MM-DD HH:MM:SS` | `2018-07-07 22:09:11` | UTC (the releases carry no zone) |
+/// | `YYYY-MM-DDTHH:MM:SS` | `2018-07-07T22:09:11` | UTC |
+/// | either, with a fraction of 1–9 digits | `2018-07-07 22:09:11.5` | kept to the microsecond, truncated |
+/// | either, with a zone | `…Z`, `…+02:00`, `…-0530`, `…+02` | converted to UTC (offset hours < 24, minutes < 60) |
+/// | `YYYY-MM-DD` | `2012-03-14` (reviews and tips of 2013–2017) | midnight UTC |
+/// | `YYYY-MM` | `2012-03` (`yelping_since` of 2013–2015) | the first of the month, midnight UTC |
+/// | epoch seconds | `1531001351` | below [`EPOCH_MILLIS_FROM`] (`1e11`) |
+/// | epoch milliseconds | `1531001351000` | from [`EPOCH_MILLIS_FROM`] up to [`EPOCH_MAX`] (`1e14`, excluded) |
+///
+/// Epochs are unsigned runs of ASCII digits (a JSON number reaches the raw zone as its
+/// decimal text, so numbers and numeric strings read the same). Surrounding whitespace
+/// is ignored. Fields must be zero-padded and in range: month 1–12, day valid for the
+/// month (leap years included), hour < 24, minute < 60, second < 60; a time needs its
+/// seconds. Anything else is `None`; never panics, never allocates.
 pub fn parse_yelp_timestamp(s: &str) -> Option<i64> {
     let b = s.trim().as_bytes();
+    if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
+        return epoch_micros(b);
+    }
+    if let [y0, y1, y2, y3, b'-', m0, m1] = b {
+        let year = i32::try_from(ascii_digits(&[*y0, *y1, *y2, *y3])?).ok()?;
+        let month = ascii_digits(&[*m0, *m1])?;
+        let date = NaiveDate::from_ymd_opt(year, month, 1)?;
+        return Some(i64::from(date.to_epoch_days()) * 86_400_000_000);
+    }
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, rest @ ..] = b else {
         return None;
     };
@@ -1225,8 +1256,8 @@ pub fn parse_yelp_timestamp(s: &str) -> Option<i64> {
     let day = ascii_digits(&[*d0, *d1])?;
     // chrono checks the month and the day (leap years included).
     let date = NaiveDate::from_ymd_opt(year, month, day)?;
-    let (secs, micros) = match rest {
-        [] => (0, 0),
+    let (secs, micros, offset_secs) = match rest {
+        [] => (0, 0, 0),
         [b' ' | b'T', h0, h1, b':', n0, n1, b':', s0, s1, tail @ ..] => {
             let hour = ascii_digits(&[*h0, *h1])?;
             let minute = ascii_digits(&[*n0, *n1])?;
@@ -1234,24 +1265,159 @@ pub fn parse_yelp_timestamp(s: &str) -> Option<i64> {
             if hour >= 24 || minute >= 60 || second >= 60 {
                 return None;
             }
-            let tail = tail.strip_suffix(b"Z").unwrap_or(tail);
-            let micros = match tail {
-                [] => 0,
-                [b'.', frac @ ..] => {
-                    let v = ascii_digits(frac)?;
-                    // Scale to 9 digits (nanoseconds), then to micros.
-                    let scale =
-                        10u32.checked_pow(9u32.checked_sub(u32::try_from(frac.len()).ok()?)?)?;
-                    v.checked_mul(scale)? / 1000
+            let (frac, zone) = match tail {
+                [b'.', more @ ..] => {
+                    let n = more.iter().take_while(|c| c.is_ascii_digit()).count();
+                    (more.get(..n)?, more.get(n..)?)
                 }
-                _ => return None,
+                _ => (&[][..], tail),
             };
-            (hour * 3600 + minute * 60 + second, micros)
+            let micros = if tail.first() == Some(&b'.') {
+                let v = ascii_digits(frac)?;
+                // Scale to 9 digits (nanoseconds), then to micros.
+                let scale =
+                    10u32.checked_pow(9u32.checked_sub(u32::try_from(frac.len()).ok()?)?)?;
+                v.checked_mul(scale)? / 1000
+            } else {
+                0
+            };
+            (
+                hour * 3600 + minute * 60 + second,
+                micros,
+                zone_offset(zone)?,
+            )
         }
         _ => return None,
     };
     let days = i64::from(date.to_epoch_days());
-    Some(days * 86_400_000_000 + i64::from(secs) * 1_000_000 + i64::from(micros))
+    let local = days * 86_400_000_000 + i64::from(secs) * 1_000_000 + i64::from(micros);
+    Some(local - offset_secs * 1_000_000)
+}
+
+/// An epoch number (ASCII digits) in microseconds, seconds or milliseconds told apart
+/// by [`EPOCH_MILLIS_FROM`]; `None` from [`EPOCH_MAX`] on.
+fn epoch_micros(digits: &[u8]) -> Option<i64> {
+    if digits.len() > 18 {
+        return None;
+    }
+    let n = digits.iter().try_fold(0i64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+    })?;
+    if n < EPOCH_MILLIS_FROM {
+        n.checked_mul(1_000_000)
+    } else if n < EPOCH_MAX {
+        n.checked_mul(1_000)
+    } else {
+        None
+    }
+}
+
+/// Seconds east of UTC of a zone suffix: empty or `Z` (0), `±HH:MM`, `±HHMM`, `±HH`.
+fn zone_offset(zone: &[u8]) -> Option<i64> {
+    let (sign, hh, mm) = match zone {
+        [] | [b'Z'] => return Some(0),
+        [s @ (b'+' | b'-'), h0, h1] => (*s, [*h0, *h1], [b'0', b'0']),
+        [s @ (b'+' | b'-'), h0, h1, m0, m1] | [s @ (b'+' | b'-'), h0, h1, b':', m0, m1] => {
+            (*s, [*h0, *h1], [*m0, *m1])
+        }
+        _ => return None,
+    };
+    let (h, m) = (ascii_digits(&hh)?, ascii_digits(&mm)?);
+    if h >= 24 || m >= 60 {
+        return None;
+    }
+    let secs = i64::from(h * 3600 + m * 60);
+    Some(if sign == b'-' { -secs } else { secs })
+}
+
+// ---------------------------------------------------------------------------
+// Check-in histograms and full addresses (Yelp releases of 2013–2018)
+// ---------------------------------------------------------------------------
+
+/// The hour-of-week cell of a `checkin_info` key of the 2013–2016 Yelp releases:
+/// `"H-D"`, hour `H` in 0..=23, day `D` in 0..=6 **with 0 = Sunday** (the dataset's
+/// documentation: `'0-0'` is "the number of checkins from 00:00 to 01:00 on all
+/// Sundays", `'23-6'` "from 23:00 to 00:00 on all Saturdays"). Returns
+/// `(weekday, hour)` with the warehouse's weekday, **0 = Monday** … 6 = Sunday (as
+/// `dim_date.weekday`): `"14-4"` (Thursday) → `(3, 14)`, `"9-0"` (Sunday) → `(6, 9)`.
+/// Anything else is `None`.
+pub fn parse_checkin_info_key(key: &str) -> Option<(u8, u8)> {
+    let (h, d) = key.trim().split_once('-')?;
+    let hour = small_uint(h, 2).filter(|h| *h < 24)?;
+    let day = small_uint(d, 1).filter(|d| *d < 7)?;
+    // Sunday-first to Monday-first.
+    Some((((day + 6) % 7) as u8, hour as u8))
+}
+
+/// The hour of a check-in histogram bucket of the 2018 release, `"20:00"` or `"0:00"`
+/// (keys of `time.<Weekday>`): 0..=23, or `None`.
+pub fn parse_checkin_hour(s: &str) -> Option<u8> {
+    let (h, m) = s.trim().split_once(':')?;
+    let hour = small_uint(h, 2).filter(|h| *h < 24)?;
+    (small_uint(m, 2)? == 0).then_some(hour as u8)
+}
+
+/// One item of the `time` list of the 2017 release, `"Fri-0:2"` (weekday, hour of the
+/// day, check-ins): `(weekday 0 = Monday, hour, count)`; `None` when malformed or the
+/// count is not a positive integer.
+pub fn parse_checkin_time_item(s: &str) -> Option<(u8, u8, i64)> {
+    let (day, rest) = s.trim().split_once('-')?;
+    let (h, n) = rest.split_once(':')?;
+    let weekday = weekday_index(day)?;
+    let hour = small_uint(h, 2).filter(|h| *h < 24)?;
+    let count = n.trim().parse::<i64>().ok().filter(|n| *n > 0)?;
+    Some((weekday, hour as u8, count))
+}
+
+/// The parts of a Yelp `full_address` (releases of 2013–2016), e.g.
+/// `"4840 E Indian School Rd\nSte 101\nPhoenix, AZ 85018"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullAddress<'a> {
+    /// The lines before the locality, joined with `", "` as the later releases write
+    /// `address` (`"4840 E Indian School Rd, Ste 101"`); `None` when there are none.
+    pub street: Option<String>,
+    /// City of the locality line.
+    pub city: Option<&'a str>,
+    /// State or province code of the locality line (2 or 3 uppercase letters).
+    pub state: Option<&'a str>,
+    /// Postal code of the locality line (`"85018"`, `"H2X 2T6"`).
+    pub postal_code: Option<&'a str>,
+}
+
+/// Splits a Yelp `full_address` on its line breaks. The last line is the locality when
+/// it reads `City, ST` or `City, ST POSTAL` (ST 2–3 uppercase ASCII letters; the
+/// postal code is the rest of the line); the lines before it are the street. When the
+/// last line is not such a locality (`"Edinburgh EH3 9QX"`), every line is street and
+/// city, state and postal code are `None`. Blank lines are skipped; never panics.
+pub fn parse_yelp_full_address(s: &str) -> FullAddress<'_> {
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let join = |ls: &[&str]| (!ls.is_empty()).then(|| ls.join(", "));
+    let locality = lines.split_last().and_then(|(last, before)| {
+        let (city, tail) = last.rsplit_once(',')?;
+        let mut words = tail.split_whitespace();
+        let state = words.next()?;
+        if !(2..=3).contains(&state.len()) || !state.bytes().all(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let postal = tail
+            .trim()
+            .get(state.len()..)
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let city = clean_str(city);
+        Some(FullAddress {
+            street: join(before),
+            city,
+            state: Some(state),
+            postal_code: postal,
+        })
+    });
+    locality.unwrap_or(FullAddress {
+        street: join(&lines),
+        city: None,
+        state: None,
+        postal_code: None,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -2160,12 +2326,137 @@ mod tests {
             "2021-04-01 00:00:00.",
             "2021-04-01 00:00:00.1234567890",
             "2021-04-01 00:00:00 extra",
-            "2021-04-01 00:00:00+01:00",
+            "2021-04-01 00:00:00+1:00",
+            "2021-04-01 00:00:00+24:00",
+            "2021-04-01 00:00:00+01:60",
+            "2021-04-01 00:00:00+01:00:00",
+            "2021-04-01 00:00:00Z+01:00",
+            "2021-04-01+01:00",
+            "2021-13",
+            "2021-00",
+            "2021-1",
+            "+1531001351",
+            "-1531001351",
+            "1531001351.5",
+            "1e12",
+            "100000000000000",
+            "9999999999999999999999",
             "２０２１-04-01",
             "None",
         ] {
             assert_eq!(parse_yelp_timestamp(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn timestamps_with_zones_months_and_epochs() {
+        // 2018-07-07T22:09:11Z, worked out by hand: 17 719 days after 1970-01-01.
+        let t = (17_719 * 86_400 + 22 * 3600 + 9 * 60 + 11) * 1_000_000;
+        assert_eq!(days_from_civil(2018, 7, 7), 17_719);
+        for s in [
+            "1531001351",
+            "1531001351000",
+            " 1531001351000 ",
+            "2018-07-07 22:09:11",
+            "2018-07-07T22:09:11Z",
+            "2018-07-08T00:09:11+02:00",
+            "2018-07-08T00:09:11+0200",
+            "2018-07-08T00:09:11+02",
+            "2018-07-07T17:39:11-04:30",
+            "2018-07-07 22:09:11.000Z",
+        ] {
+            assert_eq!(parse_yelp_timestamp(s), Some(t), "{s:?}");
+        }
+        assert_eq!(
+            parse_yelp_timestamp("2018-07-08T00:09:11.250+02:00"),
+            Some(t + 250_000)
+        );
+        assert_eq!(
+            parse_yelp_timestamp("2021-04-01 00:00:00+01:00"),
+            Some(days_from_civil(2021, 3, 31) * 86_400_000_000 + 23 * 3_600_000_000)
+        );
+        // The thresholds: below 1e11 seconds, from 1e11 up to 1e14 milliseconds.
+        assert_eq!(parse_yelp_timestamp("0"), Some(0));
+        assert_eq!(
+            parse_yelp_timestamp("99999999999"),
+            Some(99_999_999_999 * 1_000_000)
+        );
+        assert_eq!(
+            parse_yelp_timestamp("100000000000"),
+            Some(100_000_000_000 * 1_000)
+        );
+        assert_eq!(
+            parse_yelp_timestamp("99999999999999"),
+            Some(99_999_999_999_999 * 1_000)
+        );
+        assert_eq!(EPOCH_MILLIS_FROM, 100_000_000_000);
+        assert_eq!(EPOCH_MAX, 100_000_000_000_000);
+        // `yelping_since` of the 2013-2015 releases.
+        assert_eq!(
+            parse_yelp_timestamp("2012-03"),
+            Some(days_from_civil(2012, 3, 1) * 86_400_000_000)
+        );
+        assert_eq!(
+            parse_yelp_timestamp("1969-12"),
+            Some(days_from_civil(1969, 12, 1) * 86_400_000_000)
+        );
+    }
+
+    #[test]
+    fn checkin_histogram_cells() {
+        // Day 0 is Sunday in checkin_info; the warehouse's weekday 0 is Monday.
+        assert_eq!(parse_checkin_info_key("0-0"), Some((6, 0)));
+        assert_eq!(parse_checkin_info_key("9-5"), Some((4, 9)));
+        assert_eq!(parse_checkin_info_key("14-4"), Some((3, 14)));
+        assert_eq!(parse_checkin_info_key("23-6"), Some((5, 23)));
+        assert_eq!(parse_checkin_info_key("1-1"), Some((0, 1)));
+        for bad in ["", "24-0", "1-7", "1", "-1", "1-", "a-b", "1-0-0", "123-1"] {
+            assert_eq!(parse_checkin_info_key(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_checkin_hour("20:00"), Some(20));
+        assert_eq!(parse_checkin_hour("0:00"), Some(0));
+        for bad in ["24:00", "20:30", "20", "x:00", ""] {
+            assert_eq!(parse_checkin_hour(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_checkin_time_item("Fri-0:2"), Some((4, 0, 2)));
+        assert_eq!(parse_checkin_time_item("Sun-23:11"), Some((6, 23, 11)));
+        for bad in [
+            "Fri-0:0", "Fri-0:-1", "Fri-24:1", "Xyz-1:1", "Fri-1", "Fri:1", "",
+        ] {
+            assert_eq!(parse_checkin_time_item(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn full_addresses() {
+        let a = parse_yelp_full_address("4840 E Indian School Rd\nSte 101\nPhoenix, AZ 85018");
+        assert_eq!(
+            a,
+            FullAddress {
+                street: Some("4840 E Indian School Rd, Ste 101".into()),
+                city: Some("Phoenix"),
+                state: Some("AZ"),
+                postal_code: Some("85018"),
+            }
+        );
+        let a = parse_yelp_full_address("Phoenix, AZ");
+        assert_eq!(
+            (a.street, a.city, a.state, a.postal_code),
+            (None, Some("Phoenix"), Some("AZ"), None)
+        );
+        let a = parse_yelp_full_address("3485 Boulevard Saint-Laurent\nMontréal, QC H2X 2T6");
+        assert_eq!(
+            (a.city, a.state, a.postal_code),
+            (Some("Montréal"), Some("QC"), Some("H2X 2T6"))
+        );
+        let a = parse_yelp_full_address("4 Lochrin Pl\nEdinburgh EH3 9QX");
+        assert_eq!(a.street.as_deref(), Some("4 Lochrin Pl, Edinburgh EH3 9QX"));
+        assert_eq!((a.city, a.state), (None, None));
+        for odd in ["", "\n\n", ",", "x, y", "a\r\nb, CA 1", ", AZ"] {
+            let _ = parse_yelp_full_address(odd);
+        }
+        assert_eq!(parse_yelp_full_address("").street, None);
+        assert_eq!(parse_yelp_full_address(", AZ 1").city, None);
     }
 
     #[test]
@@ -2409,6 +2700,10 @@ mod tests {
                 v.write_json(&mut out);
             }
             let _ = parse_yelp_timestamp(&s);
+            let _ = parse_checkin_info_key(&s);
+            let _ = parse_checkin_time_item(&s);
+            let _ = parse_checkin_hour(&s);
+            let _ = parse_yelp_full_address(&s);
             let _ = parse_elite(&s);
             let _ = split_list(&s).count();
             let _ = clean_str(&s);

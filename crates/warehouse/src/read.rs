@@ -1,12 +1,15 @@
 //! Streaming reads of raw tables through the snapshot's query session, and typed
 //! column access (the lake's checked accessor).
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
 };
 use reviewlake_lake::QuerySession;
+use reviewlake_schema::lineage;
+use serde_json::{Map, Value};
 
 use crate::{Result, WarehouseError};
 
@@ -86,14 +89,15 @@ impl BatchStream {
     }
 }
 
-/// All columns of a batch except the lineage ones (for content hashing).
+/// All columns of a batch except the lineage ones (for content hashing); the rescued
+/// fields are content.
 pub(crate) fn content_columns(batch: &RecordBatch) -> Vec<ArrayRef> {
     let schema = batch.schema();
     schema
         .fields()
         .iter()
         .zip(batch.columns())
-        .filter(|(f, _)| !f.name().starts_with('_'))
+        .filter(|(f, _)| f.name() != lineage::SOURCE_FILE && f.name() != lineage::LINE)
         .map(|(_, c)| Arc::clone(c))
         .collect()
 }
@@ -142,5 +146,160 @@ pub(crate) fn list_strs(list: &dyn Array) -> Vec<&str> {
     match list.as_string_opt::<i32>() {
         Some(s) => (0..s.len()).filter_map(|j| opt_str(s, j)).collect(),
         None => Vec::new(),
+    }
+}
+
+/// The `_rescued_data` column of a raw batch: per row, the JSON object of the fields
+/// ingest could not put in a typed column (null when there were none).
+#[derive(Clone, Copy)]
+pub(crate) struct RescuedCol<'a>(&'a StringArray);
+
+impl<'a> RescuedCol<'a> {
+    /// The column of `c`'s batch (an error naming the table if it is missing).
+    pub(crate) fn of(c: &Cols<'a>) -> Result<RescuedCol<'a>> {
+        Ok(RescuedCol(c.str(lineage::RESCUED_DATA)?))
+    }
+
+    /// Row `i`'s rescued fields, parsed on first use.
+    pub(crate) fn row(&self, i: usize) -> Rescued<'a> {
+        Rescued {
+            text: opt_str(self.0, i),
+            parsed: OnceCell::new(),
+        }
+    }
+}
+
+/// The rescued fields of one raw row. The JSON is parsed (with `serde_json`) the first
+/// time a field is asked for, and only when the row has any: rows of the current
+/// releases, which have none, cost nothing.
+pub(crate) struct Rescued<'a> {
+    text: Option<&'a str>,
+    parsed: OnceCell<Option<Map<String, Value>>>,
+}
+
+impl Rescued<'_> {
+    /// Rescued field `key` with its original JSON value; `None` when absent or null.
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        let text = self.text?;
+        self.parsed
+            .get_or_init(|| match serde_json::from_str(text) {
+                Ok(Value::Object(m)) => Some(m),
+                _ => None,
+            })
+            .as_ref()?
+            .get(key)
+            .filter(|v| !v.is_null())
+    }
+
+    /// Rescued field `key` as an integer: a JSON integer, or a string holding one.
+    pub(crate) fn i64(&self, key: &str) -> Option<i64> {
+        json_i64(self.get(key)?)
+    }
+
+    /// Rescued field `key` as a boolean: `true`/`false`, `1`/`0`, or those as strings.
+    pub(crate) fn bool(&self, key: &str) -> Option<bool> {
+        json_bool(self.get(key)?)
+    }
+
+    /// Rescued field `key` as text: a string as it is, a number or boolean as written.
+    pub(crate) fn text(&self, key: &str) -> Option<String> {
+        json_text(self.get(key)?)
+    }
+}
+
+/// A JSON integer (or a float with no fraction, or a string holding an integer).
+pub(crate) fn json_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A JSON boolean, `1`/`0`, or a string `"true"`/`"false"` (any case).
+pub(crate) fn json_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(1) => Some(true),
+            Some(0) => Some(false),
+            _ => None,
+        },
+        Value::String(s) => {
+            let t = s.trim();
+            if t.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if t.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A JSON scalar as text (a string as it is; a number or boolean as JSON writes it).
+pub(crate) fn json_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The strings of a JSON array (other items skipped); numbers count as their text.
+pub(crate) fn json_strings(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Array(items) => Some(items.iter().filter_map(json_text).collect()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescued_fields_are_read_lazily_and_typed() {
+        let col = StringArray::from(vec![
+            None,
+            Some(r#"{"votes":{"useful":2},"likes":"3","open":true,"type":"tip","x":null}"#),
+            Some("not json"),
+        ]);
+        let r = RescuedCol(&col);
+        assert!(r.row(0).get("votes").is_none());
+        let one = r.row(1);
+        assert!(
+            one.parsed.get().is_none(),
+            "nothing parsed before a field is asked for"
+        );
+        assert_eq!(
+            one.get("votes")
+                .and_then(|v| v.get("useful"))
+                .and_then(json_i64),
+            Some(2)
+        );
+        assert_eq!(one.i64("likes"), Some(3));
+        assert_eq!(one.bool("open"), Some(true));
+        assert_eq!(one.text("type").as_deref(), Some("tip"));
+        assert!(one.get("x").is_none(), "a null is absent");
+        assert!(
+            r.row(2).get("votes").is_none(),
+            "unreadable JSON is empty, not a panic"
+        );
+        assert_eq!(json_i64(&serde_json::json!(4.0)), Some(4));
+        assert_eq!(json_i64(&serde_json::json!(4.5)), None);
+        assert_eq!(json_bool(&serde_json::json!(0)), Some(false));
+        assert_eq!(json_bool(&serde_json::json!("True")), Some(true));
+        assert_eq!(
+            json_strings(&serde_json::json!(["a", 2012, null, {"b": 1}])),
+            Some(vec!["a".to_string(), "2012".to_string()])
+        );
     }
 }

@@ -306,18 +306,20 @@ fn normalize_name(name: &str) -> String {
     out
 }
 
-/// The state named by a Google Local source path, from its `review-<Name>`
-/// or `meta-<Name>` component (file or folder), e.g.
+/// The state named by a Google Local source path, from its `review-<Name>`,
+/// `review_<Name>`, `meta-<Name>` or `meta_<Name>` component (file or folder,
+/// anywhere in the tree), e.g.
 /// `"google/reviews-estados/review-New_York/3.json"` → New York,
-/// `"google-meta/meta-Vermont.json.gz"` → Vermont, `"review-Texas.json"` →
+/// `"google-meta/meta-Vermont.json.gz"` → Vermont,
+/// `"downloads/meta_South_Dakota.json.gz"` → South Dakota, `"review-Texas.json"` →
 /// Texas, `"review-Vermont_10.json.gz"` (the dataset's 10-core files) →
 /// Vermont.
 ///
-/// Names use underscores for spaces (`New_York`, `District_of_Columbia`).
-/// Both `/` and `\` separate components; the innermost matching component
-/// wins. The prefix must be exactly `review-` or `meta-`
-/// (case-insensitive): `reviews-estados` is not a state folder. Returns
-/// `None` when no component names a known region.
+/// Names use underscores or dashes for spaces (`New_York`, `District_of_Columbia`,
+/// `New-York`). Both `/` and `\` separate components; the innermost matching
+/// component wins. The prefix must be exactly `review` or `meta` followed by `-` or `_`
+/// (case-insensitive): `reviews-estados` and `metadata-sitios` are not state folders.
+/// Returns `None` when no component names a known region.
 pub fn state_from_google_path(path: &str) -> Option<&'static Region> {
     path.rsplit(['/', '\\']).find_map(|component| {
         let lower_prefix = |p: &str| {
@@ -326,10 +328,18 @@ pub fn state_from_google_path(path: &str) -> Option<&'static Region> {
                 .filter(|head| head.eq_ignore_ascii_case(p))
                 .map(|_| &component[p.len()..])
         };
-        let rest = lower_prefix("review-").or_else(|| lower_prefix("meta-"))?;
+        let rest = ["review-", "review_", "meta-", "meta_"]
+            .into_iter()
+            .find_map(lower_prefix)?;
         // Drop extensions: ".json", ".json.gz", ".jsonl", ".parquet", ...
         let stem = rest.split('.').next().unwrap_or(rest);
         if let Some(r) = by_name(stem) {
+            return Some(r);
+        }
+        // "New-York": dashes for spaces.
+        if stem.contains('-')
+            && let Some(r) = by_name(&stem.replace('-', " "))
+        {
             return Some(r);
         }
         // "Vermont_10": the k-core subsets carry a numeric suffix.
@@ -529,6 +539,17 @@ mod tests {
             ("REVIEW-new_hampshire/0.json", Some("NH")),
             ("review-Vermont_10.json.gz", Some("VT")),
             ("meta-New_Mexico", Some("NM")),
+            ("anywhere/meta_South_Dakota.json.gz", Some("SD")),
+            ("x/y/review_South_Dakota.json", Some("SD")),
+            ("review-New_York", Some("NY")),
+            ("reviews/review_New_York/2.json", Some("NY")),
+            ("meta-New-York.json", Some("NY")),
+            ("META_rhode_island.JSON.GZ", Some("RI")),
+            ("meta_Vermont_10.json.gz", Some("VT")),
+            ("google/metadata-sitios/1.json", None),
+            ("metadata_Texas.json", None),
+            ("reviews_Texas.json", None),
+            ("meta_", None),
             ("google/reviews-estados/3.json", None),
             ("reviews-Texas.json", None),
             ("google/review-Atlantis/1.json", None),

@@ -445,7 +445,12 @@ proptest! {
 
     #[test]
     fn timestamp_never_panics(s in prop_oneof![any_text(), text_over(TS_ALPHABET, 12)]) {
-        if let Some(us) = parse_yelp_timestamp(&s) {
+        let t = s.trim();
+        // Epochs, `YYYY-MM` and zoned times are checked by their own properties below.
+        let other_form = t.bytes().all(|b| b.is_ascii_digit())
+            || t.len() == 7
+            || t.get(10..).is_some_and(|time| time.contains(['+', '-']));
+        if let Some(us) = parse_yelp_timestamp(&s).filter(|_| !other_form) {
             // Whatever parses reformats to the text it came from.
             let days = us.div_euclid(86_400_000_000);
             let secs = us.rem_euclid(86_400_000_000) / 1_000_000;
@@ -488,6 +493,64 @@ proptest! {
             prop_assert_eq!(parse_yelp_timestamp(&format!(" {s} ")), Some(want), "{:?}", s);
         }
         prop_assert_eq!(civil_from_days(days), (y, m, d));
+    }
+
+    #[test]
+    fn timestamp_epochs_by_magnitude(n in prop_oneof![
+        0i64..100_000_000_000,
+        100_000_000_000i64..100_000_000_000_000,
+        100_000_000_000_000i64..i64::MAX,
+        Just(99_999_999_999i64),
+        Just(100_000_000_000i64),
+        Just(100_000_000_000_000i64),
+    ]) {
+        // Below 1e11 seconds, from 1e11 to 1e14 (excluded) milliseconds, else refused.
+        let want = if n < 100_000_000_000 {
+            Some(n * 1_000_000)
+        } else if n < 100_000_000_000_000 {
+            Some(n * 1_000)
+        } else {
+            None
+        };
+        prop_assert_eq!(parse_yelp_timestamp(&n.to_string()), want);
+        prop_assert_eq!(parse_yelp_timestamp(&format!(" {n}\t")), want);
+        prop_assert_eq!(parse_yelp_timestamp(&format!("-{n}")), None);
+    }
+
+    #[test]
+    fn timestamp_zones_match_chrono(
+        (y, m, d) in (1970i32..=2100, 1u32..=12, 1u32..=31)
+            .prop_map(|(y, m, d)| (y, m, d.min(days_in_month(y, m)))),
+        (h, mi, sec) in (0u32..24, 0u32..60, 0u32..60),
+        frac in prop::option::of("[0-9]{1,9}"),
+        (east, oh, om) in (any::<bool>(), 0u32..24, 0u32..60),
+        zulu in prop::bool::weighted(0.2),
+    ) {
+        // RFC 3339 text, parsed independently by chrono.
+        let mut s = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{sec:02}");
+        if let Some(f) = &frac {
+            write!(s, ".{f}").unwrap();
+        }
+        if zulu {
+            s.push('Z');
+        } else {
+            write!(s, "{}{oh:02}:{om:02}", if east { '+' } else { '-' }).unwrap();
+        }
+        let want = chrono::DateTime::parse_from_rfc3339(&s).unwrap().timestamp_micros();
+        prop_assert_eq!(parse_yelp_timestamp(&s), Some(want), "{:?}", s);
+        // The compact offset spelling (`+0530`) and a space for the `T` read the same.
+        if !zulu {
+            let compact = format!("{}{oh:02}{om:02}", &s[..s.len() - 5]);
+            prop_assert_eq!(parse_yelp_timestamp(&compact), Some(want), "{:?}", compact);
+        }
+        let spaced = s.replacen('T', " ", 1);
+        prop_assert_eq!(parse_yelp_timestamp(&spaced), Some(want), "{:?}", spaced);
+    }
+
+    #[test]
+    fn timestamp_months_are_their_first_day(y in 0i32..=9999, m in 1u32..=12) {
+        let s = format!("{y:04}-{m:02}");
+        prop_assert_eq!(parse_yelp_timestamp(&s), Some(days_from_civil(y, m, 1) * 86_400_000_000));
     }
 
     #[test]

@@ -12,7 +12,10 @@ use crate::Result;
 use crate::dedupe::id_key;
 use crate::keys::{self, Source};
 use crate::parse::{self, AttrValue, DayHours, OpenInterval};
-use crate::read::{Cols, RawTable, list_strs, map_str_entries, opt_f64, opt_i64, opt_str};
+use crate::read::{
+    Cols, RawTable, Rescued, RescuedCol, json_strings, list_strs, map_str_entries, opt_f64,
+    opt_i64, opt_str,
+};
 use crate::report::SourceReport;
 use crate::states;
 use crate::taxonomy::Platform;
@@ -301,6 +304,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         let attrs = c.map("attributes")?;
         let cats = c.str("categories")?;
         let hours_map = c.map("hours")?;
+        let resc = RescuedCol::of(&c)?;
         let mut hashes: Option<Vec<u64>> = None;
         for i in 0..batch.num_rows() {
             rep.read += 1;
@@ -321,6 +325,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
                 continue;
             }
+            let r = resc.row(i);
             let mut row = BizRow {
                 key: keys::business_key(Source::Yelp, bid),
                 source: "yelp",
@@ -338,19 +343,43 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 longitude: opt_f64(lon, i),
                 rating: check_rating(opt_f64(stars, i), &mut rep),
                 review_count: non_negative(opt_i64(rc, i), &mut rep, "negative_review_count"),
-                is_open: opt_i64(open, i).and_then(|v| match v {
-                    0 => Some(false),
-                    1 => Some(true),
-                    _ => None,
-                }),
+                is_open: opt_i64(open, i)
+                    .and_then(|v| match v {
+                        0 => Some(false),
+                        1 => Some(true),
+                        _ => None,
+                    })
+                    // 2013-2016: `"open": true`.
+                    .or_else(|| r.bool("open").or_else(|| r.bool("is_open"))),
                 file: f.to_string(),
                 line: l,
                 ..Default::default()
             };
+            // 2013-2016: `full_address` ("street\n[more\n]City, ST 12345"), no
+            // `address` or `postal_code`.
+            if (row.address.is_none() || row.city.is_none() || row.postal_code.is_none())
+                && let Some(full) = r.text("full_address")
+            {
+                let fa = parse::parse_yelp_full_address(&full);
+                row.address = row.address.or(fa.street);
+                row.city = row.city.or_else(|| fa.city.map(parse::normalize_city));
+                row.state = row.state.or_else(|| fa.state.map(str::to_string));
+                row.postal_code = row
+                    .postal_code
+                    .or_else(|| fa.postal_code.map(str::to_string));
+            }
             check_coordinates(&mut row, &mut rep);
-            // Categories.
-            if let Some(cs) = opt_str(cats, i) {
-                let labels: Vec<String> = parse::split_list(cs).map(str::to_string).collect();
+            // Categories: a comma-joined string, or (2013-2017) a JSON list.
+            let labels: Option<Vec<String>> = match opt_str(cats, i) {
+                Some(cs) => Some(parse::split_list(cs).map(str::to_string).collect()),
+                None => r.get("categories").and_then(json_strings).map(|v| {
+                    v.iter()
+                        .filter_map(|s| parse::clean_str(s))
+                        .map(str::to_string)
+                        .collect()
+                }),
+            };
+            if let Some(labels) = labels {
                 row.categories =
                     tax.classify_labels(Platform::Yelp, labels.iter().map(|s| s.as_str()));
                 row.source_categories = Some(labels);
@@ -360,74 +389,10 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             {
                 row.categories.push(other);
             }
-            // Attributes.
-            let entries = map_str_entries(attrs, i);
-            if !attrs.is_null(i) {
-                let mut json = String::from("{");
-                let mut parsed: HashMap<&str, AttrValue> = HashMap::new();
-                for (n, (key, val)) in entries.iter().enumerate() {
-                    let v = match val {
-                        None => AttrValue::Null,
-                        Some(text) => match parse::parse_python_literal(text) {
-                            Ok(v) => v,
-                            Err(_) => {
-                                rep.alter("unparseable_attribute");
-                                AttrValue::Str(text.to_string())
-                            }
-                        },
-                    };
-                    if n > 0 {
-                        json.push(',');
-                    }
-                    AttrValue::Str(key.to_string()).write_json(&mut json);
-                    json.push(':');
-                    v.write_json(&mut json);
-                    parsed.insert(key, v);
-                }
-                json.push('}');
-                row.attributes_json = Some(json);
-                let flag = |k: &str| parsed.get(k).and_then(AttrValue::as_bool);
-                let text = |k: &str| {
-                    parsed
-                        .get(k)
-                        .and_then(AttrValue::as_str)
-                        .and_then(parse::clean_str)
-                        .map(|s| s.to_ascii_lowercase())
-                };
-                row.takeout = flag("RestaurantsTakeOut");
-                row.delivery = flag("RestaurantsDelivery");
-                row.reservations = flag("RestaurantsReservations");
-                row.outdoor_seating = flag("OutdoorSeating");
-                row.good_for_kids = flag("GoodForKids");
-                row.wifi = text("WiFi");
-                row.alcohol = text("Alcohol");
-                row.noise_level = text("NoiseLevel");
-                row.price_level = parsed
-                    .get("RestaurantsPriceRange2")
-                    .and_then(|v| v.as_i64())
-                    .filter(|p| (1..=4).contains(p))
-                    .map(|p| p as i32);
+            if let Some(entries) = yelp_attributes(attrs, i, &r, &mut rep) {
+                set_yelp_attributes(&mut row, &entries);
             }
-            // Hours.
-            if !hours_map.is_null(i) {
-                let mut iv = Vec::new();
-                for (day, val) in map_str_entries(hours_map, i) {
-                    let parsed = match (parse::weekday_index(day), val) {
-                        (Some(d), Some(v)) => parse::parse_yelp_hours(d, v).ok(),
-                        _ => None,
-                    };
-                    match parsed {
-                        Some(DayHours::Open(v)) => iv.extend(v),
-                        Some(DayHours::Closed) => {}
-                        None => {
-                            row.hours_unparsed += 1;
-                            rep.alter("unparseable_hours");
-                        }
-                    }
-                }
-                iv.sort_by_key(|x| (x.day, x.open_minute));
-                row.hours = Some(iv);
-            }
+            row.hours = yelp_hours(hours_map, i, &r, &mut row.hours_unparsed, &mut rep);
             admit(b, out, &mut rep, Source::Yelp, row).await?;
         }
         b.tick(batch.num_rows() as u64);
@@ -437,6 +402,211 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     rep.drop_n("duplicate_business_id", other);
     b.sources.push(rep);
     Ok(())
+}
+
+/// Attribute names of the 2013-2016 releases read into the same typed columns as the
+/// names of the later ones (first present name wins).
+const TAKEOUT: &[&str] = &["RestaurantsTakeOut", "Take-out"];
+const DELIVERY: &[&str] = &["RestaurantsDelivery", "Delivery"];
+const RESERVATIONS: &[&str] = &["RestaurantsReservations", "Takes Reservations"];
+const OUTDOOR_SEATING: &[&str] = &["OutdoorSeating", "Outdoor Seating"];
+const GOOD_FOR_KIDS: &[&str] = &["GoodForKids", "Good for Kids", "Good For Kids"];
+const WIFI: &[&str] = &["WiFi", "Wi-Fi"];
+const ALCOHOL: &[&str] = &["Alcohol"];
+const NOISE_LEVEL: &[&str] = &["NoiseLevel", "Noise Level"];
+const PRICE_RANGE: &[&str] = &["RestaurantsPriceRange2", "Price Range"];
+
+/// The attributes of a Yelp business, whichever release wrote them:
+///
+/// - 2018 on: a map of Python-literal strings (`"WiFi": "u'free'"`, `"BusinessParking":
+///   "{'garage': False}"`); a 2014 record whose values are all scalars lands in the
+///   same typed map with JSON's spellings (`"true"`, `"free"`, `"2"`);
+/// - 2013-2016, values with nested objects (`"Good For": {"dessert": false}`): the
+///   object is in the rescued fields;
+/// - 2017: a list of `"Name: value"` strings, in the rescued fields.
+fn yelp_attributes(
+    typed: &arrow::array::MapArray,
+    i: usize,
+    r: &Rescued<'_>,
+    rep: &mut SourceReport,
+) -> Option<Vec<(String, AttrValue)>> {
+    if !typed.is_null(i) {
+        return Some(
+            map_str_entries(typed, i)
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = v.map_or(AttrValue::Null, |t| attr_from_text(t, rep));
+                    (k.to_string(), v)
+                })
+                .collect(),
+        );
+    }
+    match r.get("attributes")? {
+        serde_json::Value::Object(m) => Some(
+            m.iter()
+                .map(|(k, v)| (k.clone(), attr_from_json(v, rep)))
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|item| {
+                    let pair = item.as_str().and_then(|t| t.split_once(':'));
+                    if pair.is_none() {
+                        rep.alter("unparseable_attribute");
+                    }
+                    let (k, v) = pair?;
+                    Some((k.trim().to_string(), attr_from_text(v.trim(), rep)))
+                })
+                .collect(),
+        ),
+        _ => {
+            rep.alter("unparseable_attribute");
+            None
+        }
+    }
+}
+
+/// One attribute value written as text: a Python literal (the later releases), or a
+/// JSON scalar as ingest wrote it into a string (`true`, `free`). Only text that starts
+/// like a literal and does not parse (`{'a': `, `u'x`) counts as unparseable.
+fn attr_from_text(text: &str, rep: &mut SourceReport) -> AttrValue {
+    match parse::parse_python_literal(text) {
+        Ok(v) => v,
+        Err(_) => {
+            let t = text.trim();
+            if t == "true" {
+                return AttrValue::Bool(true);
+            }
+            if t == "false" {
+                return AttrValue::Bool(false);
+            }
+            let body = t.trim_start_matches(['u', 'U', 'r', 'R', 'b', 'B']);
+            if t.starts_with(['{', '[', '(']) || body.starts_with(['\'', '"']) {
+                rep.alter("unparseable_attribute");
+            }
+            AttrValue::Str(text.to_string())
+        }
+    }
+}
+
+/// One attribute value as JSON (the 2013-2016 releases): nested objects become maps.
+fn attr_from_json(v: &serde_json::Value, rep: &mut SourceReport) -> AttrValue {
+    use serde_json::Value;
+    match v {
+        Value::Null => AttrValue::Null,
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => AttrValue::Int(i),
+            None => AttrValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => attr_from_text(s, rep),
+        Value::Object(m) => AttrValue::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), attr_from_json(v, rep)))
+                .collect(),
+        ),
+        // No release has lists here; kept as their JSON text.
+        Value::Array(_) => AttrValue::Str(v.to_string()),
+    }
+}
+
+/// `attributes_json` and the typed attribute columns of a Yelp business.
+fn set_yelp_attributes(row: &mut BizRow, entries: &[(String, AttrValue)]) {
+    let mut json = String::from("{");
+    for (n, (key, val)) in entries.iter().enumerate() {
+        if n > 0 {
+            json.push(',');
+        }
+        AttrValue::Str(key.clone()).write_json(&mut json);
+        json.push(':');
+        val.write_json(&mut json);
+    }
+    json.push('}');
+    row.attributes_json = Some(json);
+    let parsed: HashMap<&str, &AttrValue> = entries.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let get = |names: &[&str]| names.iter().find_map(|n| parsed.get(n).copied());
+    let flag = |names: &[&str]| get(names).and_then(AttrValue::as_bool);
+    let text = |names: &[&str]| {
+        get(names)
+            .and_then(AttrValue::as_str)
+            .and_then(parse::clean_str)
+            .map(|s| s.to_ascii_lowercase())
+    };
+    row.takeout = flag(TAKEOUT);
+    row.delivery = flag(DELIVERY);
+    row.reservations = flag(RESERVATIONS);
+    row.outdoor_seating = flag(OUTDOOR_SEATING);
+    row.good_for_kids = flag(GOOD_FOR_KIDS);
+    row.wifi = text(WIFI);
+    row.alcohol = text(ALCOHOL);
+    row.noise_level = text(NOISE_LEVEL);
+    row.price_level = get(PRICE_RANGE)
+        .and_then(|v| v.as_i64())
+        .filter(|p| (1..=4).contains(p))
+        .map(|p| p as i32);
+}
+
+/// The opening hours of a Yelp business: a map of `"10:0-21:0"` strings (2018 on); in
+/// the rescued fields, `{"Tuesday": {"open": "08:00", "close": "17:00"}}` (2013-2016)
+/// or `["Monday 11:0-21:0", ...]` (2017). Days that do not parse are counted.
+fn yelp_hours(
+    typed: &arrow::array::MapArray,
+    i: usize,
+    r: &Rescued<'_>,
+    unparsed: &mut i32,
+    rep: &mut SourceReport,
+) -> Option<Vec<OpenInterval>> {
+    let mut iv = Vec::new();
+    let mut day_hours = |day: Option<u8>, val: Option<&str>| {
+        let parsed = match (day, val) {
+            (Some(d), Some(v)) => parse::parse_yelp_hours(d, v).ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(DayHours::Open(v)) => iv.extend(v),
+            Some(DayHours::Closed) => {}
+            None => {
+                *unparsed += 1;
+                rep.alter("unparseable_hours");
+            }
+        }
+    };
+    if !typed.is_null(i) {
+        for (day, val) in map_str_entries(typed, i) {
+            day_hours(parse::weekday_index(day), val);
+        }
+    } else {
+        match r.get("hours")? {
+            serde_json::Value::Object(m) => {
+                for (day, v) in m {
+                    let value = match v {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Object(oc) => match (
+                            oc.get("open").and_then(|x| x.as_str()),
+                            oc.get("close").and_then(|x| x.as_str()),
+                        ) {
+                            (Some(o), Some(c)) => Some(format!("{o}-{c}")),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    day_hours(parse::weekday_index(day), value.as_deref());
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    match item.as_str().and_then(|t| t.trim().split_once(' ')) {
+                        Some((d, v)) => day_hours(parse::weekday_index(d), Some(v)),
+                        None => day_hours(None, None),
+                    }
+                }
+            }
+            _ => day_hours(None, None),
+        }
+    }
+    iv.sort_by_key(|x| (x.day, x.open_minute));
+    Some(iv)
 }
 
 /// An address whose tail spells the state out ("Vermont 05701") rewritten with its code.

@@ -1,7 +1,7 @@
 //! fact_review, fact_tip and fact_checkin.
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use reviewlake_schema::warehouse as wh;
+use reviewlake_schema::{lineage, warehouse as wh};
 
 use super::columns::*;
 use super::{
@@ -11,7 +11,7 @@ use super::{
 use crate::dedupe::{Election, id_key};
 use crate::keys::{self, Source};
 use crate::parse;
-use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
+use crate::read::{Cols, RawTable, Rescued, RescuedCol, json_i64, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
 use crate::{Result, WarehouseError};
 use reviewlake_lake::TableRewrite as TableSink;
@@ -141,6 +141,7 @@ async fn yelp_reviews(
             let (useful, funny, cool) = (c.i64("useful")?, c.i64("funny")?, c.i64("cool")?);
             let (text, date) = (c.str("text")?, c.str("date")?);
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let resc = RescuedCol::of(&c)?;
             let mut hashes = None;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
@@ -190,10 +191,15 @@ async fn yelp_reviews(
                     }
                 };
                 let mut flagged = false;
+                // 2013-2016: `"votes": {"useful": 2, "funny": 0, "cool": 1}`.
+                let r = resc.row(i);
+                let vote = |typed: Option<i64>, kind: &str| {
+                    typed.or_else(|| r.get("votes").and_then(|v| v.get(kind)).and_then(json_i64))
+                };
                 let (u, fu, co) = (
-                    votes(opt_i64(useful, i), &mut flagged),
-                    votes(opt_i64(funny, i), &mut flagged),
-                    votes(opt_i64(cool, i), &mut flagged),
+                    votes(vote(opt_i64(useful, i), "useful"), &mut flagged),
+                    votes(vote(opt_i64(funny, i), "funny"), &mut flagged),
+                    votes(vote(opt_i64(cool, i), "cool"), &mut flagged),
                 );
                 if flagged {
                     rep.alter("negative_votes");
@@ -430,6 +436,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
         "text",
         "date",
         "compliment_count",
+        lineage::RESCUED_DATA,
         "_source_file",
         "_line",
     ];
@@ -446,6 +453,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
             );
             let cc = c.i64("compliment_count")?;
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let resc = RescuedCol::of(&c)?;
             let (
                 mut k_,
                 mut src,
@@ -458,7 +466,9 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 mut stt,
                 mut fl,
                 mut ln,
+                mut lk,
             ) = (
+                vec![],
                 vec![],
                 vec![],
                 vec![],
@@ -513,6 +523,14 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                     }
                     o => o,
                 };
+                // 2013-2016: `"likes": 3`.
+                let likes = match resc.row(i).i64(wh::LIKES) {
+                    Some(x) if x < 0 => {
+                        rep.alter("negative_likes");
+                        None
+                    }
+                    o => o,
+                };
                 b.yelp_users.insert(user_id.to_string());
                 b.note_day(ts_us);
                 k_.push(keys::tip_key(
@@ -531,6 +549,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 stt.push(biz.state.as_deref().map(str::to_string));
                 fl.push(f.to_string());
                 ln.push(l);
+                lk.push(likes);
                 rep.carried += 1;
                 rep.produced += 1;
             }
@@ -548,6 +567,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                     utf8(stt),
                     utf8_nn(fl),
                     i64_nn(ln),
+                    i64s(lk),
                 ],
             )?;
             sink.write(out).await?;
@@ -560,13 +580,130 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
     b.finish(sink).await
 }
 
+/// fact_checkin rows of one batch.
+#[derive(Default)]
+struct CheckinRows {
+    business_key: Vec<i64>,
+    date_key: Vec<Option<i32>>,
+    ts: Vec<Option<i64>>,
+    state: Vec<Option<String>>,
+    weekday: Vec<Option<i32>>,
+    hour: Vec<Option<i32>>,
+    checkins: Vec<Option<i64>>,
+}
+
+impl CheckinRows {
+    /// One check-in event at `ts_us`.
+    fn event(&mut self, biz: &BizEntry, ts_us: i64) {
+        let day = ts_us.div_euclid(86_400_000_000);
+        let hour = ts_us.rem_euclid(86_400_000_000) / 3_600_000_000;
+        self.push(
+            biz,
+            Some(ts_us),
+            parse::weekday_from_days(day),
+            hour as u8,
+            1,
+        );
+    }
+
+    /// One hour-of-week histogram cell (no date).
+    fn cell(&mut self, biz: &BizEntry, weekday: u8, hour: u8, count: i64) {
+        self.push(biz, None, weekday, hour, count);
+    }
+
+    fn push(&mut self, biz: &BizEntry, ts_us: Option<i64>, weekday: u8, hour: u8, n: i64) {
+        self.business_key.push(biz.key);
+        self.date_key.push(ts_us.map(date_of));
+        self.ts.push(ts_us);
+        self.state.push(biz.state.as_deref().map(str::to_string));
+        self.weekday.push(Some(i32::from(weekday)));
+        self.hour.push(Some(i32::from(hour)));
+        self.checkins.push(Some(n));
+    }
+
+    fn batch(self) -> Result<RecordBatch> {
+        let n = self.business_key.len();
+        Ok(RecordBatch::try_new(
+            wh::fact_checkin(),
+            vec![
+                utf8_nn(vec!["yelp".to_string(); n]),
+                i64_nn(self.business_key),
+                i32s(self.date_key),
+                ts(self.ts),
+                utf8(self.state),
+                i32s(self.weekday),
+                i32s(self.hour),
+                i64s(self.checkins),
+            ],
+        )?)
+    }
+}
+
+/// The hour-of-week cells of a rescued check-in histogram, whichever release wrote it:
+///
+/// - 2013-2016, `"checkin_info": {"9-5": 1, "14-3": 2}`: `"hour-day"`, day 0 = Sunday;
+/// - 2017, `"time": ["Fri-0:2", ...]`: `"Day-hour:count"`;
+/// - 2018, `"time": {"Friday": {"20:00": 2, ...}, ...}`.
+///
+/// Returns (weekday 0 = Monday, hour, count) cells with a positive count, and the number
+/// of entries that did not parse. A count of 0 is an empty cell, not an error.
+fn histogram_cells(r: &Rescued<'_>) -> (Vec<(u8, u8, i64)>, u64) {
+    use serde_json::Value;
+    let mut cells = Vec::new();
+    let mut bad = 0u64;
+    let mut cell = |at: Option<(u8, u8)>, count: Option<i64>| match (at, count) {
+        (Some((d, h)), Some(n)) if n > 0 => cells.push((d, h, n)),
+        (Some(_), Some(0)) => {}
+        _ => bad += 1,
+    };
+    if let Some(Value::Object(m)) = r.get("checkin_info") {
+        for (k, v) in m {
+            cell(parse::parse_checkin_info_key(k), json_i64(v));
+        }
+    }
+    match r.get("time") {
+        Some(Value::Object(days)) => {
+            for (day, hours) in days {
+                let d = parse::weekday_index(day);
+                match hours {
+                    Value::Object(hours) => {
+                        for (h, v) in hours {
+                            let at = d.zip(parse::parse_checkin_hour(h));
+                            cell(at, json_i64(v));
+                        }
+                    }
+                    _ => cell(None, None),
+                }
+            }
+        }
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item.as_str().and_then(parse::parse_checkin_time_item) {
+                    Some((d, h, n)) => cell(Some((d, h)), Some(n)),
+                    None => cell(None, None),
+                }
+            }
+        }
+        Some(_) => cell(None, None),
+        None => {}
+    }
+    (cells, bad)
+}
+
 pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_checkin";
     b.phase("fact_checkin: yelp_checkin");
     let mut sink = b.sink(wh::FACT_CHECKIN).await?;
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let cols = ["business_id", "date", "_source_file", "_line"];
+    // The rescued fields are content: two histograms of one business are two records.
+    let cols = [
+        "business_id",
+        "date",
+        lineage::RESCUED_DATA,
+        "_source_file",
+        "_line",
+    ];
     let mut el = elect_by_content(&raw, name, &cols).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
@@ -574,8 +711,8 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
             let keys_ = content_keys(&c)?;
             let (bid, date) = (c.str("business_id")?, c.str("date")?);
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
-            let (mut src, mut bk, mut dk, mut tsv, mut stt) =
-                (vec![], vec![], vec![], vec![], vec![]);
+            let resc = RescuedCol::of(&c)?;
+            let mut out = CheckinRows::default();
             for (i, &key) in keys_.iter().enumerate() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
@@ -596,6 +733,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                     }
                 };
                 rep.carried += 1;
+                let before = out.business_key.len();
                 let mut bad = 0u64;
                 for item in opt_str(date, i)
                     .map(parse::split_list)
@@ -606,23 +744,20 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                     {
                         Some(ts_us) => {
                             b.note_day(ts_us);
-                            src.push("yelp".to_string());
-                            bk.push(biz.key);
-                            dk.push(date_of(ts_us));
-                            tsv.push(ts_us);
-                            stt.push(biz.state.as_deref().map(str::to_string));
-                            rep.produced += 1;
+                            out.event(&biz, ts_us);
                         }
                         None => bad += 1,
                     }
                 }
                 rep.alter_n("unparseable_checkin_timestamps", bad);
+                let (cells, bad_cells) = histogram_cells(&resc.row(i));
+                for (d, h, n) in cells {
+                    out.cell(&biz, d, h, n);
+                }
+                rep.alter_n("unparseable_checkin_histogram", bad_cells);
+                rep.produced += (out.business_key.len() - before) as u64;
             }
-            let out = RecordBatch::try_new(
-                wh::fact_checkin(),
-                vec![utf8_nn(src), i64_nn(bk), i32_nn(dk), ts_nn(tsv), utf8(stt)],
-            )?;
-            sink.write(out).await?;
+            sink.write(out.batch()?).await?;
             b.tick(batch.num_rows() as u64);
         }
     }

@@ -11,7 +11,7 @@ use super::{BATCH_ROWS, Build, elect_by_id, keep_row, user_key};
 use crate::dedupe::id_key;
 use crate::keys::Source;
 use crate::parse;
-use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
+use crate::read::{Cols, RawTable, RescuedCol, json_i64, json_strings, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
 use crate::{Result, WarehouseError};
 use reviewlake_lake::TableRewrite as TableSink;
@@ -138,6 +138,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 .map(|n| c.i64(n))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let resc = RescuedCol::of(&c)?;
             let mut hashes = None;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
@@ -166,15 +167,27 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                     }
                     o => o,
                 };
+                // 2013-2016: `"votes": {...}` and `"compliments": {"funny": 3, ...}`
+                // objects, `friends` and `elite` as lists.
+                let r = resc.row(i);
+                let vote = |typed: Option<i64>, kind: &str| {
+                    typed.or_else(|| r.get("votes").and_then(|v| v.get(kind)).and_then(json_i64))
+                };
                 let (u, fu, co, fa) = (
-                    nn(opt_i64(useful, i)),
-                    nn(opt_i64(funny, i)),
-                    nn(opt_i64(cool, i)),
+                    nn(vote(opt_i64(useful, i), "useful")),
+                    nn(vote(opt_i64(funny, i), "funny")),
+                    nn(vote(opt_i64(cool, i), "cool")),
                     nn(opt_i64(fans, i)),
                 );
                 let review_count = nn(opt_i64(rc, i));
                 let compliments: Option<i64> = {
-                    let vals: Vec<i64> = compl.iter().filter_map(|a| nn(opt_i64(a, i))).collect();
+                    let mut vals: Vec<i64> =
+                        compl.iter().filter_map(|a| nn(opt_i64(a, i))).collect();
+                    if vals.is_empty()
+                        && let Some(serde_json::Value::Object(m)) = r.get("compliments")
+                    {
+                        vals = m.values().filter_map(|v| nn(json_i64(v))).collect();
+                    }
                     if vals.is_empty() {
                         None
                     } else {
@@ -189,15 +202,30 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 if since_raw.is_some() && since_ts.is_none() {
                     rep.alter("unparseable_yelping_since");
                 }
-                let (years, bad) = opt_str(elite, i)
-                    .map(parse::parse_elite)
-                    .unwrap_or_default();
+                let (years, bad) = match opt_str(elite, i) {
+                    Some(e) => parse::parse_elite(e),
+                    None => r
+                        .get("elite")
+                        .and_then(json_strings)
+                        .map(|v| parse::parse_elite(&v.join(",")))
+                        .unwrap_or_default(),
+                };
                 if bad > 0 {
                     rep.alter("bad_elite_token");
                 }
-                let fr: Vec<String> = opt_str(friends, i)
-                    .map(|s| parse::split_list(s).map(str::to_string).collect())
-                    .unwrap_or_default();
+                let fr: Vec<String> = match opt_str(friends, i) {
+                    Some(s) => parse::split_list(s).map(str::to_string).collect(),
+                    None => r
+                        .get("friends")
+                        .and_then(json_strings)
+                        .map(|v| {
+                            v.iter()
+                                .filter_map(|s| parse::clean_str(s))
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                };
                 let average = match opt_f64(avg, i) {
                     Some(x) if !(0.0..=5.0).contains(&x) => {
                         rep.alter("average_stars_out_of_range");

@@ -1,0 +1,170 @@
+//! Small dense kernels for the per-row solves: dot, axpy, Cholesky.
+//!
+//! The hot loops are written once, generic over [`Arith`] (how to multiply-add), and
+//! marked `#[inline(always)]`; a caller instantiates them inside a wrapper function
+//! compiled with `#[target_feature(enable = "avx2,fma")]` when [`isa`] says the CPU has
+//! them (checked at run time), or with the portable baseline otherwise. Reductions use 16 independent accumulators, so the compiler can
+//! keep them in SIMD registers without reassociating floating-point sums (the order is
+//! fixed, hence deterministic).
+
+/// How to compute `a * b + c`.
+pub(crate) trait Arith: Copy + Send + Sync + 'static {
+    fn fma32(a: f32, b: f32, c: f32) -> f32;
+    fn fma64(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// Separate multiply and add (portable; `mul_add` without hardware FMA is a libm call).
+#[derive(Clone, Copy)]
+pub(crate) struct Plain;
+
+impl Arith for Plain {
+    #[inline(always)]
+    fn fma32(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn fma64(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+}
+
+/// Fused multiply-add (only inside functions compiled with the `fma` feature).
+#[derive(Clone, Copy)]
+pub(crate) struct Fused;
+
+impl Arith for Fused {
+    #[inline(always)]
+    fn fma32(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn fma64(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+}
+
+/// Which code path the CPU allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// Portable baseline.
+    Portable,
+    /// x86-64 with AVX2 and FMA.
+    Avx2Fma,
+}
+
+/// The best path for this CPU.
+pub(crate) fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Isa::Avx2Fma;
+        }
+    }
+    Isa::Portable
+}
+
+/// `Σ a[i]·b[i]` over the common length.
+#[inline(always)]
+pub(crate) fn dot<A: Arith>(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 16];
+    let mut ca = a.chunks_exact(16);
+    let mut cb = b.chunks_exact(16);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for j in 0..16 {
+            acc[j] = A::fma32(x[j], y[j], acc[j]);
+        }
+    }
+    for (j, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        acc[j] = A::fma32(*x, *y, acc[j]);
+    }
+    let mut s8 = [0f32; 8];
+    for j in 0..8 {
+        s8[j] = acc[j] + acc[j + 8];
+    }
+    let s4 = [s8[0] + s8[4], s8[1] + s8[5], s8[2] + s8[6], s8[3] + s8[7]];
+    (s4[0] + s4[2]) + (s4[1] + s4[3])
+}
+
+/// `y += alpha·x` over the common length.
+#[inline(always)]
+pub(crate) fn axpy<A: Arith>(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y = A::fma32(alpha, *x, *y);
+    }
+}
+
+/// `y += alpha·x` in `f64`.
+#[inline(always)]
+pub(crate) fn axpy64<A: Arith>(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y = A::fma64(alpha, *x, *y);
+    }
+}
+
+/// Solves `A x = b` in place for a symmetric positive definite `k×k` matrix `a`
+/// (row-major; only the lower triangle is read, and it is overwritten by the Cholesky
+/// factor `L`); `b` becomes `x`. Returns false if `A` is not positive definite.
+#[inline(always)]
+pub(crate) fn cholesky_solve<A: Arith>(a: &mut [f64], b: &mut [f64], k: usize) -> bool {
+    debug_assert!(a.len() >= k * k && b.len() >= k);
+    // A = L Lᵀ, row by row (Cholesky–Banachiewicz).
+    for i in 0..k {
+        for j in 0..=i {
+            let mut s = a[i * k + j];
+            for p in 0..j {
+                s = A::fma64(-a[i * k + p], a[j * k + p], s);
+            }
+            if i == j {
+                if s.is_nan() || s <= 0.0 || s.is_infinite() {
+                    return false;
+                }
+                a[i * k + i] = s.sqrt();
+            } else {
+                a[i * k + j] = s / a[j * k + j];
+            }
+        }
+    }
+    // L y = b.
+    for i in 0..k {
+        let mut s = b[i];
+        for p in 0..i {
+            s = A::fma64(-a[i * k + p], b[p], s);
+        }
+        b[i] = s / a[i * k + i];
+    }
+    // Lᵀ x = y.
+    for i in (0..k).rev() {
+        let mut s = b[i];
+        for p in i + 1..k {
+            s = A::fma64(-a[p * k + i], b[p], s);
+        }
+        b[i] = s / a[i * k + i];
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_and_cholesky_both_paths() {
+        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let b: Vec<f32> = (0..37).map(|i| 1.0 + (i % 5) as f32).collect();
+        let want: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
+        assert!((f64::from(dot::<Plain>(&a, &b)) - want).abs() < 1e-3);
+        assert!((f64::from(dot::<Fused>(&a, &b)) - want).abs() < 1e-3);
+
+        // [[4,2],[2,3]] x = [2,1] -> x = [0.5, 0]
+        let mut m = vec![4.0, 2.0, 2.0, 3.0];
+        let mut v = vec![2.0, 1.0];
+        assert!(cholesky_solve::<Fused>(&mut m, &mut v, 2));
+        assert!((v[0] - 0.5).abs() < 1e-12 && v[1].abs() < 1e-12, "{v:?}");
+        let mut m = vec![1.0, 2.0, 2.0, 1.0];
+        let mut v = vec![1.0, 1.0];
+        assert!(!cholesky_solve::<Plain>(&mut m, &mut v, 2));
+    }
+}

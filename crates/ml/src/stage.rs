@@ -1,0 +1,1306 @@
+//! The `ml` stage: trains every model family on the latest snapshot's warehouse and
+//! features, registers each model (artifact + registry row, promoted only when it beats
+//! the current one), writes the prediction tables and every tuning trial, and commits an
+//! `ml` snapshot — all under the lake's writer lease.
+//!
+//! | table (`<lake>/models/`) | what |
+//! |---|---|
+//! | `registry` | every model version, its parameters, metrics, snapshot, `current` flag |
+//! | `trials` | every hyper-parameter candidate of every tuning run, with fold scores |
+//! | `recommendations` | top-N places for every user of `dim_user` (cold start flagged) |
+//! | `similar_businesses` | the most similar places of every place (item factors) |
+//! | `site_candidates` | candidate areas per state, ranked by opportunity score |
+//! | `growth_predictions` | next-period growth or decline of businesses and category × state groups |
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{
+    Array, BooleanArray, Date32Array, Float64Array, Float64Builder, Int32Array, Int64Array,
+    ListBuilder, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use bytes::Bytes;
+use reviewlake_lake::{Columns, CommitKind, Lake, QuerySession, Stage, TableRewrite, Zone};
+use reviewlake_schema::models::{self as m};
+use reviewlake_schema::progress::{Reporter, Unit};
+use reviewlake_schema::{col, features as ft, warehouse as wh};
+use serde::Serialize;
+
+use crate::recommend::{
+    Als, AlsParams, BiasBaseline, BiasParams, ColdStartParams, FactorModel, GlobalMean, Groups,
+    ImplicitAls, ImplicitParams, Interactions, Popularity, PopularityKind, RankingOptions, Rating,
+    SplitStrategy, TestSet, bayesian_average, evaluate_ranking, evaluate_ratings,
+    latest_months_cutoff, split,
+};
+use crate::registry::{ModelRecord, NewModel, Registry};
+use crate::tuning::{self, Direction, Search, SearchSpace, Study, Trial};
+use crate::{MlError, Result, growth, sites};
+
+/// The progress task of the stage (unit: models trained; a note per step).
+const TASK: &str = "ml";
+
+/// Which model families a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSet {
+    /// The recommenders (explicit and implicit ALS), recommendations and similarity.
+    Als,
+    /// Site selection.
+    Sites,
+    /// Growth / decline models.
+    Growth,
+    /// Everything.
+    All,
+}
+
+impl ModelSet {
+    /// Parses `als`, `sites`, `growth` or `all`.
+    pub fn parse(s: &str) -> Result<ModelSet> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "als" => ModelSet::Als,
+            "sites" => ModelSet::Sites,
+            "growth" => ModelSet::Growth,
+            "all" => ModelSet::All,
+            other => {
+                return Err(MlError::Data(format!(
+                    "unknown model {other:?}: use als, sites, growth or all"
+                )));
+            }
+        })
+    }
+
+    fn has(self, m: ModelSet) -> bool {
+        self == ModelSet::All || self == m
+    }
+}
+
+/// Options of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// What to train.
+    pub models: ModelSet,
+    /// Promote every new version, even when it does not beat the current one.
+    pub force: bool,
+    /// Run the hyper-parameter searches (grid / random with cross-validation) and
+    /// train the final models with the best candidates.
+    pub tune: bool,
+    /// Seed of splits, initialisations and searches.
+    pub seed: u64,
+    /// Explicit ALS parameters (the starting point when tuning).
+    pub als: AlsParams,
+    /// Implicit ALS parameters.
+    pub implicit: ImplicitParams,
+    /// Weight of the review's VADER compound in the rating ALS learns:
+    /// `(1 − w) · stars + w · (3 + 2 · compound)`; 0 = stars only.
+    pub sentiment_weight: f64,
+    /// Recommendations per user.
+    pub top_n: usize,
+    /// Users with fewer training ratings get cold-start recommendations.
+    pub cold_start_min_ratings: usize,
+    /// The shared category (cuisine) a new branch would serve: competition in site
+    /// selection counts the restaurants of this category. Default `mexican`.
+    pub site_category: String,
+    /// Where progress goes.
+    pub reporter: Reporter,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            models: ModelSet::All,
+            force: false,
+            tune: true,
+            seed: 42,
+            als: AlsParams {
+                rank: 10,
+                iterations: 10,
+                reg: 0.1,
+                seed: 42,
+            },
+            implicit: ImplicitParams::default(),
+            sentiment_weight: 0.0,
+            top_n: 10,
+            cold_start_min_ratings: 3,
+            site_category: "mexican".into(),
+            reporter: Reporter::none(),
+        }
+    }
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrainReport {
+    /// The snapshot the models were trained on.
+    pub trained_on_snapshot: Option<i64>,
+    /// The `ml` snapshot this run committed.
+    pub snapshot: Option<i64>,
+    /// The model versions registered by this run.
+    pub models: Vec<ModelRecord>,
+    /// Rows written per models table.
+    pub tables: BTreeMap<String, u64>,
+    /// Tuning trials recorded.
+    pub trials: usize,
+    /// One line per model family, for people.
+    pub summary: Vec<String>,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for TrainReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "ml: trained on snapshot {}",
+            self.trained_on_snapshot
+                .map_or("(none)".to_string(), |s| s.to_string())
+        )?;
+        for s in &self.summary {
+            writeln!(f, "  {s}")?;
+        }
+        for r in &self.models {
+            writeln!(
+                f,
+                "  models/{:<22} v{:<3} {} {} = {}{}",
+                r.name,
+                r.version,
+                if r.current { "current " } else { "kept old" },
+                r.primary_metric,
+                r.primary_value
+                    .map_or("n/a".to_string(), |v| format!("{v:.4}")),
+                if r.current {
+                    ""
+                } else {
+                    " (did not beat the current version)"
+                }
+            )?;
+        }
+        writeln!(
+            f,
+            "  {} tuning trials recorded in models/trials",
+            self.trials
+        )?;
+        for (t, n) in &self.tables {
+            writeln!(f, "  models/{t:<22} {n:>10} rows")?;
+        }
+        match self.snapshot {
+            Some(id) => write!(f, "trained in {:.2} s; snapshot {id}", self.seconds),
+            None => write!(f, "trained in {:.2} s", self.seconds),
+        }
+    }
+}
+
+/// Trains the models of `opts.models` (see the module docs).
+pub async fn train(lake: &Lake, opts: &TrainOptions) -> Result<TrainReport> {
+    let run_id = format!(
+        "ml-{}-{}",
+        chrono::Utc::now().timestamp_millis(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let guard = lake.acquire_writer(&run_id).await?;
+    let result = train_locked(lake, opts, &run_id).await;
+    guard.release().await;
+    result
+}
+
+struct Ctx<'a> {
+    lake: &'a Lake,
+    opts: &'a TrainOptions,
+    run_id: &'a str,
+    session: QuerySession,
+    snapshot_id: Option<i64>,
+    registry: Registry,
+    trials: Vec<Trial>,
+    report: TrainReport,
+}
+
+impl Ctx<'_> {
+    fn step(&self, what: &str) {
+        self.opts.reporter.note(TASK, what);
+        tracing::info!("ml: {what}");
+    }
+
+    async fn rows(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.session.collect(sql).await?)
+    }
+
+    async fn register(&mut self, model: NewModel) -> Result<ModelRecord> {
+        let rec = self.registry.add(self.lake, model, self.opts.force).await?;
+        self.report.models.push(rec.clone());
+        self.opts.reporter.advance(TASK, 1);
+        Ok(rec)
+    }
+
+    async fn write(
+        &mut self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<()> {
+        let mut sink =
+            TableRewrite::open(self.lake, Zone::Models, name, schema, self.run_id).await?;
+        for b in batches {
+            sink.write(b).await?;
+        }
+        let (rows, _) = sink.commit().await?;
+        self.report.tables.insert(name.to_string(), rows);
+        Ok(())
+    }
+}
+
+async fn train_locked(lake: &Lake, opts: &TrainOptions, run_id: &str) -> Result<TrainReport> {
+    let t0 = Instant::now();
+    let session = lake
+        .session_zones(&[Zone::Warehouse, Zone::Features])
+        .await?;
+    for t in [
+        wh::DIM_BUSINESS,
+        wh::DIM_USER,
+        ft::REVIEW_FEATURES,
+        ft::BUSINESS_FEATURES,
+        ft::BUSINESS_MONTH,
+    ] {
+        if !session.has_table(t) {
+            return Err(MlError::Data(format!(
+                "table {t} is missing: run the warehouse and features stages first"
+            )));
+        }
+    }
+    let families = [ModelSet::Als, ModelSet::Sites, ModelSet::Growth]
+        .into_iter()
+        .filter(|f| opts.models.has(*f))
+        .count();
+    opts.reporter
+        .start(TASK, Some(families as u64 * 2), Unit::Items);
+    let mut ctx = Ctx {
+        lake,
+        opts,
+        run_id,
+        snapshot_id: session.snapshot_id(),
+        session,
+        registry: Registry::load(lake).await?,
+        trials: Vec::new(),
+        report: TrainReport::default(),
+    };
+    ctx.report.trained_on_snapshot = ctx.snapshot_id;
+    if opts.models.has(ModelSet::Als) {
+        recommenders(&mut ctx).await?;
+    }
+    if opts.models.has(ModelSet::Sites) {
+        site_selection(&mut ctx).await?;
+    }
+    if opts.models.has(ModelSet::Growth) {
+        growth_models(&mut ctx).await?;
+    }
+    ctx.step("trials and registry");
+    write_trials(&mut ctx).await?;
+    let mut registry = std::mem::take(&mut ctx.registry);
+    registry.commit(lake, run_id).await?;
+    ctx.report.snapshot = Some(lake.commit_snapshot(Stage::Ml).await?.id);
+    opts.reporter.finish(TASK);
+    ctx.report.seconds = t0.elapsed().as_secs_f64();
+    Ok(ctx.report)
+}
+
+// ---------------------------------------------------------------- recommenders
+
+/// What the recommenders know of the places and the people.
+struct Catalog {
+    /// business_key -> state.
+    state_of: HashMap<i64, String>,
+    /// Every user of dim_user.
+    users: Vec<i64>,
+    /// The cold-start ranking over the whole catalog: open businesses of `dim_business`
+    /// with a platform rating, by the Bayesian average of that rating weighted by the
+    /// platform's review count (prior: the count-weighted mean rating), best first
+    /// (ties: lower business_key). The API ranks unknown users the same way.
+    cold: Vec<(i64, f64)>,
+}
+
+async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
+    let w = ctx.opts.sentiment_weight.clamp(0.0, 1.0);
+    let mut out = Vec::new();
+    let label = format!("features/{}", ft::REVIEW_FEATURES);
+    for b in ctx
+        .rows("SELECT user_key, business_key, stars, compound, review_ts FROM review_features")
+        .await?
+    {
+        let c = Columns::new(&b, &label);
+        let (u, i, stars, compound, ts) = (
+            c.i64(col::USER_KEY)?,
+            c.i64(col::BUSINESS_KEY)?,
+            c.f64(col::STARS)?,
+            c.f64(col::COMPOUND)?,
+            c.timestamp_us(col::REVIEW_TS)?,
+        );
+        for r in 0..b.num_rows() {
+            let s = stars.value(r);
+            let rating = if w > 0.0 && !compound.is_null(r) {
+                (1.0 - w) * s + w * (3.0 + 2.0 * compound.value(r))
+            } else {
+                s
+            };
+            out.push(Rating {
+                user: u.value(r).to_string(),
+                item: i.value(r).to_string(),
+                rating: rating as f32,
+                timestamp: Some(ts.value(r).div_euclid(1_000_000)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn load_catalog(ctx: &Ctx<'_>) -> Result<Catalog> {
+    let mut state_of = HashMap::new();
+    let mut rated: Vec<(i64, f64, f64)> = Vec::new();
+    for b in ctx
+        .rows("SELECT business_key, state, rating, review_count, is_open FROM dim_business")
+        .await?
+    {
+        let c = Columns::new(&b, wh::DIM_BUSINESS);
+        let (k, s) = (c.i64(col::BUSINESS_KEY)?, c.str(col::STATE)?);
+        let (rating, count, open) = (
+            c.f64(col::RATING)?,
+            c.i64(col::REVIEW_COUNT)?,
+            c.bool(col::IS_OPEN)?,
+        );
+        for r in 0..b.num_rows() {
+            if !s.is_null(r) {
+                state_of.insert(k.value(r), s.value(r).to_string());
+            }
+            let closed = !open.is_null(r) && !open.value(r);
+            if !rating.is_null(r) && !closed {
+                let w = if count.is_null(r) {
+                    0.0
+                } else {
+                    count.value(r).max(0) as f64
+                };
+                rated.push((k.value(r), rating.value(r), w));
+            }
+        }
+    }
+    let (sum, weight) = rated
+        .iter()
+        .fold((0.0, 0.0), |(s, c), (_, r, w)| (s + r * w, c + w));
+    let prior = if weight > 0.0 {
+        sum / weight
+    } else if !rated.is_empty() {
+        rated.iter().map(|(_, r, _)| r).sum::<f64>() / rated.len() as f64
+    } else {
+        0.0
+    };
+    let prior_weight = ColdStartParams::default().prior_weight;
+    let mut cold: Vec<(i64, f64)> = rated
+        .iter()
+        .map(|(k, r, w)| (*k, bayesian_average(r * w, *w, prior, prior_weight)))
+        .collect();
+    cold.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut users = Vec::new();
+    for b in ctx
+        .rows("SELECT user_key FROM dim_user ORDER BY user_key")
+        .await?
+    {
+        let c = Columns::new(&b, wh::DIM_USER);
+        users.extend(c.i64(col::USER_KEY)?.values().iter().copied());
+    }
+    Ok(Catalog {
+        state_of,
+        users,
+        cold,
+    })
+}
+
+/// The (user, business) signals of the implicit model: reviews count 1, tips 0.5.
+async fn load_signals(ctx: &Ctx<'_>, ratings: &[Rating]) -> Result<Vec<Rating>> {
+    let mut w: BTreeMap<(String, String), f32> = BTreeMap::new();
+    for r in ratings {
+        *w.entry((r.user.clone(), r.item.clone())).or_default() += 1.0;
+    }
+    if ctx.session.has_table(wh::FACT_TIP) {
+        for b in ctx
+            .rows("SELECT user_key, business_key FROM fact_tip")
+            .await?
+        {
+            let c = Columns::new(&b, wh::FACT_TIP);
+            let (u, i) = (c.i64(col::USER_KEY)?, c.i64(col::BUSINESS_KEY)?);
+            for r in 0..b.num_rows() {
+                *w.entry((u.value(r).to_string(), i.value(r).to_string()))
+                    .or_default() += 0.5;
+            }
+        }
+    }
+    Ok(w.into_iter()
+        .map(|((user, item), rating)| Rating {
+            user,
+            item,
+            rating,
+            timestamp: None,
+        })
+        .collect())
+}
+
+fn f(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
+    let opts = ctx.opts;
+    ctx.step("recommender: ratings");
+    let ratings = load_ratings(ctx).await?;
+    if ratings.is_empty() {
+        ctx.report
+            .summary
+            .push("als: no ratings in review_features: nothing trained".into());
+        return Ok(());
+    }
+    let catalog = load_catalog(ctx).await?;
+
+    // Evaluation on a seeded random hold-out (and a time split, for the record).
+    let held = split(
+        &ratings,
+        &SplitStrategy::Random {
+            test_fraction: 0.2,
+            seed: opts.seed,
+        },
+    )?;
+    let train = Interactions::from_ratings(&held.train)?;
+    let test = TestSet::from_ratings(&train, &held.test);
+
+    // Tuning: rank and regularisation by 3-fold cross-validation on the training part.
+    let mut params = opts.als;
+    if opts.tune {
+        ctx.step("recommender: tuning ALS (3-fold CV)");
+        let space = SearchSpace::new()
+            .ints("rank", [8, 10, 16])
+            .floats("reg", [0.05, 0.1, 0.2]);
+        let study = Study::new("als", "rmse", Direction::Minimize, Search::Grid, opts.seed);
+        let folds = tuning::kfold(held.train.len(), 3, opts.seed)?;
+        let base = opts.als;
+        let trials = tuning::run_study(&study, &space, &folds, |t| {
+            let p = AlsParams {
+                rank: tuning::param_i64(t.params, "rank")? as usize,
+                reg: tuning::param_f64(t.params, "reg")?,
+                seed: t.seed,
+                ..base
+            };
+            let fold_train: Vec<&Rating> = t.fold.train.iter().map(|&i| &held.train[i]).collect();
+            let tr = Interactions::from_ratings(fold_train)?;
+            let model = Als::new(p).fit(&tr)?;
+            let te = TestSet::from_ratings(&tr, t.fold.validation.iter().map(|&i| &held.train[i]));
+            Ok(evaluate_ratings(&model, &te).rmse)
+        })?;
+        if let Some(best) = tuning::best(&trials) {
+            let bp = tuning::trial_params(best)?;
+            params.rank = tuning::param_i64(&bp, "rank")? as usize;
+            params.reg = tuning::param_f64(&bp, "reg")?;
+        }
+        ctx.trials.extend(trials);
+    }
+    params.seed = opts.seed;
+
+    ctx.step("recommender: explicit ALS");
+    let model = Als::new(params).fit(&train)?;
+    let rm = evaluate_ratings(&model, &test);
+    let rank_opts = RankingOptions::default();
+    let km = evaluate_ranking(&model, &train.user_items(), &test, &rank_opts);
+    let gm = evaluate_ratings(&GlobalMean::fit(&train), &test);
+    let bias = BiasBaseline::fit(&train, BiasParams::default());
+    let bm = evaluate_ratings(&bias, &test);
+    let pop = Popularity::fit(&train, PopularityKind::MostRated);
+    let pm = evaluate_ranking(&pop, &train.user_items(), &test, &rank_opts);
+    // Popularity within the user's state.
+    let item_state = Groups::new(
+        train.items(),
+        train.items().iter().filter_map(|id| {
+            let key: i64 = id.parse().ok()?;
+            catalog.state_of.get(&key).map(|s| (id, s.as_str()))
+        }),
+    );
+    let mut user_state_counts: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+    for r in &held.train {
+        if let Some(s) = r
+            .item
+            .parse::<i64>()
+            .ok()
+            .and_then(|k| catalog.state_of.get(&k))
+        {
+            *user_state_counts
+                .entry(r.user.as_str())
+                .or_default()
+                .entry(s.as_str())
+                .or_default() += 1;
+        }
+    }
+    let user_state: HashMap<&str, &str> = user_state_counts
+        .iter()
+        .filter_map(|(u, m)| {
+            m.iter()
+                .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+                .map(|(s, _)| (*u, *s))
+        })
+        .collect();
+    let user_groups = Groups::new(train.users(), user_state.iter().map(|(u, s)| (*u, *s)));
+    let pop_state =
+        Popularity::fit_by_group(&train, PopularityKind::MostRated, item_state, user_groups);
+    let psm = evaluate_ranking(&pop_state, &train.user_items(), &test, &rank_opts);
+    // The time split: train on the past, test on the latest 3 months.
+    let time = match latest_months_cutoff(&ratings, 3) {
+        Some(cutoff) => {
+            let t = split(&ratings, &SplitStrategy::Time { cutoff })?;
+            let tr = Interactions::from_ratings(&t.train)?;
+            let te = TestSet::from_ratings(&tr, &t.test);
+            let tm = Als::new(params).fit(&tr)?;
+            Some((
+                evaluate_ratings(&tm, &te),
+                evaluate_ranking(&tm, &tr.user_items(), &te, &rank_opts),
+            ))
+        }
+        None => None,
+    };
+    let metrics = serde_json::json!({
+        "split": "random 20 % of ratings (seeded)",
+        "train_ratings": held.train.len(),
+        "test_ratings": rm.count,
+        "test_skipped_unknown": test.skipped(),
+        "rmse": f(rm.rmse), "mae": f(rm.mae),
+        "precision_at_10": f(km.precision), "recall_at_10": f(km.recall), "ndcg_at_10": f(km.ndcg),
+        "ranking_users": km.users,
+        "baselines": {
+            "global_mean": {"rmse": f(gm.rmse), "mae": f(gm.mae)},
+            "user_item_bias": {"rmse": f(bm.rmse), "mae": f(bm.mae)},
+            "popularity": {"precision_at_10": f(pm.precision), "recall_at_10": f(pm.recall), "ndcg_at_10": f(pm.ndcg)},
+            "popularity_by_state": {"precision_at_10": f(psm.precision), "recall_at_10": f(psm.recall), "ndcg_at_10": f(psm.ndcg)},
+        },
+        "time_split_latest_3_months": time.as_ref().map(|(r, k)| serde_json::json!({
+            "rmse": f(r.rmse), "mae": f(r.mae), "test_ratings": r.count,
+            "precision_at_10": f(k.precision), "recall_at_10": f(k.recall), "ndcg_at_10": f(k.ndcg),
+        })),
+    });
+    ctx.report.summary.push(format!(
+        "als: rank {} reg {}: RMSE {:.4} (bias baseline {:.4}, global mean {:.4}); NDCG@10 {:.4} (popularity {:.4}, by state {:.4})",
+        params.rank, params.reg, rm.rmse, bm.rmse, gm.rmse, km.ndcg, pm.ndcg, psm.ndcg
+    ));
+
+    // The served model is trained on every rating.
+    let all = Interactions::from_ratings(&ratings)?;
+    let full = Als::new(params).fit(&all)?;
+    let params_json = serde_json::json!({
+        "rank": params.rank, "iterations": params.iterations, "reg": params.reg,
+        "seed": params.seed, "sentiment_weight": opts.sentiment_weight,
+        "ids": "user_key / business_key as decimal strings",
+    });
+    let rec = ctx
+        .register(NewModel {
+            name: "als".into(),
+            params: params_json,
+            metrics,
+            primary: ("rmse".into(), rm.rmse.is_finite().then_some(rm.rmse), false),
+            artifact: Bytes::from(full.to_json()?),
+            snapshot_id: ctx.snapshot_id,
+        })
+        .await?;
+
+    // Implicit feedback: reviewed / tipped.
+    ctx.step("recommender: implicit ALS");
+    let signals = load_signals(ctx, &ratings).await?;
+    let held_i = split(
+        &signals,
+        &SplitStrategy::Random {
+            test_fraction: 0.2,
+            seed: opts.seed,
+        },
+    )?;
+    let itrain = Interactions::from_ratings(&held_i.train)?;
+    // Held-out positives: the held-out pairs the user rated 4 or more.
+    let good: HashSet<(&str, &str)> = ratings
+        .iter()
+        .filter(|r| r.rating >= 4.0)
+        .map(|r| (r.user.as_str(), r.item.as_str()))
+        .collect();
+    let positives: Vec<Rating> = held_i
+        .test
+        .iter()
+        .filter(|r| good.contains(&(r.user.as_str(), r.item.as_str())))
+        .map(|r| Rating {
+            rating: 5.0,
+            ..r.clone()
+        })
+        .collect();
+    let itest = TestSet::from_ratings(&itrain, &positives);
+    let iparams = ImplicitParams {
+        seed: opts.seed,
+        ..opts.implicit
+    };
+    let imodel = ImplicitAls::new(iparams).fit(&itrain)?;
+    let im = evaluate_ranking(&imodel, &itrain.user_items(), &itest, &rank_opts);
+    let ipop = Popularity::fit(&itrain, PopularityKind::MostRated);
+    let ipm = evaluate_ranking(&ipop, &itrain.user_items(), &itest, &rank_opts);
+    ctx.report.summary.push(format!(
+        "implicit_als: precision@10 {:.4}, NDCG@10 {:.4} (popularity {:.4} / {:.4})",
+        im.precision, im.ndcg, ipm.precision, ipm.ndcg
+    ));
+    let ifull = ImplicitAls::new(iparams).fit(&Interactions::from_ratings(&signals)?)?;
+    ctx.register(NewModel {
+        name: "implicit_als".into(),
+        params: serde_json::to_value(iparams).unwrap_or_default(),
+        metrics: serde_json::json!({
+            "signals": "review 1, tip 0.5 per (user, business)",
+            "precision_at_10": f(im.precision), "recall_at_10": f(im.recall), "ndcg_at_10": f(im.ndcg),
+            "ranking_users": im.users,
+            "baselines": {"popularity": {"precision_at_10": f(ipm.precision), "ndcg_at_10": f(ipm.ndcg)}},
+        }),
+        primary: ("ndcg_at_10".into(), im.ndcg.is_finite().then_some(im.ndcg), true),
+        artifact: Bytes::from(ifull.to_json()?),
+        snapshot_id: ctx.snapshot_id,
+    })
+    .await?;
+
+    // Predictions from the current explicit model (this one, or the kept better one).
+    ctx.step("recommendations for every user");
+    let (current, served): (ModelRecord, FactorModel) = if rec.current {
+        (rec, full)
+    } else {
+        match ctx.registry.load_current(ctx.lake, "als").await? {
+            Some((r, bytes)) => (r, FactorModel::from_json(&bytes)?),
+            None => (rec, full),
+        }
+    };
+    write_recommendations(ctx, &catalog, &ratings, &current, &served).await
+}
+
+async fn write_recommendations(
+    ctx: &mut Ctx<'_>,
+    catalog: &Catalog,
+    ratings: &[Rating],
+    current: &ModelRecord,
+    model: &FactorModel,
+) -> Result<()> {
+    let n = ctx.opts.top_n.max(1);
+    // What every user reviewed (never recommended back) and their most reviewed state.
+    let mut seen_by: HashMap<&str, HashSet<i64>> = HashMap::new();
+    let mut user_state: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+    for r in ratings {
+        let Ok(k) = r.item.parse::<i64>() else {
+            continue;
+        };
+        seen_by.entry(r.user.as_str()).or_default().insert(k);
+        if let Some(s) = catalog.state_of.get(&k) {
+            *user_state
+                .entry(r.user.as_str())
+                .or_default()
+                .entry(s.as_str())
+                .or_default() += 1;
+        }
+    }
+    let empty = HashSet::new();
+    let model_topn = model.recommend_all(n);
+    let (mut uk, mut bk, mut rank, mut score, mut cs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &user in &catalog.users {
+        let id = user.to_string();
+        let seen = seen_by.get(id.as_str()).unwrap_or(&empty);
+        let in_model = model.users.index(&id);
+        let warm =
+            in_model.is_some_and(|u| model.rated.of(u).len() >= ctx.opts.cold_start_min_ratings);
+        let mut items: Vec<(i64, f64, bool)> = Vec::with_capacity(n);
+        if let (true, Some(u)) = (warm, in_model) {
+            items.extend(
+                model_topn
+                    .get(u as usize)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| {
+                        let key: i64 = model.items.id(s.item)?.parse().ok()?;
+                        (!seen.contains(&key)).then_some((key, f64::from(s.score), false))
+                    }),
+            );
+        }
+        if items.len() < n {
+            // Cold start (or a model list too short): popular, well-rated places of the
+            // user's state first, then of anywhere; flagged.
+            let state = user_state
+                .get(id.as_str())
+                .and_then(|m| m.iter().max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s))))
+                .map(|(s, _)| *s);
+            let mut have: HashSet<i64> = items.iter().map(|i| i.0).collect();
+            for pass in [true, false] {
+                if pass && state.is_none() {
+                    continue;
+                }
+                for &(k, sc) in &catalog.cold {
+                    if items.len() >= n {
+                        break;
+                    }
+                    let in_state = catalog.state_of.get(&k).map(String::as_str) == state;
+                    if (pass && !in_state) || seen.contains(&k) || have.contains(&k) {
+                        continue;
+                    }
+                    have.insert(k);
+                    items.push((k, sc, true));
+                }
+            }
+        }
+        for (r, (b, s, c)) in items.into_iter().enumerate() {
+            uk.push(user);
+            bk.push(b);
+            rank.push(r as i32 + 1);
+            score.push(s);
+            cs.push(c);
+        }
+    }
+    let rows = uk.len();
+    let batch = RecordBatch::try_new(
+        m::recommendations(),
+        vec![
+            Arc::new(Int64Array::from(uk)),
+            Arc::new(Int64Array::from(bk)),
+            Arc::new(Int32Array::from(rank)),
+            Arc::new(Float64Array::from(score)),
+            Arc::new(BooleanArray::from(cs)),
+            Arc::new(Int64Array::from(vec![current.version; rows])),
+        ],
+    )?;
+    ctx.write(m::RECOMMENDATIONS, m::recommendations(), vec![batch])
+        .await?;
+
+    ctx.step("similar businesses");
+    let (mut a, mut bsim, mut r2, mut s2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..model.items.len() as u32 {
+        let Some(key) = model.items.id(i).and_then(|id| id.parse::<i64>().ok()) else {
+            continue;
+        };
+        for (r, s) in model.similar_items_index(i, n).into_iter().enumerate() {
+            if let Some(other) = model.items.id(s.item).and_then(|id| id.parse::<i64>().ok()) {
+                a.push(key);
+                bsim.push(other);
+                r2.push(r as i32 + 1);
+                s2.push(f64::from(s.score));
+            }
+        }
+    }
+    let rows = a.len();
+    let batch = RecordBatch::try_new(
+        m::similar_businesses(),
+        vec![
+            Arc::new(Int64Array::from(a)),
+            Arc::new(Int64Array::from(bsim)),
+            Arc::new(Int32Array::from(r2)),
+            Arc::new(Float64Array::from(s2)),
+            Arc::new(Int64Array::from(vec![current.version; rows])),
+        ],
+    )?;
+    ctx.write(m::SIMILAR_BUSINESSES, m::similar_businesses(), vec![batch])
+        .await
+}
+
+// ---------------------------------------------------------------- site selection
+
+async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
+    ctx.step("site selection");
+    let category = ctx.opts.site_category.to_ascii_lowercase();
+    let cat_col = format!("cat_{category}");
+    let df = ctx.session.sql("SELECT * FROM business_features").await?;
+    let cats: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .filter_map(|f| f.name().strip_prefix("cat_").map(str::to_string))
+        .collect();
+    if !cats.contains(&category) {
+        return Err(MlError::Data(format!(
+            "site selection: unknown category {category:?}; the shared categories are {}",
+            cats.join(", ")
+        )));
+    }
+    let serves = format!("\"{cat_col}\" = 1");
+    let sql = format!(
+        "SELECT business_key, state, latitude, longitude, reviews, mean_sentiment, mean_stars, \
+         {serves} AS serves FROM business_features \
+         WHERE is_restaurant AND state IS NOT NULL AND latitude IS NOT NULL AND longitude IS NOT NULL"
+    );
+    // Reviews in the last and the previous 12 months of the panel.
+    let mut months: Vec<(i64, chrono::NaiveDate, i64)> = Vec::new();
+    for b in ctx
+        .rows("SELECT business_key, month, reviews FROM business_month")
+        .await?
+    {
+        let c = Columns::new(&b, ft::BUSINESS_MONTH);
+        let (k, mo, n) = (
+            c.i64(col::BUSINESS_KEY)?,
+            c.date32(col::MONTH)?,
+            c.i64(col::REVIEWS)?,
+        );
+        for r in 0..b.num_rows() {
+            if let Some(d) = mo.value_as_date(r) {
+                months.push((k.value(r), d, n.value(r)));
+            }
+        }
+    }
+    let yearly = sites::yearly_reviews(&months);
+    let mut places = Vec::new();
+    for b in ctx.rows(&sql).await? {
+        let c = Columns::new(&b, ft::BUSINESS_FEATURES);
+        let (k, st, lat, lon) = (
+            c.i64(col::BUSINESS_KEY)?,
+            c.str(col::STATE)?,
+            c.f64(col::LATITUDE)?,
+            c.f64(col::LONGITUDE)?,
+        );
+        let (rev, sent, stars, serve) = (
+            c.i64(col::REVIEWS)?,
+            c.f64(col::MEAN_SENTIMENT)?,
+            c.f64(col::MEAN_STARS)?,
+            c.bool("serves")?,
+        );
+        for r in 0..b.num_rows() {
+            let key = k.value(r);
+            let (last, prev) = yearly.get(&key).copied().unwrap_or((0.0, 0.0));
+            places.push(sites::Place {
+                key,
+                state: st.value(r).to_string(),
+                latitude: lat.value(r),
+                longitude: lon.value(r),
+                reviews: rev.value(r) as f64,
+                reviews_last_year: last,
+                reviews_prev_year: prev,
+                mean_sentiment: (!sent.is_null(r)).then(|| sent.value(r)),
+                mean_stars: (!stars.is_null(r)).then(|| stars.value(r)),
+                serves_category: !serve.is_null(r) && serve.value(r),
+            });
+        }
+    }
+    let config = sites::SiteConfig {
+        category_label: category.clone(),
+        seed: ctx.opts.seed,
+        ..sites::SiteConfig::default()
+    };
+    let results = sites::select_all(&places, &config);
+    let mut areas: Vec<&sites::CandidateArea> = Vec::new();
+    let mut per_state = serde_json::Map::new();
+    let mut silhouettes = Vec::new();
+    let mut failed = Vec::new();
+    for (state, res) in &results {
+        match res {
+            Ok(s) => {
+                if let Some(v) = s.silhouette {
+                    silhouettes.push(v);
+                }
+                per_state.insert(
+                    state.clone(),
+                    serde_json::json!({
+                        "method": s.method, "k": s.k, "silhouette": s.silhouette.map(f),
+                        "silhouette_by_k": s.trials.iter().map(|t| serde_json::json!({"k": t.k, "silhouette": t.silhouette.map(f)})).collect::<Vec<_>>(),
+                        "places": s.accounting.places_in, "noise": s.accounting.noise,
+                        "candidates": s.candidates.len(),
+                    }),
+                );
+                areas.extend(&s.candidates);
+            }
+            Err(e) => failed.push(format!("{state}: {e}")),
+        }
+    }
+    let mean_sil = (!silhouettes.is_empty())
+        .then(|| silhouettes.iter().sum::<f64>() / silhouettes.len() as f64);
+    ctx.report.summary.push(format!(
+        "sites: {} candidate areas in {} states (mean silhouette {}){}",
+        areas.len(),
+        per_state.len(),
+        mean_sil.map_or("n/a".into(), |v| format!("{v:.3}")),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; not clustered: {}", failed.join("; "))
+        }
+    ));
+    if ctx.opts.tune && !places.is_empty() {
+        // The k-means silhouette search of the largest state, as trials.
+        let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &places {
+            *by_state.entry(p.state.as_str()).or_default() += 1;
+        }
+        if let Some((state, _)) = by_state.iter().max_by_key(|(_, n)| **n) {
+            let state_places: Vec<sites::Place> = places
+                .iter()
+                .filter(|p| p.state == *state)
+                .cloned()
+                .collect();
+            if let Ok(trials) = sites::tune(
+                &state_places,
+                "kmeans",
+                &sites::kmeans_space(),
+                Search::Grid,
+                &config,
+            ) {
+                ctx.trials.extend(trials);
+            }
+        }
+    }
+    let rec = ctx
+        .register(NewModel {
+            name: "sites".into(),
+            params: serde_json::to_value(&config).unwrap_or_default(),
+            metrics: serde_json::json!({"mean_silhouette": mean_sil.map(f), "states": per_state, "failed": failed}),
+            primary: ("mean_silhouette".into(), mean_sil, true),
+            artifact: Bytes::from(serde_json::to_vec(&results.iter().filter_map(|(s, r)| r.as_ref().ok().map(|r| (s, r))).collect::<Vec<_>>()).unwrap_or_default()),
+            snapshot_id: ctx.snapshot_id,
+        })
+        .await?;
+    let rows = areas.len();
+    let f64s = |g: &dyn Fn(&sites::CandidateArea) -> f64| {
+        Arc::new(Float64Array::from_iter_values(areas.iter().map(|a| g(a))))
+    };
+    let batch = RecordBatch::try_new(
+        m::site_candidates(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                areas.iter().map(|a| a.state.as_str()),
+            )),
+            Arc::new(StringArray::from(vec![Some(category.as_str()); rows])),
+            Arc::new(Int32Array::from_iter_values(
+                areas.iter().map(|a| a.rank as i32),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                areas.iter().map(|a| a.method.as_str()),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                areas.iter().map(|a| a.cluster as i32),
+            )),
+            f64s(&|a| a.centroid_latitude),
+            f64s(&|a| a.centroid_longitude),
+            f64s(&|a| a.radius_km),
+            Arc::new(Int64Array::from_iter_values(
+                areas.iter().map(|a| a.members),
+            )),
+            f64s(&|a| a.opportunity_score),
+            f64s(&|a| (a.volume_score + a.growth_score) / 2.0),
+            f64s(&|a| a.satisfaction_gap_score),
+            f64s(&|a| 1.0 - a.low_competition_score),
+            Arc::new(StringArray::from_iter_values(
+                areas.iter().map(|a| a.reasons.as_str()),
+            )),
+            Arc::new(Int64Array::from(vec![rec.version; rows])),
+        ],
+    )?;
+    ctx.write(m::SITE_CANDIDATES, m::site_candidates(), vec![batch])
+        .await
+}
+
+// ---------------------------------------------------------------- growth
+
+async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
+    ctx.step("growth and decline");
+    let mut panel = Vec::new();
+    for b in ctx
+        .rows("SELECT business_key, month, reviews, mean_stars, mean_sentiment, new_reviewers, returning_reviewers FROM business_month")
+        .await?
+    {
+        let c = Columns::new(&b, ft::BUSINESS_MONTH);
+        let (k, mo, n) = (c.i64(col::BUSINESS_KEY)?, c.date32(col::MONTH)?, c.i64(col::REVIEWS)?);
+        let (ms, se) = (c.f64(col::MEAN_STARS)?, c.f64(col::MEAN_SENTIMENT)?);
+        let (nr, rr) = (c.i64(col::NEW_REVIEWERS)?, c.i64(col::RETURNING_REVIEWERS)?);
+        for r in 0..b.num_rows() {
+            let Some(month) = mo.value_as_date(r) else { continue };
+            panel.push(growth::PanelRow {
+                entity: k.value(r),
+                month,
+                reviews: n.value(r),
+                mean_stars: (!ms.is_null(r)).then(|| ms.value(r)),
+                mean_sentiment: (!se.is_null(r)).then(|| se.value(r)),
+                new_reviewers: nr.value(r),
+                returning_reviewers: rr.value(r),
+            });
+        }
+    }
+    if panel.is_empty() {
+        ctx.report
+            .summary
+            .push("growth: empty business_month panel: nothing trained".into());
+        return Ok(());
+    }
+    // Static features of businesses: price level, shared categories, state.
+    let mut cats: HashMap<i64, Vec<String>> = HashMap::new();
+    for b in ctx
+        .rows("SELECT business_key, category FROM business_category")
+        .await?
+    {
+        let c = Columns::new(&b, wh::BUSINESS_CATEGORY);
+        let (k, cat) = (c.i64(col::BUSINESS_KEY)?, c.str(col::CATEGORY)?);
+        for r in 0..b.num_rows() {
+            cats.entry(k.value(r))
+                .or_default()
+                .push(cat.value(r).to_string());
+        }
+    }
+    let mut attrs = Vec::new();
+    let mut groups_of: HashMap<i64, Vec<growth::GroupKey>> = HashMap::new();
+    for b in ctx
+        .rows("SELECT business_key, state, price_level FROM dim_business")
+        .await?
+    {
+        let c = Columns::new(&b, wh::DIM_BUSINESS);
+        let (k, st, pl) = (
+            c.i64(col::BUSINESS_KEY)?,
+            c.str(col::STATE)?,
+            c.i32(col::PRICE_LEVEL)?,
+        );
+        for r in 0..b.num_rows() {
+            let key = k.value(r);
+            let state = (!st.is_null(r)).then(|| st.value(r).to_string());
+            let categories = cats.get(&key).cloned().unwrap_or_default();
+            if let Some(s) = &state {
+                groups_of.insert(
+                    key,
+                    categories
+                        .iter()
+                        .map(|c| growth::GroupKey {
+                            category: c.clone(),
+                            state: s.clone(),
+                        })
+                        .collect(),
+                );
+            }
+            attrs.push(growth::BusinessAttributes {
+                key,
+                state,
+                price_level: (!pl.is_null(r)).then(|| pl.value(r)),
+                categories,
+            });
+        }
+    }
+    let statics = growth::StaticFeatures::from_businesses(&attrs);
+    let label = growth::LabelConfig::default();
+    let config = growth::ModelConfig {
+        seed: ctx.opts.seed,
+        ..growth::ModelConfig::default()
+    };
+    let (mut lvl, mut bk, mut cat, mut st, mut ps, mut model, mut class, mut prob, mut val) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    let mut versions = Vec::new();
+    // Business level, then category × state.
+    let group_panel = growth::aggregate_by_group(&panel, &groups_of);
+    let levels: Vec<(&str, Result<growth::GrowthDataset, growth::GrowthError>)> = vec![
+        ("business", growth::build_dataset(&panel, &statics, &label)),
+        (
+            "category_state",
+            growth::build_dataset(&group_panel.rows, &growth::StaticFeatures::none(), &label),
+        ),
+    ];
+    for (level, dataset) in levels {
+        let dataset = match dataset {
+            Ok(d) => d,
+            Err(e) => {
+                ctx.report
+                    .summary
+                    .push(format!("growth ({level}): not trained: {e}"));
+                continue;
+            }
+        };
+        let report = match growth::evaluate(&dataset, level, &config) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.report
+                    .summary
+                    .push(format!("growth ({level}): not trained: {e}"));
+                continue;
+            }
+        };
+        if ctx.opts.tune && level == "business" {
+            for family in [
+                growth::Family::Logistic,
+                growth::Family::Forest,
+                growth::Family::Ridge,
+            ] {
+                if let Ok(t) = growth::tune(
+                    &dataset,
+                    family,
+                    &family.space(),
+                    Search::Random { trials: 4 },
+                    2,
+                    ctx.opts.seed,
+                ) {
+                    ctx.trials.extend(t);
+                }
+            }
+        }
+        let mm = &report.metrics;
+        let best = mm
+            .classifiers
+            .iter()
+            .find(|c| c.model == mm.chosen_classifier)
+            .or(mm.classifiers.first());
+        let reg = mm
+            .regressors
+            .iter()
+            .find(|r| r.model != "last_period")
+            .or(mm.regressors.first());
+        ctx.report.summary.push(format!(
+            "growth ({level}): {} test rows; {} ROC-AUC {}, F1 {:.3}; {} RMSE {:.3}",
+            mm.test_rows,
+            best.map_or("-", |c| c.model.as_str()),
+            best.and_then(|c| c.roc_auc)
+                .map_or("n/a".into(), |v| format!("{v:.3}")),
+            best.map_or(f64::NAN, |c| c.f1_grow),
+            reg.map_or("-", |r| r.model.as_str()),
+            reg.map_or(f64::NAN, |r| r.rmse),
+        ));
+        let name = format!("growth_{level}");
+        let rec = ctx
+            .register(NewModel {
+                name: name.clone(),
+                params: serde_json::json!({"label": label, "models": config}),
+                metrics: serde_json::to_value(mm).unwrap_or_default(),
+                primary: (
+                    "roc_auc".into(),
+                    best.and_then(|c| c.roc_auc).filter(|v| v.is_finite()),
+                    true,
+                ),
+                artifact: Bytes::from(serde_json::to_vec(&report).unwrap_or_default()),
+                snapshot_id: ctx.snapshot_id,
+            })
+            .await?;
+        let group_names: &[growth::GroupKey] = &group_panel.groups;
+        for p in report
+            .predictions
+            .iter()
+            .filter(|p| p.split == "forecast" || p.split == "test")
+        {
+            let Some(date) = chrono::NaiveDate::parse_from_str(&p.period_start, "%Y-%m-%d").ok()
+            else {
+                continue;
+            };
+            let days = (date - chrono::NaiveDate::default()).num_days() as i32;
+            lvl.push(level.to_string());
+            if level == "business" {
+                bk.push(Some(p.entity));
+                cat.push(None);
+                st.push(None);
+            } else {
+                let g = usize::try_from(p.entity)
+                    .ok()
+                    .and_then(|i| group_names.get(i));
+                bk.push(None);
+                cat.push(g.map(|g| g.category.clone()));
+                st.push(g.map(|g| g.state.clone()));
+            }
+            ps.push(days);
+            model.push(format!("{}+{}", p.classifier, p.regressor));
+            class.push(if p.predicted_grow { "grow" } else { "decline" }.to_string());
+            prob.push(Some(p.grow_probability));
+            val.push(Some(p.predicted_reviews));
+            versions.push(rec.version);
+        }
+    }
+    let batch = RecordBatch::try_new(
+        m::growth_predictions(),
+        vec![
+            Arc::new(StringArray::from(lvl)),
+            Arc::new(Int64Array::from(bk)),
+            Arc::new(StringArray::from(cat)),
+            Arc::new(StringArray::from(st)),
+            Arc::new(Date32Array::from(ps)),
+            Arc::new(StringArray::from(model)),
+            Arc::new(StringArray::from(class)),
+            Arc::new(Float64Array::from(prob)),
+            Arc::new(Float64Array::from(val)),
+            Arc::new(Int64Array::from(versions)),
+        ],
+    )?;
+    ctx.write(m::GROWTH_PREDICTIONS, m::growth_predictions(), vec![batch])
+        .await
+}
+
+// ---------------------------------------------------------------- trials
+
+async fn write_trials(ctx: &mut Ctx<'_>) -> Result<()> {
+    ctx.report.trials = ctx.trials.len();
+    let mut table = ctx
+        .lake
+        .open_or_create(Zone::Models, m::TRIALS, &m::trials())
+        .await?;
+    if ctx.trials.is_empty() {
+        return Ok(());
+    }
+    let t = &ctx.trials;
+    let now = chrono::Utc::now().timestamp_micros();
+    let mut folds = ListBuilder::new(Float64Builder::new()).with_field(
+        arrow::datatypes::Field::new("element", arrow::datatypes::DataType::Float64, true),
+    );
+    for x in t {
+        for v in &x.fold_scores {
+            folds.values().append_value(*v);
+        }
+        folds.append(true);
+    }
+    let batch = RecordBatch::try_new(
+        m::trials(),
+        vec![
+            Arc::new(StringArray::from(vec![ctx.run_id; t.len()])),
+            Arc::new(TimestampMicrosecondArray::from(vec![now; t.len()]).with_timezone("UTC")),
+            Arc::new(StringArray::from_iter_values(
+                t.iter().map(|x| x.model_family.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(t.iter().map(|x| x.trial))),
+            Arc::new(StringArray::from_iter_values(
+                t.iter().map(|x| x.search.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(t.iter().map(|x| x.seed))),
+            Arc::new(StringArray::from_iter_values(
+                t.iter().map(|x| x.params_json.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                t.iter().map(|x| x.metric.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                t.iter().map(|x| x.direction.as_str()),
+            )),
+            Arc::new(folds.finish()),
+            Arc::new(Float64Array::from(
+                t.iter().map(|x| x.mean_score).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                t.iter().map(|x| x.std_score).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from_iter_values(t.iter().map(|x| x.rank))),
+            Arc::new(Float64Array::from_iter_values(
+                t.iter().map(|x| x.duration_ms / 1000.0),
+            )),
+            Arc::new(StringArray::from(
+                t.iter().map(|x| x.error.clone()).collect::<Vec<_>>(),
+            )),
+        ],
+    )?;
+    let mut w = table.file_writer(
+        &format!(
+            "trials-{}-{}.parquet",
+            ctx.run_id,
+            uuid::Uuid::new_v4().simple()
+        ),
+        m::trials(),
+    )?;
+    w.write(&batch).await?;
+    let files = w.finish().await?.into_iter().collect();
+    let rows = batch.num_rows() as u64;
+    let mut meta = HashMap::new();
+    meta.insert(
+        "reviewlake.run".to_string(),
+        serde_json::Value::from(ctx.run_id),
+    );
+    table
+        .commit(files, &|_| false, CommitKind::Append, meta)
+        .await?;
+    ctx.report.tables.insert(m::TRIALS.to_string(), rows);
+    Ok(())
+}

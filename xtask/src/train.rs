@@ -1,0 +1,151 @@
+//! `cargo xtask train` and `cargo xtask models`: the `ml` stage on its own, and the
+//! model registry as a table.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use reviewlake_lake::Lake;
+use reviewlake_ml::{ModelSet, TrainOptions, TrainReport};
+use reviewlake_schema::progress::Reporter;
+
+/// `cargo xtask train [--lake L] [--model als|sites|growth|all] [--force] [--no-tune] [--seed S]`
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Lake root (folder, s3:// or memory:// URL); it must hold a warehouse and features.
+    #[arg(long, default_value = "lake")]
+    pub lake: String,
+    /// What to train: als (recommenders, recommendations, similar businesses), sites,
+    /// growth, or all.
+    #[arg(long, default_value = "all")]
+    pub model: String,
+    /// Make every new version current, even when it does not beat the current one.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the hyper-parameter searches (train with the given / default parameters).
+    #[arg(long)]
+    pub no_tune: bool,
+    /// Seed of splits, initialisations and searches.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Weight of the review's VADER compound blended into the ALS rating (0 = stars).
+    #[arg(long, default_value_t = 0.0)]
+    pub sentiment_weight: f64,
+    /// Site selection: the shared category (cuisine) of the new branch; competition
+    /// counts its restaurants (e.g. mexican, italian, cafe).
+    #[arg(long, default_value = "mexican")]
+    pub site_category: String,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl TrainArgs {
+    /// The library options these flags ask for.
+    pub fn options(&self, reporter: Reporter) -> Result<TrainOptions> {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.sentiment_weight),
+            "--sentiment-weight must be between 0 and 1"
+        );
+        let mut o = TrainOptions {
+            models: ModelSet::parse(&self.model)?,
+            force: self.force,
+            tune: !self.no_tune,
+            seed: self.seed,
+            sentiment_weight: self.sentiment_weight,
+            site_category: self.site_category.trim().to_ascii_lowercase(),
+            reporter,
+            ..TrainOptions::default()
+        };
+        o.als.seed = self.seed;
+        o.implicit.seed = self.seed;
+        Ok(o)
+    }
+}
+
+/// Runs `xtask train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    let reporter = crate::progress::reporter(
+        args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let opts = args.options(reporter)?;
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = rt.block_on(async {
+        let lake = Lake::open_existing(&args.lake)
+            .with_context(|| format!("opening lake {}", args.lake))?;
+        train(&lake, &opts).await
+    })?;
+    println!("{report}");
+    Ok(())
+}
+
+/// The `ml` stage on an open lake (also the pipeline's last stage).
+pub async fn train(lake: &Lake, opts: &TrainOptions) -> Result<TrainReport> {
+    reviewlake_ml::train(lake, opts)
+        .await
+        .with_context(|| format!("training the models of {}", lake.root()))
+}
+
+/// Runs `xtask models`: every registered version, current ones marked.
+pub fn models(lake: &str) -> Result<()> {
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        let l = Lake::open_existing(lake).with_context(|| format!("opening lake {lake}"))?;
+        let reg = reviewlake_ml::registry::Registry::load(&l)
+            .await
+            .with_context(|| format!("reading the model registry of {lake}"))?;
+        if reg.records().is_empty() {
+            println!("{lake} has no trained model yet: run `cargo xtask train --lake {lake}`");
+            return Ok(());
+        }
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(vec![
+            "name",
+            "version",
+            "current",
+            "created (UTC)",
+            "snapshot",
+            "primary metric",
+            "value",
+            "params",
+        ]);
+        for r in reg.records() {
+            let when = chrono::DateTime::from_timestamp_micros(r.created_at_us)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default();
+            let mut params = r.params.to_string();
+            if params.len() > 60 {
+                let cut = (0..=60)
+                    .rev()
+                    .find(|i| params.is_char_boundary(*i))
+                    .unwrap_or(0);
+                params.truncate(cut);
+                params.push('…');
+            }
+            t.add_row(vec![
+                r.name.clone(),
+                r.version.to_string(),
+                if r.current {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+                when,
+                r.snapshot_id.map_or("-".into(), |s| s.to_string()),
+                format!(
+                    "{} ({})",
+                    r.primary_metric,
+                    if r.higher_is_better {
+                        "higher is better"
+                    } else {
+                        "lower is better"
+                    }
+                ),
+                r.primary_value.map_or("n/a".into(), |v| format!("{v:.4}")),
+                params,
+            ]);
+        }
+        println!("{t}");
+        Ok(())
+    })
+}

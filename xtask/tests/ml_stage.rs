@@ -1,0 +1,299 @@
+//! The `ml` stage through the `xtask` binary, on a lake built by the full pipeline from
+//! generated data: the registry and its artifacts, the prediction tables checked against
+//! the warehouse (recommendations name businesses of `dim_business`, are sorted by score,
+//! never repeat a reviewed business, cover every user of `dim_user` and flag cold-start
+//! users), tuning trials, promotion (an equal model is not promoted, `--force` promotes),
+//! same seed -> same metrics, and `xtask models`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use arrow::array::{Array, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray};
+use reviewlake_lake::Lake;
+
+fn xtask() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    c.env("RUST_LOG", "warn")
+        .env_remove("REVIEWLAKE_TEST_PAUSE_AFTER_COMMITS")
+        .stdin(Stdio::null());
+    c
+}
+
+fn ok(c: &mut Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {:?}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Every row of a query as (column name -> value) maps, through the lake's read-only
+/// session on the latest snapshot.
+fn rows(lake: &Path, sql: &str) -> Vec<HashMap<String, serde_json::Value>> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let l = Lake::open_existing(lake.to_str().unwrap()).unwrap();
+        let mut out = Vec::new();
+        for b in l.sql(sql).await.unwrap() {
+            for r in 0..b.num_rows() {
+                let mut m = HashMap::new();
+                for (i, f) in b.schema().fields().iter().enumerate() {
+                    let c = b.column(i);
+                    let v = if c.is_null(r) {
+                        serde_json::Value::Null
+                    } else if let Some(a) = c.as_any().downcast_ref::<Int64Array>() {
+                        a.value(r).into()
+                    } else if let Some(a) = c.as_any().downcast_ref::<Int32Array>() {
+                        a.value(r).into()
+                    } else if let Some(a) = c.as_any().downcast_ref::<Float64Array>() {
+                        a.value(r).into()
+                    } else if let Some(a) = c.as_any().downcast_ref::<BooleanArray>() {
+                        a.value(r).into()
+                    } else if let Some(a) = c.as_any().downcast_ref::<StringArray>() {
+                        a.value(r).into()
+                    } else {
+                        panic!(
+                            "column {} of {sql}: unexpected type {}",
+                            f.name(),
+                            c.data_type()
+                        )
+                    };
+                    m.insert(f.name().clone(), v);
+                }
+                out.push(m);
+            }
+        }
+        out
+    })
+}
+
+fn i(v: &serde_json::Value) -> i64 {
+    v.as_i64().unwrap()
+}
+
+#[test]
+fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    reviewlake_datagen::generate(&src, &reviewlake_datagen::GenOptions::new(4_000).seed(5))
+        .unwrap();
+    let lake = dir.path().join("lake");
+    let out = ok(xtask()
+        .args(["pipeline", "--quiet", "--source"])
+        .arg(&src)
+        .arg("--lake")
+        .arg(&lake));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("ml: trained on snapshot"), "{stdout}");
+
+    // The registry: every family, one current version each, metrics beside baselines.
+    let reg = rows(
+        &lake,
+        "SELECT name, version, \"current\", snapshot_id, metrics_json, params_json FROM registry ORDER BY name, version",
+    );
+    let names: HashSet<&str> = reg.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for n in [
+        "als",
+        "implicit_als",
+        "sites",
+        "growth_business",
+        "growth_category_state",
+    ] {
+        assert!(
+            names.contains(n),
+            "{n} missing from the registry: {names:?}"
+        );
+    }
+    for r in &reg {
+        assert_eq!(i(&r["version"]), 1);
+        assert_eq!(r["current"], serde_json::Value::Bool(true));
+        assert!(r["snapshot_id"].is_i64(), "{r:?}");
+    }
+    let als = reg.iter().find(|r| r["name"] == "als").unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(als["metrics_json"].as_str().unwrap()).unwrap();
+    for k in [
+        "rmse",
+        "mae",
+        "precision_at_10",
+        "recall_at_10",
+        "ndcg_at_10",
+    ] {
+        assert!(
+            metrics[k].as_f64().is_some_and(f64::is_finite),
+            "als {k}: {metrics}"
+        );
+    }
+    for b in [
+        "global_mean",
+        "user_item_bias",
+        "popularity",
+        "popularity_by_state",
+    ] {
+        assert!(
+            metrics["baselines"][b].is_object(),
+            "baseline {b}: {metrics}"
+        );
+    }
+    // The model artifact is in the models zone, beside its meta.
+    assert!(lake.join("models/als/1/model.json").is_file());
+    assert!(lake.join("models/als/1/meta.json").is_file());
+
+    // Tuning trials: the ALS grid (rank x reg) with its fold scores.
+    let trials = rows(
+        &lake,
+        "SELECT family, count(*) AS n FROM trials GROUP BY family",
+    );
+    let als_trials = trials
+        .iter()
+        .find(|r| r["family"] == "als")
+        .map(|r| i(&r["n"]));
+    assert_eq!(als_trials, Some(9), "{trials:?}");
+
+    // Recommendations: every user, only real businesses, sorted, never reviewed.
+    let businesses: HashSet<i64> = rows(&lake, "SELECT business_key FROM dim_business")
+        .iter()
+        .map(|r| i(&r["business_key"]))
+        .collect();
+    let users: Vec<i64> = rows(&lake, "SELECT user_key FROM dim_user")
+        .iter()
+        .map(|r| i(&r["user_key"]))
+        .collect();
+    let mut reviewed: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for r in rows(&lake, "SELECT user_key, business_key FROM fact_review") {
+        reviewed
+            .entry(i(&r["user_key"]))
+            .or_default()
+            .insert(i(&r["business_key"]));
+    }
+    let recs = rows(
+        &lake,
+        "SELECT user_key, business_key, rank, score, cold_start FROM recommendations ORDER BY user_key, rank",
+    );
+    let mut by_user: HashMap<i64, Vec<&HashMap<String, serde_json::Value>>> = HashMap::new();
+    for r in &recs {
+        by_user.entry(i(&r["user_key"])).or_default().push(r);
+    }
+    assert_eq!(
+        by_user.len(),
+        users.len(),
+        "every user of dim_user gets recommendations"
+    );
+    let (mut cold, mut warm) = (0, 0);
+    for u in &users {
+        let list = &by_user[u];
+        assert_eq!(list.len(), 10, "user {u}: top 10");
+        let seen = reviewed.get(u).cloned().unwrap_or_default();
+        let flag = list[0]["cold_start"].as_bool().unwrap();
+        for (k, r) in list.iter().enumerate() {
+            let b = i(&r["business_key"]);
+            assert!(
+                businesses.contains(&b),
+                "user {u}: business {b} not in dim_business"
+            );
+            assert!(!seen.contains(&b), "user {u} already reviewed {b}");
+            assert_eq!(i(&r["rank"]), k as i64 + 1);
+            if k > 0 {
+                // Model rows first; cold-start rows only fill a short list.
+                assert!(
+                    r["cold_start"].as_bool().unwrap()
+                        || !list[k - 1]["cold_start"].as_bool().unwrap(),
+                    "user {u}: a model row after a cold-start row"
+                );
+            }
+            if k > 0 && r["cold_start"] == list[k - 1]["cold_start"] {
+                assert!(
+                    r["score"].as_f64().unwrap() <= list[k - 1]["score"].as_f64().unwrap(),
+                    "user {u}: not sorted by score"
+                );
+            }
+        }
+        // Users with fewer than 3 reviews are cold start; the others are served by the model.
+        assert_eq!(flag, seen.len() < 3, "user {u} with {} reviews", seen.len());
+        if flag {
+            cold += 1;
+        } else {
+            warm += 1;
+        }
+    }
+    assert!(cold > 0 && warm > 0, "cold {cold}, warm {warm}");
+    // Cold-start lists follow the catalog ranking (Bayesian average of the platform
+    // rating), within the user's state first.
+    let cold_rows = recs
+        .iter()
+        .filter(|r| r["cold_start"] == serde_json::Value::Bool(true))
+        .count();
+    assert!(cold_rows >= cold * 10);
+
+    // Similar businesses and site candidates refer to real businesses / states.
+    for r in rows(
+        &lake,
+        "SELECT business_key, similar_business_key FROM similar_businesses",
+    ) {
+        assert!(businesses.contains(&i(&r["business_key"])));
+        assert!(businesses.contains(&i(&r["similar_business_key"])));
+        assert_ne!(r["business_key"], r["similar_business_key"]);
+    }
+    assert!(!rows(&lake, "SELECT state FROM site_candidates").is_empty());
+    assert!(!rows(&lake, "SELECT level FROM growth_predictions").is_empty());
+    let snaps =
+        String::from_utf8_lossy(&ok(xtask().args(["snapshots", "--lake"]).arg(&lake)).stdout)
+            .to_string();
+    assert!(
+        snaps
+            .lines()
+            .rev()
+            .find(|l| l.contains("│"))
+            .is_some_and(|l| l.contains("ml")),
+        "{snaps}"
+    );
+
+    // Same seed, same data: the same metrics; an equal model is not promoted.
+    ok(xtask()
+        .args(["train", "--quiet", "--model", "als", "--lake"])
+        .arg(&lake));
+    let reg2 = rows(
+        &lake,
+        "SELECT version, \"current\", metrics_json FROM registry WHERE name = 'als' ORDER BY version",
+    );
+    assert_eq!(reg2.len(), 2);
+    assert_eq!(
+        reg2[0]["metrics_json"], reg2[1]["metrics_json"],
+        "same seed, same metrics"
+    );
+    assert_eq!(reg2[0]["current"], serde_json::Value::Bool(true));
+    assert_eq!(reg2[1]["current"], serde_json::Value::Bool(false));
+    // --force promotes.
+    ok(xtask()
+        .args([
+            "train",
+            "--quiet",
+            "--model",
+            "als",
+            "--no-tune",
+            "--force",
+            "--lake",
+        ])
+        .arg(&lake));
+    let cur = rows(
+        &lake,
+        "SELECT version FROM registry WHERE name = 'als' AND \"current\"",
+    );
+    assert_eq!(cur.len(), 1);
+    assert_eq!(i(&cur[0]["version"]), 3);
+    let model_version = rows(&lake, "SELECT DISTINCT model_version FROM recommendations");
+    assert_eq!(model_version.len(), 1);
+    assert_eq!(i(&model_version[0]["model_version"]), 3);
+
+    let listing =
+        String::from_utf8_lossy(&ok(xtask().args(["models", "--lake"]).arg(&lake)).stdout)
+            .to_string();
+    for n in ["als", "implicit_als", "sites", "growth_business", "rmse"] {
+        assert!(listing.contains(n), "{n} not in `xtask models`:\n{listing}");
+    }
+}
