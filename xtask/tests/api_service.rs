@@ -1371,6 +1371,9 @@ async fn errors_are_json_limits_hold_and_nothing_is_a_5xx() {
     }
     let long = "x".repeat(4000);
     srv.not_found(&format!("/v1/businesses/yelp/{long}")).await;
+    // Unknown parameters and empty dates are refused, naming the parameter.
+    srv.bad("/v1/sites?foo=1", "foo").await;
+    srv.bad("/v1/kpis?to=", "to").await;
     srv.bad("/v1/businesses?limit=0", "limit").await;
     srv.bad("/v1/businesses?limit=1001", "limit").await;
     srv.bad("/v1/businesses?offset=-1", "offset").await;

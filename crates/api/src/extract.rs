@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// Query parameters deserialised into `T`; a value that does not parse is a 400
-/// naming the parameter. Unknown parameters are ignored.
+/// naming the parameter (the query structs deny unknown fields: an unknown parameter is
+/// a 400 naming it).
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
 

@@ -97,8 +97,10 @@ fn page(limit: Option<u32>, offset: Option<u64>, default: u32) -> Result<(usize,
     Ok((limit as usize, offset as usize))
 }
 
+/// An optional date: absent means "no bound"; given, it must be a date (an empty
+/// value is a 400, as the OpenAPI `date` format says).
 fn parse_date(v: Option<String>, name: &str) -> Result<Option<chrono::NaiveDate>> {
-    match text(v) {
+    match v {
         None => Ok(None),
         Some(s) => chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
             .map(Some)
@@ -182,9 +184,11 @@ async fn snapshot(State(svc): State<Service>) -> Result<Json<SnapshotInfo>> {
 /// Query of `POST /v1/admin/reload`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct ReloadQuery {
     /// Reload even if the latest snapshot is the one loaded.
     #[param(value_type = bool)]
+    #[serde(default)]
     force: Option<bool>,
 }
 
@@ -234,18 +238,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Query of the recommendations endpoint.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct RecommendQuery {
     /// How many businesses (1 to 100, default 10).
     #[param(value_type = u32, minimum = 1, maximum = 100)]
+    #[serde(default)]
     n: Option<u32>,
     /// Only businesses of this state (code, any case).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
     /// Only businesses of this city (any case).
     #[param(value_type = String)]
+    #[serde(default)]
     city: Option<String>,
     /// Only businesses of this shared category (`restaurant`, `mexican`, ...).
     #[param(value_type = String)]
+    #[serde(default)]
     category: Option<String>,
 }
 
@@ -326,33 +335,43 @@ enum Sort {
 /// Query of the business search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct SearchQuery {
     /// State code (any case).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
     /// City (any case).
     #[param(value_type = String)]
+    #[serde(default)]
     city: Option<String>,
     /// Shared category.
     #[param(value_type = String)]
+    #[serde(default)]
     category: Option<String>,
     /// Platform.
     #[param(value_type = Source)]
+    #[serde(default)]
     source: Option<Source>,
     /// Minimum platform rating (0 to 5).
     #[param(value_type = f64, minimum = 0, maximum = 5)]
+    #[serde(default)]
     min_rating: Option<f64>,
     /// Text the name contains (any case).
     #[param(value_type = String)]
+    #[serde(default)]
     q: Option<String>,
     /// Order: `reviews` (default), `rating` or `name`; ties by `business_key`.
-    #[param(value_type = Sort)]
+    #[param(value_type = Sort, inline)]
+    #[serde(default)]
     sort: Option<Sort>,
     /// Page size (1 to 1000, default 20).
     #[param(value_type = u32, minimum = 1, maximum = 1000)]
+    #[serde(default)]
     limit: Option<u32>,
     /// Businesses to skip (default 0).
     #[param(value_type = u64, minimum = 0, maximum = 1000000000)]
+    #[serde(default)]
     offset: Option<u64>,
 }
 
@@ -426,9 +445,11 @@ async fn business(
 /// Query of the similar-businesses endpoint.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct SimilarQuery {
     /// How many businesses (1 to 100, default 10).
     #[param(value_type = u32, minimum = 1, maximum = 100)]
+    #[serde(default)]
     n: Option<u32>,
 }
 
@@ -498,27 +519,35 @@ async fn timeline(
 /// Query of `GET /v1/kpis`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct KpiQuery {
     /// One KPI (default: all five).
     #[param(value_type = KpiName)]
+    #[serde(default)]
     kpi: Option<KpiName>,
     /// Grain (default `month`).
     #[param(value_type = Grain)]
+    #[serde(default)]
     grain: Option<Grain>,
     /// First period (`YYYY-MM-DD`, inclusive).
     #[param(value_type = String, format = Date)]
+    #[serde(default)]
     from: Option<String>,
     /// Last period (`YYYY-MM-DD`, inclusive).
     #[param(value_type = String, format = Date)]
+    #[serde(default)]
     to: Option<String>,
     /// State (default: all states).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
     /// Shared category (default: all categories).
     #[param(value_type = String)]
+    #[serde(default)]
     category: Option<String>,
     /// Platform (default: both).
     #[param(value_type = Source)]
+    #[serde(default)]
     source: Option<Source>,
 }
 
@@ -566,21 +595,27 @@ async fn kpis(State(svc): State<Service>, ApiQuery(q): ApiQuery<KpiQuery>) -> Re
 /// Query of `GET /v1/categories/trends`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct TrendsQuery {
     /// Grain (default `quarter`).
     #[param(value_type = Grain)]
+    #[serde(default)]
     grain: Option<Grain>,
     /// State (default: all states).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
     /// Platform (default: both).
     #[param(value_type = Source)]
+    #[serde(default)]
     source: Option<Source>,
     /// The period (`YYYY-MM-DD`, a period start; default: the latest with data).
     #[param(value_type = String, format = Date)]
+    #[serde(default)]
     period: Option<String>,
     /// Categories per list (1 to 100, default 5).
     #[param(value_type = u32, minimum = 1, maximum = 100)]
+    #[serde(default)]
     limit: Option<u32>,
 }
 
@@ -625,9 +660,11 @@ async fn category_trends(
 /// Query of `GET /v1/sentiment`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct SentimentQuery {
     /// State (default: all states).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
 }
 
@@ -658,15 +695,19 @@ async fn sentiment(
 /// Query of `GET /v1/sites`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct SitesQuery {
     /// State (any case; default: all).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
     /// Shared category (default: all rows, the all-restaurants ones included).
     #[param(value_type = String)]
+    #[serde(default)]
     category: Option<String>,
     /// At most this many (1 to 1000, default 100).
     #[param(value_type = u32, minimum = 1, maximum = 1000)]
+    #[serde(default)]
     limit: Option<u32>,
 }
 
@@ -711,27 +752,35 @@ async fn sites(
 /// Query of `GET /v1/growth`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct GrowthQuery {
     /// `business` or `category_state` (default: both).
     #[param(value_type = String)]
+    #[serde(default)]
     level: Option<String>,
     /// State (any case).
     #[param(value_type = String)]
+    #[serde(default)]
     state: Option<String>,
     /// Shared category.
     #[param(value_type = String)]
+    #[serde(default)]
     category: Option<String>,
     /// Predicted class: `grow` or `decline`.
     #[param(value_type = String)]
+    #[serde(default)]
     class: Option<String>,
     /// Model name.
     #[param(value_type = String)]
+    #[serde(default)]
     model: Option<String>,
     /// Page size (1 to 1000, default 50).
     #[param(value_type = u32, minimum = 1, maximum = 1000)]
+    #[serde(default)]
     limit: Option<u32>,
     /// Predictions to skip.
     #[param(value_type = u64, minimum = 0, maximum = 1000000000)]
+    #[serde(default)]
     offset: Option<u64>,
 }
 
@@ -799,12 +848,15 @@ async fn growth(
 /// Query of `GET /v1/models`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct ModelsQuery {
     /// Only this model name.
     #[param(value_type = String)]
+    #[serde(default)]
     name: Option<String>,
     /// Only current (served) versions.
     #[param(value_type = bool)]
+    #[serde(default)]
     current: Option<bool>,
 }
 
