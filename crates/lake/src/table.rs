@@ -189,6 +189,35 @@ impl Table {
         Ok(Some(v))
     }
 
+    /// The table's metadata with `schema` and schema version `version` (same table id,
+    /// so the commit keeps the table's identity and history).
+    fn metadata_for(
+        &self,
+        snapshot: &deltalake::table::state::DeltaTableState,
+        schema: &SchemaRef,
+        version: u32,
+    ) -> Result<deltalake::kernel::Metadata> {
+        let st: StructType =
+            schema
+                .as_ref()
+                .try_into_kernel()
+                .map_err(|e: arrow_schema::ArrowError| LakeError::Schema {
+                    table: self.label(),
+                    reason: e.to_string(),
+                })?;
+        snapshot
+            .metadata()
+            .clone()
+            .with_schema(&st)
+            .and_then(|m| {
+                m.add_config_key(SCHEMA_VERSION_PROPERTY.to_string(), version.to_string())
+            })
+            .map_err(|e| LakeError::Schema {
+                table: self.label(),
+                reason: format!("new table metadata: {e}"),
+            })
+    }
+
     /// Commits adds, removes and optionally a new schema (a metadata action that keeps
     /// the table's identity and history) as one Delta commit.
     pub(crate) async fn commit_actions(
@@ -202,26 +231,9 @@ impl Table {
         let snapshot = self.delta.snapshot().map_err(|e| self.err(e))?.clone();
         let mut actions: Vec<Action> = Vec::with_capacity(added.len() + removes.len() + 1);
         if let Some((schema, version)) = new_schema {
-            let st: StructType =
-                schema
-                    .as_ref()
-                    .try_into_kernel()
-                    .map_err(|e: arrow_schema::ArrowError| LakeError::Schema {
-                        table: self.label(),
-                        reason: e.to_string(),
-                    })?;
-            let meta = snapshot
-                .metadata()
-                .clone()
-                .with_schema(&st)
-                .and_then(|m| {
-                    m.add_config_key(SCHEMA_VERSION_PROPERTY.to_string(), version.to_string())
-                })
-                .map_err(|e| LakeError::Schema {
-                    table: self.label(),
-                    reason: format!("new table metadata: {e}"),
-                })?;
-            actions.push(Action::Metadata(meta));
+            actions.push(Action::Metadata(
+                self.metadata_for(&snapshot, schema, version)?,
+            ));
         }
         actions.extend(removes.into_iter().map(Action::Remove));
         actions.extend(added.into_iter().map(|f| Action::Add(f.0)));
@@ -322,25 +334,7 @@ impl Table {
         op: DeltaOperation,
     ) -> Result<i64> {
         let snapshot = self.delta.snapshot().map_err(|e| self.err(e))?.clone();
-        let st: StructType =
-            schema
-                .as_ref()
-                .try_into_kernel()
-                .map_err(|e: arrow_schema::ArrowError| LakeError::Schema {
-                    table: self.label(),
-                    reason: e.to_string(),
-                })?;
-        let meta = snapshot
-            .metadata()
-            .clone()
-            .with_schema(&st)
-            .and_then(|m| {
-                m.add_config_key(SCHEMA_VERSION_PROPERTY.to_string(), version.to_string())
-            })
-            .map_err(|e| LakeError::Schema {
-                table: self.label(),
-                reason: format!("new table metadata: {e}"),
-            })?;
+        let meta = self.metadata_for(&snapshot, schema, version)?;
         let done = CommitBuilder::default()
             .with_actions(vec![Action::Metadata(meta)])
             .build(Some(&snapshot), self.delta.log_store(), op)
