@@ -316,6 +316,39 @@ struct Catalog {
     cold: Vec<(i64, f64)>,
 }
 
+impl Catalog {
+    /// Each rating user's most reviewed state among `ratings` (ties: the smaller state
+    /// code), for the per-state popularity baseline and cold-start lists.
+    fn home_states<'a>(
+        &self,
+        ratings: impl IntoIterator<Item = &'a Rating>,
+    ) -> HashMap<&'a str, String> {
+        let mut counts: HashMap<&'a str, HashMap<&str, usize>> = HashMap::new();
+        for r in ratings {
+            if let Some(s) = r
+                .item
+                .parse::<i64>()
+                .ok()
+                .and_then(|k| self.state_of.get(&k))
+            {
+                *counts
+                    .entry(r.user.as_str())
+                    .or_default()
+                    .entry(s.as_str())
+                    .or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .filter_map(|(u, m)| {
+                m.into_iter()
+                    .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
+                    .map(|(s, _)| (u, s.to_owned()))
+            })
+            .collect()
+    }
+}
+
 async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
     let w = ctx.opts.sentiment_weight.clamp(0.0, 1.0);
     let mut out = Vec::new();
@@ -520,30 +553,11 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             catalog.state_of.get(&key).map(|s| (id, s.as_str()))
         }),
     );
-    let mut user_state_counts: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
-    for r in &held.train {
-        if let Some(s) = r
-            .item
-            .parse::<i64>()
-            .ok()
-            .and_then(|k| catalog.state_of.get(&k))
-        {
-            *user_state_counts
-                .entry(r.user.as_str())
-                .or_default()
-                .entry(s.as_str())
-                .or_default() += 1;
-        }
-    }
-    let user_state: HashMap<&str, &str> = user_state_counts
-        .iter()
-        .filter_map(|(u, m)| {
-            m.iter()
-                .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
-                .map(|(s, _)| (*u, *s))
-        })
-        .collect();
-    let user_groups = Groups::new(train.users(), user_state.iter().map(|(u, s)| (*u, *s)));
+    let user_state = catalog.home_states(&held.train);
+    let user_groups = Groups::new(
+        train.users(),
+        user_state.iter().map(|(u, s)| (*u, s.as_str())),
+    );
     let pop_state =
         Popularity::fit_by_group(&train, PopularityKind::MostRated, item_state, user_groups);
     let psm = evaluate_ranking(&pop_state, &train.user_items(), &test, &rank_opts);
@@ -682,20 +696,12 @@ async fn write_recommendations(
     let n = ctx.opts.top_n.max(1);
     // What every user reviewed (never recommended back) and their most reviewed state.
     let mut seen_by: HashMap<&str, HashSet<i64>> = HashMap::new();
-    let mut user_state: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
     for r in ratings {
-        let Ok(k) = r.item.parse::<i64>() else {
-            continue;
-        };
-        seen_by.entry(r.user.as_str()).or_default().insert(k);
-        if let Some(s) = catalog.state_of.get(&k) {
-            *user_state
-                .entry(r.user.as_str())
-                .or_default()
-                .entry(s.as_str())
-                .or_default() += 1;
+        if let Ok(k) = r.item.parse::<i64>() {
+            seen_by.entry(r.user.as_str()).or_default().insert(k);
         }
     }
+    let user_state = catalog.home_states(ratings);
     let empty = HashSet::new();
     let model_topn = model.recommend_all(n);
     let (mut uk, mut bk, mut rank, mut score, mut cs) =
@@ -722,10 +728,7 @@ async fn write_recommendations(
         if items.len() < n {
             // Cold start (or a model list too short): popular, well-rated places of the
             // user's state first, then of anywhere; flagged.
-            let state = user_state
-                .get(id.as_str())
-                .and_then(|m| m.iter().max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s))))
-                .map(|(s, _)| *s);
+            let state = user_state.get(id.as_str()).map(String::as_str);
             let mut have: HashSet<i64> = items.iter().map(|i| i.0).collect();
             for pass in [true, false] {
                 if pass && state.is_none() {

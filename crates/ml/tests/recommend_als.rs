@@ -99,6 +99,65 @@ fn explicit_half_step_equals_dense_normal_equations_with_count_scaled_reg() {
     );
 }
 
+/// Rows with fewer entries than factors take the dual `n×n` path, the others the padded
+/// `k×k` path; both must equal the dense primal solve, for ranks that are and are not
+/// multiples of the SIMD width, and with repeated columns.
+#[test]
+fn explicit_half_step_short_and_long_rows_match_dense_solve_at_several_ranks() {
+    for &k in &[1usize, 3, 4, 7, 10, 13] {
+        let mut rng = ChaCha8Rng::seed_from_u64(k as u64);
+        let n_items = 40u32;
+        let mut fixed = Array2::<f32>::zeros((n_items as usize, k));
+        for x in fixed.iter_mut() {
+            *x = rng.random::<f32>() * 2.0 - 1.0;
+        }
+        // User u has u + 1 ratings (1 ..= 2k + 2 entries), some items twice.
+        let n_users = 2 * k as u32 + 2;
+        let mut t = Vec::new();
+        for u in 0..n_users {
+            for e in 0..=u {
+                let item = (u * 7 + e * 3) % n_items;
+                t.push((u, item, 1.0 + (rng.random::<f32>() * 4.0).round()));
+                if e == 1 {
+                    t.push((u, item, 3.0));
+                }
+            }
+        }
+        let t = triples(&t);
+        let rows = SparseRows::from_triples(n_users as usize, n_items as usize, &t, false);
+        let reg = 0.1;
+        let mut out = Array2::<f32>::zeros((n_users as usize, k));
+        solve_explicit_rows(&rows, fixed.view(), reg, &mut out).unwrap();
+        for u in 0..n_users {
+            let mut a = vec![vec![0.0f64; k]; k];
+            let mut b = vec![0.0f64; k];
+            let mut n = 0.0;
+            for tr in t.iter().filter(|tr| tr.user == u) {
+                let v = fixed.row(tr.item as usize);
+                for i in 0..k {
+                    b[i] += f64::from(tr.value) * f64::from(v[i]);
+                    for j in 0..k {
+                        a[i][j] += f64::from(v[i]) * f64::from(v[j]);
+                    }
+                }
+                n += 1.0;
+            }
+            for (i, row) in a.iter_mut().enumerate() {
+                row[i] += reg * n;
+            }
+            let want = dense_solve(a, b);
+            for j in 0..k {
+                let got = f64::from(out[[u as usize, j]]);
+                assert!(
+                    (got - want[j]).abs() < 1e-4 * (1.0 + want[j].abs()),
+                    "rank {k}, user {u} ({n} ratings), factor {j}: {got} vs {}",
+                    want[j]
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn implicit_cg_converges_to_dense_direct_solve() {
     // k = 4 takes the kernels' remainder paths, k = 75 their 64/8-wide blocks too.

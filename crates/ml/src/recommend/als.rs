@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use super::RecommendError;
 use super::data::{Interactions, SparseRows};
-use super::kernels::{Arith, Isa, Plain, axpy64, cholesky_solve, isa};
+use super::kernels::{
+    Arith, Isa, Plain, axpy64, axpy64_x4, cholesky_solve_strided, dot64, half_step_out, isa,
+};
 use super::model::{FactorModel, ModelKind};
 
 /// Explicit ALS parameters (Spark's names in brackets).
@@ -123,25 +125,9 @@ pub fn solve_explicit_rows(
     reg: f64,
     out: &mut Array2<f32>,
 ) -> Result<(), RecommendError> {
-    let k = fixed.ncols();
-    if fixed.nrows() != rows.cols() || out.nrows() != rows.rows() || out.ncols() != k {
-        return Err(RecommendError::Shape(format!(
-            "{}×{} ratings, fixed factors {}×{}, output {}×{}",
-            rows.rows(),
-            rows.cols(),
-            fixed.nrows(),
-            k,
-            out.nrows(),
-            out.ncols()
-        )));
-    }
+    let (out, k) = half_step_out("ratings", rows, &fixed, out)?;
     let fixed = fixed.as_standard_layout();
     let fixed = fixed.as_slice().unwrap_or_default();
-    let Some(out) = out.as_slice_mut() else {
-        return Err(RecommendError::Shape(
-            "output factors must be in standard layout".into(),
-        ));
-    };
     if k == 0 {
         return Ok(());
     }
@@ -179,6 +165,14 @@ fn explicit_chunk_avx2(
 }
 
 /// Solves rows `first..` into `out` (`k` values per row); the first failing row, if any.
+///
+/// A row with `n ≥ k` entries (or `reg = 0`) solves the `k×k` normal equations: the
+/// Gram matrix is accumulated one rating at a time as rank-1 updates of its lower
+/// triangle, rows padded to a multiple of 4 so every update is whole SIMD lanes.
+/// A row with `n < k` entries solves the same problem in its dual `n×n` form (the
+/// push-through identity `(YᵀY + λI)⁻¹Yᵀ = Yᵀ(YYᵀ + λI)⁻¹`, exact for `λ > 0`):
+/// `x = Yᵀ (YYᵀ + λI)⁻¹ r`. Most users of a review dump have one to three ratings, so
+/// this replaces most 10×10 factorisations by 1×1 to 3×3 ones.
 #[inline(always)]
 fn explicit_chunk<A: Arith>(
     rows: &SparseRows,
@@ -188,34 +182,71 @@ fn explicit_chunk<A: Arith>(
     first: usize,
     out: &mut [f32],
 ) -> Option<usize> {
-    let mut a = vec![0f64; k * k];
+    let kp = k.next_multiple_of(4);
+    // Primal: k rows of stride kp. Dual: n < k rows of stride n. Both fit in k·kp.
+    let mut a = vec![0f64; k * kp];
     let mut b = vec![0f64; k];
-    let mut v = vec![0f64; k];
+    // One fixed row in f64, zero-padded to kp (the padding stays zero).
+    let mut v = vec![0f64; kp];
+    // Dual: the row's n < k fixed factors in f64, k values each.
+    let mut ys = vec![0f64; k * k];
+    let mut acc = vec![0f64; k];
     for (local, x) in out.chunks_exact_mut(k).enumerate() {
         let r = first + local;
         let (cols, vals) = rows.row(r);
-        if cols.is_empty() {
+        let n = cols.len();
+        if n == 0 {
             x.fill(0.0);
             continue;
         }
+        let lambda = reg * n as f64;
+        if lambda > 0.0 && n < k {
+            for (s, &c) in cols.iter().enumerate() {
+                let y = &fixed[c as usize * k..(c as usize + 1) * k];
+                for (d, y) in ys[s * k..(s + 1) * k].iter_mut().zip(y) {
+                    *d = f64::from(*y);
+                }
+            }
+            for i in 0..n {
+                let yi = &ys[i * k..(i + 1) * k];
+                for j in 0..=i {
+                    a[i * n + j] = dot64::<A>(yi, &ys[j * k..(j + 1) * k]);
+                }
+                a[i * n + i] += lambda;
+            }
+            for (b, v) in b.iter_mut().zip(vals) {
+                *b = f64::from(*v);
+            }
+            if !cholesky_solve_strided::<A>(&mut a, n, &mut b, n) {
+                return Some(r);
+            }
+            acc.fill(0.0);
+            for s in 0..n {
+                axpy64::<A>(b[s], &ys[s * k..(s + 1) * k], &mut acc);
+            }
+            for (x, acc) in x.iter_mut().zip(&acc) {
+                *x = *acc as f32;
+            }
+            continue;
+        }
         a.fill(0.0);
-        b.fill(0.0);
+        b[..k].fill(0.0);
         for (&c, &val) in cols.iter().zip(vals) {
             let y = &fixed[c as usize * k..(c as usize + 1) * k];
             for (v, y) in v.iter_mut().zip(y) {
                 *v = f64::from(*y);
             }
-            axpy64::<A>(f64::from(val), &v, &mut b);
-            // Lower triangle of v vᵀ (all the Cholesky reads).
+            axpy64::<A>(f64::from(val), &v[..k], &mut b[..k]);
+            // Lower triangle of v vᵀ (all the Cholesky reads), in whole lanes of 4.
             for j in 0..k {
-                axpy64::<A>(v[j], &v[..=j], &mut a[j * k..j * k + j + 1]);
+                let len = (j + 1).next_multiple_of(4);
+                axpy64_x4::<A>(v[j], &v[..len], &mut a[j * kp..j * kp + len]);
             }
         }
-        let lambda = reg * cols.len() as f64;
         for j in 0..k {
-            a[j * k + j] += lambda;
+            a[j * kp + j] += lambda;
         }
-        if !cholesky_solve::<A>(&mut a, &mut b, k) {
+        if !cholesky_solve_strided::<A>(&mut a, kp, &mut b, k) {
             return Some(r);
         }
         for (x, b) in x.iter_mut().zip(&b) {

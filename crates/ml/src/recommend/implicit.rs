@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::RecommendError;
 use super::als::INIT_BLOCK;
 use super::data::{Interactions, SparseRows};
-use super::kernels::{Arith, Isa, Plain, axpy, axpy64, cholesky_solve, dot, isa};
+use super::kernels::{Arith, Isa, Plain, axpy, axpy64, cholesky_solve, dot, half_step_out, isa};
 use super::model::{FactorModel, ModelKind};
 
 /// How each row's linear system is solved.
@@ -156,18 +156,7 @@ pub fn solve_implicit_rows(
     solver: ImplicitSolver,
     x: &mut Array2<f32>,
 ) -> Result<(), RecommendError> {
-    let k = fixed.ncols();
-    if fixed.nrows() != confidence.cols() || x.nrows() != confidence.rows() || x.ncols() != k {
-        return Err(RecommendError::Shape(format!(
-            "{}×{} confidences, fixed factors {}×{}, factors {}×{}",
-            confidence.rows(),
-            confidence.cols(),
-            fixed.nrows(),
-            k,
-            x.nrows(),
-            x.ncols()
-        )));
-    }
+    let (out, k) = half_step_out("confidences", confidence, &fixed, x)?;
     if k == 0 {
         return Ok(());
     }
@@ -180,11 +169,6 @@ pub fn solve_implicit_rows(
     let yty = yty.as_slice().unwrap_or_default();
     let fixed = fixed.as_standard_layout();
     let y = fixed.as_slice().unwrap_or_default();
-    let Some(out) = x.as_slice_mut() else {
-        return Err(RecommendError::Shape(
-            "factors must be in standard layout".into(),
-        ));
-    };
     let isa = isa();
     let failed = out
         .par_chunks_mut(CHUNK * k)

@@ -7,6 +7,40 @@
 //! keep them in SIMD registers without reassociating floating-point sums (the order is
 //! fixed, hence deterministic).
 
+use ndarray::{Array2, ArrayView2};
+
+use super::RecommendError;
+use super::data::SparseRows;
+
+/// Checks the shapes of one ALS half-step — `rows` (r×c observations), `fixed` (c×k
+/// factors), `out` (r×k, standard layout) — and returns `out`'s values and `k`.
+/// `what` names the observations in the error ("ratings", "confidences").
+pub(crate) fn half_step_out<'a>(
+    what: &str,
+    rows: &SparseRows,
+    fixed: &ArrayView2<'_, f32>,
+    out: &'a mut Array2<f32>,
+) -> Result<(&'a mut [f32], usize), RecommendError> {
+    let k = fixed.ncols();
+    if fixed.nrows() != rows.cols() || out.nrows() != rows.rows() || out.ncols() != k {
+        return Err(RecommendError::Shape(format!(
+            "{}×{} {what}, fixed factors {}×{}, output {}×{}",
+            rows.rows(),
+            rows.cols(),
+            fixed.nrows(),
+            k,
+            out.nrows(),
+            out.ncols()
+        )));
+    }
+    match out.as_slice_mut() {
+        Some(s) => Ok((s, k)),
+        None => Err(RecommendError::Shape(
+            "output factors must be in standard layout".into(),
+        )),
+    }
+}
+
 /// How to compute `a * b + c`.
 pub(crate) trait Arith: Copy + Send + Sync + 'static {
     fn fma32(a: f32, b: f32, c: f32) -> f32;
@@ -109,41 +143,82 @@ pub(crate) fn axpy64<A: Arith>(alpha: f64, x: &[f64], y: &mut [f64]) {
 /// factor `L`); `b` becomes `x`. Returns false if `A` is not positive definite.
 #[inline(always)]
 pub(crate) fn cholesky_solve<A: Arith>(a: &mut [f64], b: &mut [f64], k: usize) -> bool {
-    debug_assert!(a.len() >= k * k && b.len() >= k);
+    cholesky_solve_strided::<A>(a, k, b, k)
+}
+
+/// [`cholesky_solve`] on a matrix stored with `stride ≥ k` values per row (padded rows).
+/// On return the strict lower triangle holds `L` and the diagonal holds `1 / Lᵢᵢ`: one
+/// division per row instead of one per entry.
+#[inline(always)]
+pub(crate) fn cholesky_solve_strided<A: Arith>(
+    a: &mut [f64],
+    stride: usize,
+    b: &mut [f64],
+    k: usize,
+) -> bool {
+    debug_assert!(stride >= k && a.len() >= (k.max(1) - 1) * stride + k && b.len() >= k);
     // A = L Lᵀ, row by row (Cholesky–Banachiewicz).
     for i in 0..k {
-        for j in 0..=i {
-            let mut s = a[i * k + j];
+        let (done, row) = a.split_at_mut(i * stride);
+        let row = &mut row[..=i];
+        for j in 0..i {
+            let lj = &done[j * stride..j * stride + j + 1];
+            let mut s = row[j];
             for p in 0..j {
-                s = A::fma64(-a[i * k + p], a[j * k + p], s);
+                s = A::fma64(-row[p], lj[p], s);
             }
-            if i == j {
-                if s.is_nan() || s <= 0.0 || s.is_infinite() {
-                    return false;
-                }
-                a[i * k + i] = s.sqrt();
-            } else {
-                a[i * k + j] = s / a[j * k + j];
-            }
+            // lj[j] holds 1 / L_jj.
+            row[j] = s * lj[j];
         }
+        let mut s = row[i];
+        for &l in &row[..i] {
+            s = A::fma64(-l, l, s);
+        }
+        if s.is_nan() || s <= 0.0 || s.is_infinite() {
+            return false;
+        }
+        row[i] = 1.0 / s.sqrt();
     }
     // L y = b.
     for i in 0..k {
+        let row = &a[i * stride..i * stride + i + 1];
         let mut s = b[i];
         for p in 0..i {
-            s = A::fma64(-a[i * k + p], b[p], s);
+            s = A::fma64(-row[p], b[p], s);
         }
-        b[i] = s / a[i * k + i];
+        b[i] = s * row[i];
     }
     // Lᵀ x = y.
     for i in (0..k).rev() {
         let mut s = b[i];
         for p in i + 1..k {
-            s = A::fma64(-a[p * k + i], b[p], s);
+            s = A::fma64(-a[p * stride + i], b[p], s);
         }
-        b[i] = s / a[i * k + i];
+        b[i] = s * a[i * stride + i];
     }
     true
+}
+
+/// `Σ a[i]·b[i]` in `f64`, over the common length.
+#[inline(always)]
+pub(crate) fn dot64<A: Arith>(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        acc = A::fma64(*x, *y, acc);
+    }
+    acc
+}
+
+/// `y[..n] += alpha·x[..n]` where `n` is a multiple of 4 (whole SIMD lanes, no scalar
+/// tail: callers pad their rows with zeros).
+#[inline(always)]
+pub(crate) fn axpy64_x4<A: Arith>(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (y, x) in y.chunks_exact_mut(4).zip(x.chunks_exact(4)) {
+        y[0] = A::fma64(alpha, x[0], y[0]);
+        y[1] = A::fma64(alpha, x[1], y[1]);
+        y[2] = A::fma64(alpha, x[2], y[2]);
+        y[3] = A::fma64(alpha, x[3], y[3]);
+    }
 }
 
 #[cfg(test)]
@@ -166,5 +241,11 @@ mod tests {
         let mut m = vec![1.0, 2.0, 2.0, 1.0];
         let mut v = vec![1.0, 1.0];
         assert!(!cholesky_solve::<Plain>(&mut m, &mut v, 2));
+
+        // The same 2×2 system stored with padded rows (stride 4, junk in the padding).
+        let mut m = vec![4.0, 99.0, 99.0, 99.0, 2.0, 3.0, 99.0, 99.0];
+        let mut v = vec![2.0, 1.0];
+        assert!(cholesky_solve_strided::<Fused>(&mut m, 4, &mut v, 2));
+        assert!((v[0] - 0.5).abs() < 1e-12 && v[1].abs() < 1e-12, "{v:?}");
     }
 }
