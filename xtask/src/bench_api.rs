@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use reviewlake_lake::{Columns, Lake, Stage};
+use reviewlake_lake::{Columns, Lake};
 
 /// Parameters of `bench api`.
 #[derive(Debug, Clone)]
@@ -137,7 +137,8 @@ pub fn run(b: ApiBench) -> Result<()> {
     Ok(())
 }
 
-/// The lake: generated once, built once through the pipeline (every stage).
+/// The lake: generated once, built once through the pipeline (every stage, `--no-tune`:
+/// the benchmark measures serving, not model search).
 fn lake(b: &ApiBench) -> Result<PathBuf> {
     let src = b.work.join(format!("src-{}", b.reviews));
     if !src.join("manifest.json").is_file() {
@@ -152,7 +153,7 @@ fn lake(b: &ApiBench) -> Result<PathBuf> {
         let _ = std::fs::remove_dir_all(&lake_dir);
         println!("building the lake {} (once)", lake_dir.display());
         let st = Command::new(std::env::current_exe()?)
-            .args(["pipeline", "--quiet", "--source"])
+            .args(["pipeline", "--quiet", "--no-tune", "--source"])
             .arg(&src)
             .arg("--lake")
             .arg(&lake_dir)
@@ -163,76 +164,23 @@ fn lake(b: &ApiBench) -> Result<PathBuf> {
     Ok(lake_dir)
 }
 
-/// Trains and registers an `als` model (the ml crate) when the lake has none: the
-/// pipeline's models stage may not have run on it.
+/// Makes sure the lake has a current `als` model: a lake built before the pipeline had
+/// its `ml` stage gets one from `xtask train --model als` (a child process).
 async fn ensure_als(dir: &Path) -> Result<()> {
-    use reviewlake_ml::recommend::{Als, AlsParams, Interactions};
-    use reviewlake_ml::registry::{NewModel, Registry};
     let lake = Lake::open_existing(dir.to_str().context("lake path")?)?;
-    let session = lake.session().await?;
-    if session.has_table(reviewlake_schema::models::REGISTRY) {
-        let b = session
-            .collect("SELECT count(*) AS n FROM registry WHERE model = 'als' AND \"current\"")
-            .await?;
-        if b.iter().any(|b| {
-            Columns::new(b, "registry")
-                .i64("n")
-                .map(|n| n.value(0) > 0)
-                .unwrap_or(false)
-        }) {
-            return Ok(());
-        }
+    let registry = reviewlake_ml::registry::Registry::load(&lake).await?;
+    if registry.current("als").is_some() {
+        return Ok(());
     }
-    println!("the lake has no current ALS model: training one (rank 10, 10 iterations)");
+    println!("the lake has no current ALS model: training one (xtask train --model als)");
     let started = Instant::now();
-    let run_id = format!("bench-api-{}", std::process::id());
-    let guard = lake.acquire_writer(&run_id).await?;
-    let mut train = Interactions::new();
-    let mut s = session
-        .stream("SELECT user_key, business_key, stars FROM fact_review")
-        .await?;
-    while let Some(b) = s.next().await {
-        let b = b?;
-        let c = Columns::new(&b, "fact_review");
-        let (u, i, r) = (c.i64("user_key")?, c.i64("business_key")?, c.f64("stars")?);
-        for k in 0..b.num_rows() {
-            train.push(
-                &u.value(k).to_string(),
-                &i.value(k).to_string(),
-                r.value(k) as f32,
-            )?;
-        }
-    }
-    let params = AlsParams {
-        rank: 10,
-        iterations: 10,
-        reg: 0.1,
-        seed: 42,
-    };
-    let model = Als::new(params).fit(&train)?;
-    let mut registry = Registry::load(&lake).await?;
-    registry
-        .add(
-            &lake,
-            NewModel {
-                name: "als".into(),
-                params: serde_json::json!({"rank": 10, "iterations": 10, "reg": 0.1, "trained_by": "bench api"}),
-                metrics: serde_json::json!({"trained_on": train.len()}),
-                primary: ("rmse".into(), None, false),
-                artifact: model.to_json()?.into(),
-                snapshot_id: session.snapshot_id(),
-            },
-            true,
-        )
-        .await?;
-    registry.commit(&lake, &run_id).await?;
-    lake.commit_snapshot(Stage::Ml).await?;
-    guard.release().await;
-    println!(
-        "trained on {} ratings in {:.1} s",
-        train.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let st = Command::new(std::env::current_exe()?)
+        .args(["train", "--model", "als", "--no-tune", "--lake"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(st.success(), "training the ALS model failed");
+    println!("trained in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
