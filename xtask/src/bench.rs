@@ -118,9 +118,9 @@ pub enum BenchCommand {
         /// Seconds of measured load (after a 5 s warm-up).
         #[arg(long, default_value_t = 30)]
         duration: u64,
-        /// wrk connections.
-        #[arg(long, default_value_t = 32)]
-        connections: u32,
+        /// wrk connections, one measured run per level (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "4,8,16,32")]
+        connections: Vec<u32>,
         /// Distinct users the requests rotate over.
         #[arg(long, default_value_t = 10_000)]
         users: usize,
