@@ -1910,3 +1910,194 @@ fn the_dashboard_draws_every_chart_redraws_on_filters_and_recommends() {
     drop(browser);
     rt.block_on(srv.stop());
 }
+
+// ------------------------------------------------------------ what a stranger would see
+
+/// `/openapi.json` (and so `/docs`) describes this service and names nobody else: its
+/// `info` is exactly ours (no contact filled in by a derive's fallback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_info_is_exactly_ours() {
+    let w = world();
+    let srv = serve(&w.plain).await;
+    let doc: Value = srv.ok("/openapi.json").await;
+    let expected = serde_json::json!({
+        "title": "reviewlake API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Reviews of Yelp and Google Maps businesses: recommendations, business \
+                        details, search, timelines, KPIs, site-selection candidates, growth \
+                        predictions and the model registry, answered from the lake's latest \
+                        snapshot.",
+        "license": {"name": "Apache-2.0"},
+    });
+    assert_eq!(doc["info"], expected, "{}", doc["info"]);
+    assert!(doc["info"].get("contact").is_none());
+    srv.stop().await;
+}
+
+// ------------------------------------------------------------------- connection limits
+
+/// Reads from a raw connection until the peer closes it (`Ok(0)` or a reset), at most
+/// `within`; returns how long that took, or `None` if it stayed open.
+async fn closed_within(s: &mut tokio::net::TcpStream, within: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.checked_sub(start.elapsed())?;
+        match tokio::time::timeout(left, s.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// One request on a raw keep-alive connection; returns the response's head and body.
+async fn raw_request(s: &mut tokio::net::TcpStream, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("a response within 10 s")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before answering: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end].lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap())
+            });
+            let done = match len {
+                Some(len) => got.len() >= end + 4 + len,
+                // Chunked: the last chunk ends the body.
+                None => text[end..].ends_with("\r\n0\r\n\r\n"),
+            };
+            if done {
+                return text;
+            }
+        }
+    }
+}
+
+/// Hundreds of half-sent requests hold no slot for long: the server closes each once
+/// the header-read timeout has passed, answers normal requests all the while, keeps
+/// an idle keep-alive connection beyond the header timeout and closes it at the idle
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_closed_and_normal_requests_answered_throughout() {
+    use tokio::io::AsyncWriteExt;
+    let w = world();
+    let mut cfg = config(&w.plain, 0);
+    cfg.header_read_timeout_seconds = 2;
+    cfg.idle_timeout_seconds = 4;
+    cfg.max_connections = 1000;
+    let srv = serve_with(cfg, true).await;
+    let addr = srv.inner.addr();
+
+    const HALF: usize = 300;
+    let opened = Instant::now();
+    let mut half = Vec::with_capacity(HALF);
+    for i in 0..HALF {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Every other one sent a part of its head; the rest sent nothing at all.
+        if i % 2 == 0 {
+            s.write_all(b"GET /v1/kpis HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+                .await
+                .unwrap();
+        }
+        half.push(s);
+    }
+    // Normal requests are answered while the half-sent ones are open.
+    let mut answered = 0;
+    while opened.elapsed() < Duration::from_millis(1500) {
+        let (status, v) = srv.get("/healthz").await;
+        assert_eq!(status, 200, "{v}");
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered >= 10, "{answered}");
+    // And every half-sent connection is closed by the server, after the timeout.
+    for (i, s) in half.iter_mut().enumerate() {
+        let closed = closed_within(s, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("half-sent connection {i} still open after 10 s"));
+        let age = opened.elapsed();
+        assert!(
+            age >= Duration::from_millis(1900),
+            "connection {i} closed after {age:?}, before the 2 s timeout ({closed:?} of waiting)"
+        );
+    }
+    assert!(
+        opened.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        opened.elapsed()
+    );
+    let (status, _) = srv.get("/healthz").await;
+    assert_eq!(status, 200);
+
+    // An idle keep-alive connection outlives the header timeout, then is closed at the
+    // idle timeout.
+    let mut ka = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let first = raw_request(&mut ka, "/healthz").await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    tokio::time::sleep(Duration::from_millis(2800)).await;
+    let second = raw_request(&mut ka, "/healthz").await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    let idle_from = Instant::now();
+    let closed = closed_within(&mut ka, Duration::from_secs(10))
+        .await
+        .expect("the idle connection is closed");
+    assert!(
+        closed >= Duration::from_millis(3500) && idle_from.elapsed() < Duration::from_secs(8),
+        "idle connection closed after {closed:?}"
+    );
+    srv.stop().await;
+}
+
+/// Beyond `--max-connections` a new connection gets a JSON 503 and is closed; the
+/// connections already open keep their slots until they time out, and then new
+/// requests are served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_get_a_503() {
+    let w = world();
+    let mut cfg = config(&w.plain, 0);
+    cfg.header_read_timeout_seconds = 2;
+    cfg.max_connections = 20;
+    let srv = serve_with(cfg, true).await;
+    let addr = srv.inner.addr();
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Let the server accept all twenty before the next one knocks.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let answer = raw_request(&mut extra, "/healthz").await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "over the cap: {answer}");
+    let body: Value =
+        serde_json::from_str(&answer[answer.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(3))
+            .await
+            .is_some()
+    );
+    // The held connections time out (they never sent a head); slots free up.
+    for s in &mut held {
+        assert!(closed_within(s, Duration::from_secs(10)).await.is_some());
+    }
+    let (status, _) = srv.get("/healthz").await;
+    assert_eq!(status, 200);
+    srv.stop().await;
+}

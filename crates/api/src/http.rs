@@ -71,15 +71,9 @@ impl Limits {
 pub(crate) fn router_and_openapi(_limits: &Limits) -> (Router<Service>, OpenApi) {
     use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     let (router, mut api) = crate::routes::api_router().split_for_parts();
-    api.info.title = "reviewlake API".into();
-    api.info.version = env!("CARGO_PKG_VERSION").into();
-    api.info.description = Some(
-        "Reviews of Yelp and Google Maps businesses: recommendations, business details, \
-         search, timelines, KPIs, site-selection candidates, growth predictions and the \
-         model registry, answered from the lake's latest snapshot."
-            .into(),
-    );
-    api.info.license = Some(utoipa::openapi::License::new("Apache-2.0"));
+    // `info` is set whole: the derive behind `OpenApiRouter` fills `contact` with its
+    // own crate's author, who has nothing to do with this service.
+    api.info = info();
     api.components
         .get_or_insert_with(Default::default)
         .add_security_scheme(
@@ -87,6 +81,22 @@ pub(crate) fn router_and_openapi(_limits: &Limits) -> (Router<Service>, OpenApi)
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     (router, api)
+}
+
+/// The document's `info`: ours, and nothing else (no contact: the project's repository
+/// is in the description's licence terms and the workspace manifest).
+pub(crate) fn info() -> utoipa::openapi::Info {
+    utoipa::openapi::InfoBuilder::new()
+        .title("reviewlake API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Reviews of Yelp and Google Maps businesses: recommendations, business details, \
+             search, timelines, KPIs, site-selection candidates, growth predictions and the \
+             model registry, answered from the lake's latest snapshot.",
+        ))
+        .license(Some(utoipa::openapi::License::new("Apache-2.0")))
+        .contact(None)
+        .build()
 }
 
 /// Adds docs, dashboard, fallback and middleware, and the state.

@@ -12,8 +12,10 @@
 //! the admin bearer token): requests in flight finish on the snapshot they started
 //! with.
 //!
-//! **Architecture invariant:** requests never touch the lake; only loading does, through
-//! a read-only session pinned to one snapshot. User input never produces a 5xx.
+//! **Architecture invariant:** requests never touch the lake and the service never
+//! writes to it; only loading reads it, through a read-only session pinned to one
+//! snapshot (warehouse, features and models zones) plus the current `als` artifact.
+//! User input never produces a 5xx.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -27,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+mod conn;
 mod dashboard;
 pub mod error;
 mod extract;
@@ -81,6 +84,48 @@ pub struct ServeConfig {
     /// Largest request head (request line and headers), bytes (431 beyond).
     #[arg(long, env = "REVIEWLAKE_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub max_header_bytes: usize,
+    /// Seconds a request head (request line and headers) may take to arrive whole,
+    /// from its first byte (from the connection's opening for the first request); a
+    /// slower client is disconnected.
+    #[arg(
+        long,
+        env = "REVIEWLAKE_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a keep-alive connection may stay idle between requests before the
+    /// server closes it.
+    #[arg(
+        long,
+        env = "REVIEWLAKE_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idle_timeout_seconds: u64,
+    /// Connections open at once; a connection beyond it is answered 503 and closed.
+    /// Keep it below the process's file-descriptor limit (`ulimit -n`).
+    #[arg(
+        long,
+        env = "REVIEWLAKE_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_connections: u64,
+}
+
+impl ServeConfig {
+    fn conn_limits(&self) -> conn::ConnLimits {
+        conn::ConnLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_seconds.max(1)),
+            max_connections: usize::try_from(self.max_connections)
+                .unwrap_or(usize::MAX)
+                .max(1),
+            // Requests in flight get their own timeout, plus a little to write.
+            shutdown_grace: Duration::from_secs(self.request_timeout_seconds.max(1) + 5),
+        }
+    }
 }
 
 /// The OpenAPI document of the service (what `/openapi.json` serves).
@@ -205,14 +250,7 @@ pub async fn start(config: &ServeConfig, options: LakeOptions) -> Result<Running
             }
         });
     }
-    let mut rx = stopped;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|v| *v).await;
-            })
-            .await
-    });
+    let task = tokio::spawn(conn::serve(listener, app, config.conn_limits(), stopped));
     tracing::info!(%addr, lake = %config.lake, "serving");
     Ok(RunningServer {
         addr,
