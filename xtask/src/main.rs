@@ -1,16 +1,17 @@
-//! `cargo xtask` — reviewlake's orchestration: generate data, run the pipeline, bench.
+//! `cargo xtask` — reviewlake's orchestration: generate data, run the pipeline, query
+//! the lake, train and serve models, benchmarks.
 //!
-//! ```text
-//! cargo xtask gen --reviews N --out DIR [--seed S] [--dirty RATE]
-//! cargo xtask pipeline [--source DIR|URL] [--lake DIR|URL] [--until STAGE] [--report FILE]
-//!                      [--states all|CA,TX] [--top-gdp N] [--categories food|all|restaurant,bar]
-//!                      [--fetch-gdp URL]
-//! cargo xtask sql "SELECT ..." [--lake DIR|URL] [--format table|csv|json|parquet] [--out FILE]
-//! cargo xtask gdp-page [--csv FILE] [--out FILE]
-//! cargo xtask sentiment < texts.txt > scores.jsonl
-//! cargo xtask report [--lake DIR|URL] [--out FILE]
-//! cargo xtask bench ingest|warehouse [--reviews N] [--work DIR]
-//! ```
+//! The usage text comes from clap (`cargo xtask` with no arguments, or `cargo xtask
+//! help [COMMAND]`), so it lists every subcommand and option the code has.
+
+/// Prints a line on stdout unless `quiet` (the `--quiet` of `pipeline` and `train`).
+macro_rules! say {
+    ($quiet:expr, $($arg:tt)*) => {
+        if !$quiet {
+            println!($($arg)*);
+        }
+    };
+}
 
 mod als;
 mod bench;
@@ -30,7 +31,7 @@ use clap::{Parser, Subcommand};
 
 /// reviewlake: Yelp + Google review lakehouse tasks.
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", version, about)]
+#[command(name = "cargo xtask", version, about, arg_required_else_help = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -300,5 +301,54 @@ fn main() -> Result<()> {
         Command::Models { lake } => train::models(&lake),
         Command::Serve(args) => serve::run(args),
         Command::Bench { what } => bench::run(what),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `cargo xtask` with no arguments prints the whole usage: every subcommand, and
+    /// `cargo xtask bench` every bench target.
+    #[test]
+    fn no_arguments_lists_every_subcommand() {
+        let cmd = super::Cli::command();
+        let err = cmd
+            .clone()
+            .try_get_matches_from(["cargo xtask"])
+            .expect_err("no subcommand is an error that prints the help");
+        let text = err.render().to_string();
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert!(names.len() >= 13, "{names:?}");
+        for n in &names {
+            assert!(
+                text.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{n} "))),
+                "`cargo xtask` does not list {n}:\n{text}"
+            );
+        }
+        let bench = cmd
+            .find_subcommand("bench")
+            .expect("bench subcommand")
+            .clone();
+        let targets: Vec<String> = bench
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert!(targets.len() >= 6, "{targets:?}");
+        let err = cmd
+            .try_get_matches_from(["cargo xtask", "bench"])
+            .expect_err("bench without a target prints its help");
+        let text = err.render().to_string();
+        for t in &targets {
+            assert!(
+                text.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{t} "))),
+                "`cargo xtask bench` does not list {t}:\n{text}"
+            );
+        }
     }
 }

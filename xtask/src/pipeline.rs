@@ -51,7 +51,10 @@ pub struct PipelineArgs {
     /// Write the run report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// No progress bars (also off when stderr is not a terminal).
+    /// Nothing on stdout for a successful run: no progress bars (also off when stderr
+    /// is not a terminal), no summary tables. Warnings and errors still go to stderr,
+    /// the exit status still says what happened, and `--report FILE` still writes the
+    /// machine-readable summary.
     #[arg(long)]
     pub quiet: bool,
     /// Exit 0 even when the run found data problems (a dataset with no usable record,
@@ -115,7 +118,7 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
             s.clone()
         }
         Some(s) => s.clone(),
-        None if first == 0 => ensure_sample(Path::new(DEFAULT_SAMPLE))?,
+        None if first == 0 => ensure_sample(Path::new(DEFAULT_SAMPLE), args.quiet)?,
         None => String::new(),
     };
     let reporter = crate::progress::reporter(
@@ -183,7 +186,9 @@ async fn run_stages(
         let report = ingest(lake, &opts)
             .await
             .with_context(|| format!("ingesting {source} into {}", lake.root()))?;
-        print_ingest_summary(&report);
+        if !args.quiet {
+            print_ingest_summary(&report);
+        }
         warnings.extend(report.warnings());
         if let serde_json::Value::Object(m) = ingest_json(&report) {
             report_json.extend(m);
@@ -196,7 +201,7 @@ async fn run_stages(
         let wr = reviewlake_warehouse::build(lake, &opts)
             .await
             .with_context(|| format!("building the warehouse of {}", lake.root()))?;
-        println!("{wr}");
+        say!(args.quiet, "{wr}");
         warnings.extend(warehouse_warnings(&wr));
         report_json.insert("warehouse".into(), serde_json::to_value(&wr)?);
         warehouse_report = Some(wr);
@@ -211,7 +216,7 @@ async fn run_stages(
         )
         .await
         .with_context(|| format!("building the features of {}", lake.root()))?;
-        println!("{fr}");
+        say!(args.quiet, "{fr}");
         report_json.insert("features".into(), serde_json::to_value(&fr)?);
     }
     if first <= 3 && last >= 3 {
@@ -224,16 +229,18 @@ async fn run_stages(
         opts.als.seed = args.seed;
         opts.implicit.seed = args.seed;
         let mr = crate::train::train(lake, &opts).await?;
-        println!("{mr}");
+        say!(args.quiet, "{mr}");
         report_json.insert("ml".into(), serde_json::to_value(&mr)?);
     }
-    print_dataset_summary(ingest_report.as_ref(), warehouse_report.as_ref());
+    if !args.quiet {
+        print_dataset_summary(ingest_report.as_ref(), warehouse_report.as_ref());
+    }
     tracing::debug!(last_stage = STAGES[last], "pipeline done");
     report_json.insert("warnings".into(), serde_json::to_value(&warnings)?);
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&serde_json::Value::Object(report_json))?;
         std::fs::write(path, text).with_context(|| format!("writing report {}", path.display()))?;
-        println!("report written to {}", path.display());
+        say!(args.quiet, "report written to {}", path.display());
     }
     Ok(warnings)
 }
@@ -395,15 +402,16 @@ async fn fetch(url: &str) -> Result<String> {
         .with_context(|| format!("reading the body of {url}"))
 }
 
-fn ensure_sample(dir: &Path) -> Result<String> {
+fn ensure_sample(dir: &Path, quiet: bool) -> Result<String> {
     if !dir.join("manifest.json").is_file() {
-        println!(
+        say!(
+            quiet,
             "no --source given: generating a {DEFAULT_SAMPLE_REVIEWS}-review sample into {} (once)",
             dir.display()
         );
         let opts = reviewlake_datagen::GenOptions::new(DEFAULT_SAMPLE_REVIEWS)
             .seed(42)
-            .reporter(crate::progress::reporter(false));
+            .reporter(crate::progress::reporter(quiet));
         reviewlake_datagen::generate(dir, &opts).context("generating the default sample")?;
     }
     Ok(dir.display().to_string())

@@ -34,7 +34,8 @@ pub struct TrainArgs {
     /// counts its restaurants (e.g. mexican, italian, cafe).
     #[arg(long, default_value = "mexican")]
     pub site_category: String,
-    /// No progress bars.
+    /// Nothing on stdout for a successful run (no progress bars, no summary); errors
+    /// still go to stderr.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -74,7 +75,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .with_context(|| format!("opening lake {}", args.lake))?;
         train(&lake, &opts).await
     })?;
-    println!("{report}");
+    say!(args.quiet, "{report}");
     Ok(())
 }
 

@@ -83,13 +83,25 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
     reviewlake_datagen::generate(&src, &reviewlake_datagen::GenOptions::new(4_000).seed(5))
         .unwrap();
     let lake = dir.path().join("lake");
+    let run_report = dir.path().join("run.json");
     let out = ok(xtask()
         .args(["pipeline", "--quiet", "--source"])
         .arg(&src)
         .arg("--lake")
-        .arg(&lake));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(stdout.contains("ml: trained on snapshot"), "{stdout}");
+        .arg(&lake)
+        .arg("--report")
+        .arg(&run_report));
+    // --quiet: nothing on stdout; the machine-readable summary is in the report file.
+    assert!(
+        out.stdout.is_empty(),
+        "--quiet printed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&run_report).unwrap()).unwrap();
+    for stage in ["files", "warehouse", "features", "ml"] {
+        assert!(summary.get(stage).is_some(), "{stage} missing: {summary}");
+    }
 
     // The registry: every family, one current version each, metrics beside baselines.
     let reg = rows(
@@ -254,9 +266,14 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
     );
 
     // Same seed, same data: the same metrics; an equal model is not promoted.
-    ok(xtask()
+    let out = ok(xtask()
         .args(["train", "--quiet", "--model", "als", "--lake"])
         .arg(&lake));
+    assert!(
+        out.stdout.is_empty(),
+        "train --quiet printed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let reg2 = rows(
         &lake,
         "SELECT version, \"current\", metrics_json FROM registry WHERE name = 'als' ORDER BY version",

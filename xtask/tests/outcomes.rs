@@ -118,6 +118,8 @@ fn html_pages_named_as_yelp_files_exit_2_with_one_warning_each() {
         &["--until", "warehouse", "--report", report.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // --quiet: the warnings are on stderr, nothing on stdout.
+    assert!(out.stdout.is_empty(), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     for name in [
         "yelp_academic_dataset_business.json",

@@ -102,7 +102,7 @@ fn real_samples_build_no_headline_below_the_minimum_support() {
     let lake = dir.path().join("lake");
     let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/real");
     let out = xtask()
-        .args(["pipeline", "--quiet", "--until", "features", "--source"])
+        .args(["pipeline", "--until", "features", "--source"])
         .arg(&real)
         .arg("--lake")
         .arg(&lake)
