@@ -24,6 +24,10 @@
 //! Progress (task `gen`, [`Unit::Items`] counting reviews) goes to the
 //! [`GenOptions::reporter`].
 //!
+//! Its users are all in `xtask`: `cargo xtask gen`, the default sample of `cargo xtask
+//! pipeline` (no `--source`), the benches, and the `xtask/tests` that build a lake from
+//! generated sources. No library crate's tests use it.
+//!
 //! **Architecture invariant:** same `(reviews, seed, dirty)`, byte-identical output in
 //! constant memory; the only reviewlake dependency is the schema crate (no lake, no
 //! storage beyond the output folder).

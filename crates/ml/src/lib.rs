@@ -1,10 +1,22 @@
 //! # reviewlake-ml
 //!
-//! Models over the lake (work in progress: issue 9).
+//! Models over the lake: explicit and implicit ALS recommenders ([`recommend`]), site
+//! selection by clustering ([`sites`]), growth/decline classifiers and regressors
+//! ([`growth`]), hyper-parameter search ([`tuning`]), the model registry ([`registry`])
+//! and the `ml` stage ([`stage`], [`train`]). Details and definitions: `docs/MODELS.md`.
+//!
+//! [`train`] takes the lake's writer lease, reads the warehouse and features of the
+//! latest snapshot by SQL, registers every model (artifacts
+//! `<lake>/models/<name>/<version>/{model,meta}.json` and a row of `models/registry`,
+//! which is read at its latest Delta version and rewritten in one commit; a new version
+//! is promoted only when it beats the current one on its primary metric, or forced),
+//! rewrites the prediction tables, appends the tuning trials, and commits an `ml`
+//! snapshot.
 //!
 //! **Architecture invariant:** algorithms are pure functions over in-memory data
-//! (`ndarray`, plain vectors); only the stage module talks to the lake (through
-//! `reviewlake-lake`), so every model can be tested and benchmarked without storage.
+//! (`ndarray`, plain vectors); only the [`stage`] and [`registry`] modules talk to the
+//! lake, and only through `reviewlake-lake`, so every model can be tested and
+//! benchmarked without storage.
 
 #![warn(missing_docs)]
 

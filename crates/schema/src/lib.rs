@@ -1,12 +1,19 @@
 //! # reviewlake-schema
 //!
-//! The Arrow schemas every reviewlake crate shares: the seven raw datasets exactly as
-//! published (Yelp business, review, user, checkin, tip; Google metadata and review),
-//! the raw tables they land in (source fields plus lineage columns), the quarantine
-//! table and the lake's ingest log.
+//! The Arrow schemas every reviewlake crate shares, one per table the project writes:
+//! the seven raw datasets exactly as published (Yelp business, review, user, checkin,
+//! tip; Google metadata and review), the raw tables they land in (source fields plus
+//! lineage columns and `_rescued_data`), the quarantine table and the lake's ingest
+//! log; the [`warehouse`], [`features`], [`models`] and [`catalog`] tables. [`col`]
+//! holds every column name as a constant; [`expected_schema`] says what this release
+//! writes for a table; every schema records [`SCHEMA_VERSION`] under
+//! `reviewlake.schema_version`. [`progress`] is the one progress-event vocabulary every
+//! library reports through.
 //!
 //! **Architecture invariant:** this crate does no I/O and depends on nothing but
-//! `arrow-schema`. No other crate spells a column list again: they ask this one.
+//! `arrow-schema`. Other crates ask this one for column lists and names instead of
+//! spelling them again — except the warehouse's raw readers, which name raw source
+//! fields and lineage columns as string literals (checked by type when read).
 //!
 //! Nested types use the Delta Lake naming conventions (`element` for list items,
 //! `key_value`/`key`/`value` for maps) so the Parquet files written against these

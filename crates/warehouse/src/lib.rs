@@ -5,9 +5,13 @@
 //! scoped by default to the food-related businesses of the five US states with the
 //! largest GDP (scraped from a Wikipedia-style HTML table, [`gdp`]).
 //!
-//! Raw tables are scanned through DataFusion; cleaning is row-wise Rust over Arrow
-//! batches ([`parse`] holds the field parsers); the output tables are Delta tables
-//! rewritten atomically on every build. Every raw row is accounted for in the
+//! Raw tables are streamed through a read-only DataFusion session over the raw zone of
+//! the snapshot: de-duplication's first pass reads only key and lineage columns; the
+//! second pass over the business, user and review tables reads every column
+//! (`SELECT *`, for content hashes and whole quarantined rows); tips and check-ins are
+//! read with one fixed column list. Cleaning is row-wise Rust over Arrow batches
+//! ([`parse`] holds the field parsers); the output tables are Delta tables rewritten
+//! atomically on every build. Every raw row is accounted for in the
 //! [`WarehouseReport`]: carried, dropped (with a reason) or quarantined (with a reason,
 //! in `warehouse_quarantine`).
 //!
