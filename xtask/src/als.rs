@@ -1,14 +1,18 @@
-//! `cargo xtask als`: train an ALS recommender on a ratings file, score a held-out file.
+//! `cargo xtask als`: train a recommender on a ratings file, score a held-out file.
 //!
 //! ```text
-//! cargo xtask als --train FILE --test FILE [--rank 10] [--iterations 10] [--reg 0.1]
-//!                 [--seed S] [--predictions OUT.csv] [--implicit [--alpha A]]
+//! cargo xtask als --train FILE --test FILE [--model biased|als|implicit] [--tune]
+//!                 [--rank 10] [--iterations 10] [--reg 0.1] [--bias-reg-user 2]
+//!                 [--bias-reg-item 5] [--seed S] [--predictions OUT.csv]
 //! ```
 //!
 //! Files are CSV (header with `user,item,rating`, ids are strings, other columns
 //! ignored) or Parquet (columns `user`, `item`, `rating`; ids read as strings), chosen by
-//! extension. Explicit mode prints the RMSE and MAE on the test pairs whose user and item
-//! are known in training, how many were skipped, and the training time. `--implicit`
+//! extension. `--model biased` (the default) is `μ + b_u + b_i + x·y`; `--model als` is
+//! plain ALS-WR (Spark MLlib's model); both print the RMSE and MAE on the test pairs
+//! whose user and item are known in training, how many were skipped, and the training
+//! time. `--tune` picks rank, λ (and the bias λs) by k-fold cross-validation on the
+//! training file and prints the chosen parameters. `--model implicit` (or `--implicit`)
 //! reads the train file's `rating` column as implicit weights (counts) and prints
 //! precision/recall/NDCG@k on the held-out positives (test rating ≥ `--threshold`).
 
@@ -19,10 +23,21 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use reviewlake_ml::recommend::{
-    Als, AlsParams, FactorModel, ImplicitAls, ImplicitParams, ImplicitSolver, Interactions,
-    RankingMetrics, RankingOptions, RatingMetrics, RatingPredictor, TestSet, evaluate_ranking,
-    evaluate_ratings,
+    AlsParams, BiasedParams, FactorModel, ImplicitAls, ImplicitParams, ImplicitSolver,
+    Interactions, RankingMetrics, RankingOptions, Rating, RatingMetrics, RatingModel,
+    RatingPredictor, TestSet, evaluate_ranking, evaluate_ratings, tune_rating_model,
 };
+
+/// `xtask als --model`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlsModel {
+    /// `μ + b_u + b_i + x·y` by alternating least squares.
+    Biased,
+    /// Plain ALS-WR, Spark MLlib's explicit model (no biases).
+    Als,
+    /// Implicit-feedback ALS (weights, not ratings).
+    Implicit,
+}
 
 /// `xtask als` arguments.
 #[derive(clap::Args, Debug)]
@@ -33,6 +48,17 @@ pub struct AlsArgs {
     /// Held-out ratings, same formats.
     #[arg(long)]
     pub test: PathBuf,
+    /// Which model: `biased` (μ + b_u + b_i + x·y), `als` (plain ALS-WR, Spark's model)
+    /// or `implicit` (the rating column is a weight).
+    #[arg(long, value_enum, default_value = "biased")]
+    pub model: AlsModel,
+    /// Choose rank, λ (and the bias λs of `biased`) by k-fold cross-validation on the
+    /// training file; prints the chosen parameters (rating models only).
+    #[arg(long)]
+    pub tune: bool,
+    /// Folds of `--tune`.
+    #[arg(long, default_value_t = 3, requires = "tune")]
+    pub folds: usize,
     /// Latent factors.
     #[arg(long, default_value_t = 10)]
     pub rank: usize,
@@ -42,20 +68,27 @@ pub struct AlsArgs {
     /// Regularisation λ (explicit: scaled by each row's rating count, as Spark).
     #[arg(long, default_value_t = 0.1)]
     pub reg: f64,
+    /// λ of the user biases (`biased`; constant, not scaled by counts).
+    #[arg(long, default_value_t = 2.0)]
+    pub bias_reg_user: f64,
+    /// λ of the item biases (`biased`).
+    #[arg(long, default_value_t = 5.0)]
+    pub bias_reg_item: f64,
     /// Seed of the initial factors.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Write `user,item,rating,prediction` for the scored test pairs here (CSV).
     #[arg(long)]
     pub predictions: Option<PathBuf>,
-    /// Implicit feedback: the train file's `rating` is a weight (confidence 1 + α·w).
+    /// Implicit feedback: the same as `--model implicit` (the train file's `rating` is a
+    /// weight, confidence 1 + α·w).
     #[arg(long)]
     pub implicit: bool,
     /// Confidence slope α (implicit only).
-    #[arg(long, default_value_t = 1.0, requires = "implicit")]
+    #[arg(long, default_value_t = 1.0)]
     pub alpha: f64,
     /// Conjugate-gradient steps per row (implicit only).
-    #[arg(long, default_value_t = 3, requires = "implicit")]
+    #[arg(long, default_value_t = 3)]
     pub cg_steps: usize,
     /// Also compute ranking metrics in explicit mode (implicit mode always does).
     #[arg(long)]
@@ -210,11 +243,25 @@ fn read_parquet(
 
 /// A training set from a ratings file.
 pub fn read_train(path: &Path) -> Result<Interactions> {
+    read_train_keeping(path, None)
+}
+
+/// [`read_train`], also keeping every row as a [`Rating`] in `keep` (for folds).
+fn read_train_keeping(path: &Path, mut keep: Option<&mut Vec<Rating>>) -> Result<Interactions> {
     let mut train = Interactions::with_capacity(1 << 16);
     read_ratings(path, |u, i, r, at| {
         train
             .push(u, i, r)
-            .with_context(|| format!("{}: field `rating`", at()))
+            .with_context(|| format!("{}: field `rating`", at()))?;
+        if let Some(k) = keep.as_deref_mut() {
+            k.push(Rating {
+                user: u.to_string(),
+                item: i.to_string(),
+                rating: r,
+                timestamp: None,
+            });
+        }
+        Ok(())
     })?;
     anyhow::ensure!(!train.is_empty(), "{}: no ratings", path.display());
     Ok(train)
@@ -237,6 +284,12 @@ pub fn read_test(path: &Path, train: &Interactions) -> Result<(TestSet, usize)> 
 pub struct AlsReport {
     /// "explicit" or "implicit".
     pub mode: String,
+    /// "biased", "als" or "implicit".
+    #[serde(default)]
+    pub model: String,
+    /// The parameters trained with (after `--tune`), as JSON.
+    #[serde(default)]
+    pub params: serde_json::Value,
     /// Parameters.
     pub rank: usize,
     /// Iterations.
@@ -315,9 +368,18 @@ impl RankingReport {
 }
 
 /// Runs `xtask als`.
-pub fn run(args: AlsArgs) -> Result<()> {
+pub fn run(mut args: AlsArgs) -> Result<()> {
+    if args.implicit {
+        args.model = AlsModel::Implicit;
+    }
+    let implicit = args.model == AlsModel::Implicit;
+    anyhow::ensure!(
+        !(implicit && args.tune),
+        "--tune chooses the parameters of a rating model (--model biased or als), not of --model implicit"
+    );
     let t0 = Instant::now();
-    let train = read_train(&args.train)?;
+    let mut ratings = Vec::new();
+    let train = read_train_keeping(&args.train, args.tune.then_some(&mut ratings))?;
     let (test, test_rows) = read_test(&args.test, &train)?;
     let read_seconds = t0.elapsed().as_secs_f64();
     println!(
@@ -335,9 +397,55 @@ pub fn run(args: AlsArgs) -> Result<()> {
         test.unknown_item
     );
 
+    let mut rating_model = match args.model {
+        AlsModel::Biased => Some(RatingModel::Biased(BiasedParams {
+            rank: args.rank,
+            iterations: args.iterations,
+            reg: args.reg,
+            bias_reg_user: args.bias_reg_user,
+            bias_reg_item: args.bias_reg_item,
+            seed: args.seed,
+        })),
+        AlsModel::Als => Some(RatingModel::Plain(AlsParams {
+            rank: args.rank,
+            iterations: args.iterations,
+            reg: args.reg,
+            seed: args.seed,
+        })),
+        AlsModel::Implicit => None,
+    };
+    if let (true, Some(base)) = (args.tune, rating_model) {
+        let t = Instant::now();
+        let space = base.default_space();
+        let tuned = tune_rating_model(&ratings, base, &space, args.folds, args.seed)
+            .context("tuning by cross-validation")?;
+        let ok = tuned
+            .trials
+            .iter()
+            .filter(|t| t.mean_score.is_some())
+            .count();
+        println!(
+            "tuned {} candidates by {}-fold cross-validation on the training file in {:.1} s ({} failed)",
+            tuned.trials.len(),
+            args.folds,
+            t.elapsed().as_secs_f64(),
+            tuned.trials.len() - ok
+        );
+        if let Some(best) = reviewlake_ml::tuning::best(&tuned.trials) {
+            println!(
+                "chosen: {} (validation RMSE {:.4} ± {:.4})",
+                best.params_json,
+                best.mean_score.unwrap_or(f64::NAN),
+                best.std_score.unwrap_or(f64::NAN)
+            );
+        }
+        rating_model = Some(tuned.model.with_seed(args.seed));
+    }
+
     let fit_start = Instant::now();
-    let model: FactorModel = if args.implicit {
-        ImplicitAls::new(ImplicitParams {
+    let model: FactorModel = match rating_model {
+        Some(m) => m.fit(&train)?,
+        None => ImplicitAls::new(ImplicitParams {
             factors: args.rank,
             iterations: args.iterations,
             reg: args.reg,
@@ -347,38 +455,25 @@ pub fn run(args: AlsArgs) -> Result<()> {
             },
             seed: args.seed,
         })
-        .fit(&train)?
-    } else {
-        Als::new(AlsParams {
-            rank: args.rank,
-            iterations: args.iterations,
-            reg: args.reg,
-            seed: args.seed,
-        })
-        .fit(&train)?
+        .fit(&train)?,
     };
     let train_seconds = fit_start.elapsed().as_secs_f64();
-    let mode = if args.implicit {
-        "implicit"
-    } else {
-        "explicit"
+    let mode = if implicit { "implicit" } else { "explicit" };
+    let model_name = rating_model.map_or("implicit", |m| m.name());
+    let params = match rating_model {
+        Some(m) => m.params_json(),
+        None => serde_json::json!({
+            "factors": args.rank, "iterations": args.iterations, "reg": args.reg,
+            "alpha": args.alpha, "cg_steps": args.cg_steps, "seed": args.seed,
+        }),
     };
     println!(
-        "{mode} ALS rank {}, {} iterations, reg {}{}, seed {}: trained in {train_seconds:.3} s ({:.4} s/iteration, {} threads)",
-        args.rank,
-        args.iterations,
-        args.reg,
-        if args.implicit {
-            format!(", alpha {}", args.alpha)
-        } else {
-            String::new()
-        },
-        args.seed,
+        "{model_name} {params}: trained in {train_seconds:.3} s ({:.4} s/iteration, {} threads)",
         train_seconds / args.iterations.max(1) as f64,
         rayon::current_num_threads()
     );
 
-    let rating: Option<RatingMetrics> = (!args.implicit).then(|| evaluate_ratings(&model, &test));
+    let rating: Option<RatingMetrics> = (!implicit).then(|| evaluate_ratings(&model, &test));
     if let Some(m) = &rating {
         println!(
             "RMSE {:.4}  MAE {:.4}  on {} test pairs ({} skipped)",
@@ -388,7 +483,7 @@ pub fn run(args: AlsArgs) -> Result<()> {
             test.skipped()
         );
     }
-    let ranking = if args.implicit || args.ranking {
+    let ranking = if implicit || args.ranking {
         let t = Instant::now();
         let opts = RankingOptions {
             k: args.k,
@@ -435,10 +530,12 @@ pub fn run(args: AlsArgs) -> Result<()> {
     if let Some(out) = &args.metrics_json {
         let report = AlsReport {
             mode: mode.into(),
-            rank: args.rank,
+            model: model_name.into(),
+            params,
+            rank: rating_model.map_or(args.rank, |m| m.rank()),
             iterations: args.iterations,
             reg: args.reg,
-            alpha: args.implicit.then_some(args.alpha),
+            alpha: implicit.then_some(args.alpha),
             seed: args.seed,
             train_rows: train.len(),
             train_users: train.users().len(),

@@ -393,6 +393,8 @@ pub fn run(b: AlsBench) -> Result<()> {
 
     // Explicit.
     let explicit_args: Vec<String> = vec![
+        "--model".into(),
+        "als".into(),
         "--rank".into(),
         b.rank.to_string(),
         "--iterations".into(),

@@ -314,3 +314,87 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
         assert!(listing.contains(n), "{n} not in `xtask models`:\n{listing}");
     }
 }
+
+/// `xtask als` on rating files: `--model biased` (the default) with `--tune` picks its
+/// parameters from the grid by cross-validation and beats the global mean; `--model
+/// als` is Spark's plain model; `--implicit` is `--model implicit`; `--tune` of the
+/// implicit model is refused with a clear message.
+#[test]
+fn xtask_als_trains_every_model_family_and_tunes_the_rating_models() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // 400 users x 60 items; rating = 3.5 + user bias + item bias + noise, clipped.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let ub: Vec<f64> = (0..400).map(|_| next() * 2.0 - 1.0).collect();
+    let ib: Vec<f64> = (0..60).map(|_| next() * 2.0 - 1.0).collect();
+    let mut train = std::fs::File::create(dir.path().join("train.csv")).unwrap();
+    let mut test = std::fs::File::create(dir.path().join("test.csv")).unwrap();
+    writeln!(train, "user,item,rating").unwrap();
+    writeln!(test, "user,item,rating").unwrap();
+    for (u, bu) in ub.iter().enumerate() {
+        for (i, bi) in ib.iter().enumerate() {
+            if next() < 0.15 {
+                let r = (3.5 + bu + bi + (next() - 0.5)).round().clamp(1.0, 5.0);
+                let f = if next() < 0.2 { &mut test } else { &mut train };
+                writeln!(f, "u{u},i{i},{r}").unwrap();
+            }
+        }
+    }
+    drop((train, test));
+    let run = |extra: &[&str]| {
+        let json = dir.path().join("m.json");
+        let out = ok(xtask()
+            .args(["als", "--train"])
+            .arg(dir.path().join("train.csv"))
+            .arg("--test")
+            .arg(dir.path().join("test.csv"))
+            .args(extra)
+            .arg("--metrics-json")
+            .arg(&json));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (String::from_utf8_lossy(&out.stdout).to_string(), m)
+    };
+    let (stdout, biased) = run(&["--tune", "--folds", "2", "--iterations", "5"]);
+    assert_eq!(biased["model"], "biased", "{biased}");
+    assert!(stdout.contains("chosen: {"), "{stdout}");
+    assert!(stdout.contains("tuned 36 candidates by 2-fold"), "{stdout}");
+    let rank = biased["params"]["rank"].as_i64().unwrap();
+    assert!([5, 10, 20].contains(&rank), "{biased}");
+    let reg_user = biased["params"]["bias_reg_user"].as_f64().unwrap();
+    assert!([2.0, 10.0].contains(&reg_user), "{biased}");
+    let rmse = biased["rmse"].as_f64().unwrap();
+    assert!(rmse.is_finite() && rmse < 0.9, "{biased}");
+
+    let (_, plain) = run(&["--model", "als", "--iterations", "5"]);
+    assert_eq!(plain["model"], "als");
+    assert!(plain["params"].get("bias_reg_user").is_none(), "{plain}");
+    assert!(plain["rmse"].as_f64().unwrap().is_finite());
+    let (_, imp) = run(&["--implicit", "--iterations", "3"]);
+    assert_eq!(
+        (imp["model"].as_str(), imp["mode"].as_str()),
+        (Some("implicit"), Some("implicit"))
+    );
+    assert!(imp["ranking"]["ndcg"].as_f64().is_some(), "{imp}");
+
+    let out = xtask()
+        .args(["als", "--model", "implicit", "--tune", "--train"])
+        .arg(dir.path().join("train.csv"))
+        .arg("--test")
+        .arg(dir.path().join("test.csv"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--tune chooses the parameters of a rating model"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -125,6 +125,36 @@ pub fn solve_explicit_rows(
     reg: f64,
     out: &mut Array2<f32>,
 ) -> Result<(), RecommendError> {
+    solve_rows(rows, fixed, reg, None, out)
+}
+
+/// [`solve_explicit_rows`] where the last of the `k` unknowns is a bias: its
+/// regularisation is the constant `bias_reg` (not scaled by the row's count), the other
+/// `k − 1` keep `reg·n_r`. The biased model's half-step (its fixed side carries a
+/// constant 1 in the last column).
+pub fn solve_biased_rows(
+    rows: &SparseRows,
+    fixed: ArrayView2<'_, f32>,
+    reg: f64,
+    bias_reg: f64,
+    out: &mut Array2<f32>,
+) -> Result<(), RecommendError> {
+    if !(bias_reg.is_finite() && bias_reg > 0.0) {
+        return Err(RecommendError::InvalidParam {
+            name: "bias_reg",
+            message: format!("must be finite and > 0, got {bias_reg}"),
+        });
+    }
+    solve_rows(rows, fixed, reg, Some(bias_reg), out)
+}
+
+fn solve_rows(
+    rows: &SparseRows,
+    fixed: ArrayView2<'_, f32>,
+    reg: f64,
+    bias_reg: Option<f64>,
+    out: &mut Array2<f32>,
+) -> Result<(), RecommendError> {
     let (out, k) = half_step_out("ratings", rows, &fixed, out)?;
     let fixed = fixed.as_standard_layout();
     let fixed = fixed.as_slice().unwrap_or_default();
@@ -140,8 +170,10 @@ pub fn solve_explicit_rows(
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2Fma` means the CPU has AVX2 and FMA (checked by `isa`).
-                Isa::Avx2Fma => unsafe { explicit_chunk_avx2(rows, fixed, k, reg, first, block) },
-                _ => explicit_chunk::<Plain>(rows, fixed, k, reg, first, block),
+                Isa::Avx2Fma => unsafe {
+                    explicit_chunk_avx2(rows, fixed, k, (reg, bias_reg), first, block)
+                },
+                _ => explicit_chunk::<Plain>(rows, fixed, k, (reg, bias_reg), first, block),
             }
         })
         .min();
@@ -157,11 +189,11 @@ fn explicit_chunk_avx2(
     rows: &SparseRows,
     fixed: &[f32],
     k: usize,
-    reg: f64,
+    regs: (f64, Option<f64>),
     first: usize,
     out: &mut [f32],
 ) -> Option<usize> {
-    explicit_chunk::<super::kernels::Fused>(rows, fixed, k, reg, first, out)
+    explicit_chunk::<super::kernels::Fused>(rows, fixed, k, regs, first, out)
 }
 
 /// Solves rows `first..` into `out` (`k` values per row); the first failing row, if any.
@@ -173,15 +205,21 @@ fn explicit_chunk_avx2(
 /// push-through identity `(YᵀY + λI)⁻¹Yᵀ = Yᵀ(YYᵀ + λI)⁻¹`, exact for `λ > 0`):
 /// `x = Yᵀ (YYᵀ + λI)⁻¹ r`. Most users of a review dump have one to three ratings, so
 /// this replaces most 10×10 factorisations by 1×1 to 3×3 ones.
+///
+/// `regs = (reg, bias_reg)`: with a bias, the last unknown is regularised by the
+/// constant `bias_reg` instead of `reg·n`. The dual form then rescales that column by
+/// `s = √(reg·n / bias_reg)` (so one λ fits every unknown) and the solution's last
+/// value by `s` again.
 #[inline(always)]
 fn explicit_chunk<A: Arith>(
     rows: &SparseRows,
     fixed: &[f32],
     k: usize,
-    reg: f64,
+    regs: (f64, Option<f64>),
     first: usize,
     out: &mut [f32],
 ) -> Option<usize> {
+    let (reg, bias_reg) = regs;
     let kp = k.next_multiple_of(4);
     // Primal: k rows of stride kp. Dual: n < k rows of stride n. Both fit in k·kp.
     let mut a = vec![0f64; k * kp];
@@ -201,10 +239,15 @@ fn explicit_chunk<A: Arith>(
         }
         let lambda = reg * n as f64;
         if lambda > 0.0 && n < k {
+            let scale = bias_reg.map(|b| (lambda / b).sqrt());
             for (s, &c) in cols.iter().enumerate() {
                 let y = &fixed[c as usize * k..(c as usize + 1) * k];
-                for (d, y) in ys[s * k..(s + 1) * k].iter_mut().zip(y) {
+                let row = &mut ys[s * k..(s + 1) * k];
+                for (d, y) in row.iter_mut().zip(y) {
                     *d = f64::from(*y);
+                }
+                if let Some(sc) = scale {
+                    row[k - 1] *= sc;
                 }
             }
             for i in 0..n {
@@ -223,6 +266,9 @@ fn explicit_chunk<A: Arith>(
             acc.fill(0.0);
             for s in 0..n {
                 axpy64::<A>(b[s], &ys[s * k..(s + 1) * k], &mut acc);
+            }
+            if let Some(sc) = scale {
+                acc[k - 1] *= sc;
             }
             for (x, acc) in x.iter_mut().zip(&acc) {
                 *x = *acc as f32;
@@ -245,6 +291,9 @@ fn explicit_chunk<A: Arith>(
         }
         for j in 0..k {
             a[j * kp + j] += lambda;
+        }
+        if let Some(b) = bias_reg {
+            a[(k - 1) * kp + (k - 1)] += b - lambda;
         }
         if !cholesky_solve_strided::<A>(&mut a, kp, &mut b, k) {
             return Some(r);

@@ -252,6 +252,23 @@ impl SparseRows {
         })
     }
 
+    /// The same rows and columns with every value replaced by `f(column, value)`.
+    pub fn map_values_by_column(&self, f: impl Fn(u32, f32) -> f32 + Sync) -> SparseRows {
+        use rayon::prelude::*;
+        let values = self
+            .indices
+            .par_iter()
+            .zip(self.values.par_iter())
+            .map(|(&c, &v)| f(c, v))
+            .collect();
+        SparseRows {
+            indptr: self.indptr.clone(),
+            indices: self.indices.clone(),
+            values,
+            cols: self.cols,
+        }
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.indptr.len() - 1

@@ -53,6 +53,7 @@
 
 mod als;
 mod baseline;
+mod biased;
 mod coldstart;
 mod data;
 mod ids;
@@ -60,11 +61,13 @@ mod implicit;
 mod kernels;
 mod metrics;
 mod model;
+mod select;
 mod split;
 mod topn;
 
-pub use als::{Als, AlsParams, solve_explicit_rows};
+pub use als::{Als, AlsParams, solve_biased_rows, solve_explicit_rows};
 pub use baseline::{BiasBaseline, BiasParams, GlobalMean, Groups, Popularity, PopularityKind};
+pub use biased::{BiasedAls, BiasedParams};
 pub use coldstart::{
     ColdStart, ColdStartParams, Recommendation, RecommendedItem, bayesian_average,
     recommend_for_user,
@@ -77,6 +80,7 @@ pub use metrics::{
     evaluate_ratings, ndcg_at_k, precision_at_k, recall_at_k,
 };
 pub use model::{FactorModel, ModelKind};
+pub use select::{RatingModel, Tuned, tune_rating_model};
 pub use split::{Rating, Split, SplitStrategy, latest_months_cutoff, split};
 pub use topn::{Ranker, RatingPredictor, Scored};
 

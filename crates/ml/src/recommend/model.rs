@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RecommendError;
 use super::als::AlsParams;
+use super::biased::BiasedParams;
 use super::coldstart::RecommendedItem;
 use super::data::{Interactions, UserItems};
 use super::ids::IdMap;
@@ -19,6 +20,17 @@ pub enum ModelKind {
     Explicit(AlsParams),
     /// Implicit ALS: scores are preferences (about 0..1), not ratings.
     Implicit(ImplicitParams),
+    /// Biased explicit ALS: scores are predicted ratings `μ + b_u + b_i + x·y`; the
+    /// factor rows hold `rank` latent values, then the bias columns (see
+    /// [`BiasedAls`](super::BiasedAls)).
+    Biased(BiasedParams),
+}
+
+impl ModelKind {
+    /// Whether scores are predicted ratings (explicit and biased models).
+    pub fn predicts_ratings(&self) -> bool {
+        !matches!(self, ModelKind::Implicit(_))
+    }
 }
 
 /// A matrix-factorisation model: `score(u, i) = user_factors[u] · item_factors[i]`.
@@ -66,9 +78,12 @@ impl FactorModel {
         }
     }
 
-    /// Number of latent factors.
+    /// Number of latent factors (without a biased model's two bias columns).
     pub fn rank(&self) -> usize {
-        self.item_factors.ncols()
+        match self.kind {
+            ModelKind::Biased(p) => p.rank.min(self.item_factors.ncols()),
+            _ => self.item_factors.ncols(),
+        }
     }
 
     /// The score of `item` for `user` (a predicted rating for explicit models), or
@@ -137,15 +152,19 @@ impl FactorModel {
         let Some(q) = self.item_row_checked(item) else {
             return Vec::new();
         };
+        // Similar tastes: the latent columns only (a biased model's bias columns say
+        // how liked an item is, not by whom).
+        let latent = self.item_factors.slice(ndarray::s![.., ..self.rank()]);
+        let q = q.slice(ndarray::s![..self.rank()]).to_owned();
         let qn = norm(q.view());
-        let dots = self.item_factors.dot(&q);
+        let dots = latent.dot(&q);
         let cos: Vec<f32> = dots
             .as_slice()
             .unwrap_or_default()
             .par_iter()
             .enumerate()
             .map(|(j, &d)| {
-                let jn = norm(self.item_factors.row(j));
+                let jn = norm(latent.row(j));
                 if qn > 0.0 && jn > 0.0 {
                     d / (qn * jn)
                 } else {
