@@ -147,6 +147,69 @@ pub fn models(lake: &str) -> Result<()> {
             ]);
         }
         println!("{t}");
+        // The per-segment table and serving policy of each current recommender.
+        for r in reg.records().iter().filter(|r| r.current) {
+            let Some(policy) = r.metrics.get("policy") else {
+                continue;
+            };
+            println!(
+                "\n{} v{}: candidates by user segment (training ratings); serving policy: {}",
+                r.name,
+                r.version,
+                policy["rule"].as_str().unwrap_or("")
+            );
+            for split in ["time", "random"] {
+                let Some(rows) = r.metrics["segments"][split]
+                    .as_array()
+                    .filter(|a| !a.is_empty())
+                else {
+                    continue;
+                };
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED);
+                t.set_header(vec![
+                    "split",
+                    "segment",
+                    "candidate",
+                    "pairs",
+                    "RMSE",
+                    "users",
+                    "NDCG@10",
+                    "precision@10",
+                    "recall@10",
+                    "hit rate",
+                    "coverage",
+                    "top-100 share",
+                    "serves",
+                ]);
+                let num =
+                    |v: &serde_json::Value| v.as_f64().map_or("-".into(), |x| format!("{x:.4}"));
+                for row in rows {
+                    let seg = row["segment"].as_str().unwrap_or("");
+                    let cand = row["candidate"].as_str().unwrap_or("");
+                    let p = &policy["by_segment"][seg];
+                    let serves = p["candidate"].as_str() == Some(cand)
+                        && p["chosen_on"].as_str() == Some(split);
+                    t.add_row(vec![
+                        split.to_string(),
+                        seg.to_string(),
+                        cand.to_string(),
+                        row["pairs"].to_string(),
+                        num(&row["rmse"]),
+                        row["ranking_users"].to_string(),
+                        num(&row["ndcg"]),
+                        num(&row["precision"]),
+                        num(&row["recall"]),
+                        num(&row["hit_rate"]),
+                        num(&row["coverage"]),
+                        num(&row["top100_share"]),
+                        if serves { "yes".into() } else { String::new() },
+                    ]);
+                }
+                println!("{t}");
+            }
+            println!("policy: {}", policy["by_segment"]);
+        }
         Ok(())
     })
 }

@@ -126,15 +126,12 @@ fn uniq() -> u64 {
 
 // ------------------------------------------------------------------ models fixture
 
-/// The pipeline's `ml` stage alone (`xtask train`, no tuning to keep the test short):
-/// the registry, recommendations, similar businesses, site candidates and growth
+/// The pipeline's `ml` stage alone (`xtask train`, tuned: untuned, the explicit model
+/// does not beat the bias baseline on this small lake and would not be served): the
+/// registry, recommendations, similar businesses, site candidates and growth
 /// predictions, in one `ml` snapshot.
 fn train_models(dir: &Path) {
-    run_ok(
-        xtask()
-            .args(["train", "--quiet", "--no-tune", "--lake"])
-            .arg(dir),
-    );
+    run_ok(xtask().args(["train", "--quiet", "--lake"]).arg(dir));
 }
 
 // ------------------------------------------------------------------ server and client

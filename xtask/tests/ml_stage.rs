@@ -123,9 +123,32 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
     }
     for r in &reg {
         assert_eq!(i(&r["version"]), 1);
-        assert_eq!(r["current"], serde_json::Value::Bool(true));
         assert!(r["snapshot_id"].is_i64(), "{r:?}");
+        let m: serde_json::Value =
+            serde_json::from_str(r["metrics_json"].as_str().unwrap()).unwrap();
+        // A first version is current unless it does not beat its best baseline (the
+        // implicit model against popularity on NDCG@10, the explicit one against the
+        // bias baseline and the global mean on RMSE).
+        let expected = match r["name"].as_str().unwrap() {
+            "implicit_als" => {
+                m["ndcg_at_10"].as_f64().unwrap()
+                    > m["baselines"]["popularity"]["ndcg_at_10"].as_f64().unwrap()
+            }
+            "als" => {
+                let rmse = m["rmse"].as_f64().unwrap();
+                rmse < m["baselines"]["user_item_bias"]["rmse"].as_f64().unwrap()
+                    && rmse < m["baselines"]["global_mean"]["rmse"].as_f64().unwrap()
+            }
+            _ => true,
+        };
+        assert_eq!(r["current"], serde_json::Value::Bool(expected), "{r:?}");
     }
+    // On this data the explicit model does beat its baselines (the API tests rely on it).
+    assert!(
+        reg.iter()
+            .any(|r| r["name"] == "als" && r["current"] == serde_json::Value::Bool(true)),
+        "{reg:?}"
+    );
     let als = reg.iter().find(|r| r["name"] == "als").unwrap();
     let metrics: serde_json::Value =
         serde_json::from_str(als["metrics_json"].as_str().unwrap()).unwrap();
@@ -152,20 +175,62 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
             "baseline {b}: {metrics}"
         );
     }
+    // The biased model serves `als`; every candidate on every segment, both splits; the
+    // serving policy is never worse than the best baseline of a segment on NDCG@10.
+    assert_eq!(metrics["model"], "biased", "{metrics}");
+    let random_rows = metrics["segments"]["random"].as_array().unwrap();
+    let candidates: HashSet<&str> = random_rows
+        .iter()
+        .map(|r| r["candidate"].as_str().unwrap())
+        .collect();
+    for c in [
+        "biased",
+        "als",
+        "bias_baseline",
+        "global_mean",
+        "popularity",
+        "popularity_by_state",
+    ] {
+        assert!(candidates.contains(c), "{c} missing: {candidates:?}");
+    }
+    let policy = metrics["policy"]["by_segment"].as_object().unwrap();
+    assert!(!policy.is_empty(), "{metrics}");
+    for (seg, p) in policy {
+        let served = &p["candidate"];
+        let seg_rows = metrics["segments"][p["chosen_on"].as_str().unwrap()]
+            .as_array()
+            .unwrap();
+        let ndcg = |cand: &str| {
+            seg_rows
+                .iter()
+                .find(|r| r["segment"] == seg.as_str() && r["candidate"] == cand)
+                .and_then(|r| r["ndcg"].as_f64())
+        };
+        let served_ndcg = ndcg(served.as_str().unwrap()).expect("the served candidate is measured");
+        for b in ["bias_baseline", "popularity", "popularity_by_state"] {
+            if let Some(v) = ndcg(b) {
+                assert!(
+                    served_ndcg >= v,
+                    "segment {seg}: {served} NDCG {served_ndcg} below {b} {v}"
+                );
+            }
+        }
+    }
     // The model artifact is in the models zone, beside its meta.
     assert!(lake.join("models/als/1/model.json").is_file());
     assert!(lake.join("models/als/1/meta.json").is_file());
 
-    // Tuning trials: the ALS grid (rank x reg) with its fold scores.
+    // Tuning trials: the biased model's grid (rank x reg x user bias λ) with its fold
+    // scores.
     let trials = rows(
         &lake,
         "SELECT family, count(*) AS n FROM trials GROUP BY family",
     );
     let als_trials = trials
         .iter()
-        .find(|r| r["family"] == "als")
+        .find(|r| r["family"] == "als/biased")
         .map(|r| i(&r["n"]));
-    assert_eq!(als_trials, Some(9), "{trials:?}");
+    assert_eq!(als_trials, Some(12), "{trials:?}");
 
     // Recommendations: every user, only real businesses, sorted, never reviewed.
     let businesses: HashSet<i64> = rows(&lake, "SELECT business_key FROM dim_business")
@@ -285,17 +350,9 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
     );
     assert_eq!(reg2[0]["current"], serde_json::Value::Bool(true));
     assert_eq!(reg2[1]["current"], serde_json::Value::Bool(false));
-    // --force promotes.
+    // --force promotes a version that beats its baselines (the tuned model again).
     ok(xtask()
-        .args([
-            "train",
-            "--quiet",
-            "--model",
-            "als",
-            "--no-tune",
-            "--force",
-            "--lake",
-        ])
+        .args(["train", "--quiet", "--model", "als", "--force", "--lake"])
         .arg(&lake));
     let cur = rows(
         &lake,

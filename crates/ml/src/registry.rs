@@ -4,7 +4,9 @@
 //! trained on, parameters, metrics, and whether it is the current one).
 //!
 //! A new version becomes current only when it beats the current one on its primary
-//! metric (in the metric's direction), or when promotion is forced.
+//! metric (in the metric's direction), or when promotion is forced — and never when it
+//! does not beat its best naive baseline on the same held-out data
+//! ([`NewModel::baseline`]), even with no predecessor.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -76,6 +78,10 @@ pub struct NewModel {
     pub artifact: Bytes,
     /// The snapshot it was trained on.
     pub snapshot_id: Option<i64>,
+    /// The best naive baseline's value of the primary metric on the same held-out data
+    /// (same direction), if the model has baselines: a version that does not beat it
+    /// is never made current, not even with `force`.
+    pub baseline: Option<f64>,
 }
 
 /// The registry as read from the lake, with the versions added by this run.
@@ -148,8 +154,10 @@ impl Registry {
     }
 
     /// Stores `model`'s artifact as the next version of its name and registers it; it
-    /// becomes current when there is no current version, when it beats the current one
-    /// on the primary metric, or when `force` is set. Returns the new record.
+    /// becomes current when it beats [`NewModel::baseline`] (if given) and there is no
+    /// current version, it beats the current one on the primary metric, or `force` is
+    /// set. A version no better than its best baseline is never current. Returns the new
+    /// record.
     pub async fn add(&mut self, lake: &Lake, model: NewModel, force: bool) -> Result<ModelRecord> {
         let version = self
             .records
@@ -171,11 +179,27 @@ impl Registry {
             primary_value: model.primary.1,
             higher_is_better: model.primary.2,
         };
-        let promote = force
-            || match self.current(&rec.name) {
-                None => true,
-                Some(cur) => rec.beats(cur),
-            };
+        let beats_baseline = match (model.baseline, rec.primary_value) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(b), Some(v)) if rec.higher_is_better => v > b,
+            (Some(b), Some(v)) => v < b,
+        };
+        if !beats_baseline {
+            tracing::warn!(
+                model = %rec.name,
+                metric = %rec.primary_metric,
+                value = ?rec.primary_value,
+                baseline = ?model.baseline,
+                "not promoted: no better than the best baseline"
+            );
+        }
+        let promote = beats_baseline
+            && (force
+                || match self.current(&rec.name) {
+                    None => true,
+                    Some(cur) => rec.beats(cur),
+                });
         let folder = rec.artifact();
         lake.put_artifact(
             Zone::Models,

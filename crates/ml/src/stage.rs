@@ -1,7 +1,14 @@
 //! The `ml` stage: trains every model family on the latest snapshot's warehouse and
 //! features, registers each model (artifact + registry row, promoted only when it beats
-//! the current one), writes the prediction tables and every tuning trial, and commits an
-//! `ml` snapshot — all under the lake's writer lease.
+//! the current one and its best naive baseline), writes the prediction tables and every
+//! tuning trial, and commits an `ml` snapshot — all under the lake's writer lease.
+//!
+//! The explicit recommender (registry name `als`) is the biased model
+//! `μ + b_u + b_i + x·y` (plain ALS-WR with `TrainOptions::biased = None`). Its
+//! `metrics_json` holds every candidate — the served model, the other explicit model,
+//! the bias baseline, the global mean, popularity overall and by state — per user
+//! segment (1, 2-4, 5-9, 10+ training ratings) on the random and the time split, and the
+//! serving policy: per segment, the candidate with the best NDCG@10 on the time split.
 //!
 //! | table (`<lake>/models/`) | what |
 //! |---|---|
@@ -28,13 +35,14 @@ use reviewlake_schema::{col, features as ft, warehouse as wh};
 use serde::Serialize;
 
 use crate::recommend::{
-    Als, AlsParams, BiasBaseline, BiasParams, ColdStartParams, FactorModel, GlobalMean, Groups,
-    ImplicitAls, ImplicitParams, Interactions, Popularity, PopularityKind, RankingOptions, Rating,
-    SplitStrategy, TestSet, bayesian_average, evaluate_ranking, evaluate_ratings,
-    latest_months_cutoff, split,
+    AlsParams, BiasBaseline, BiasParams, BiasedParams, Candidate, ColdStartParams, FactorModel,
+    GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions, Popularity, PopularityKind,
+    RankingOptions, Rating, RatingModel, SegmentMetrics, SplitStrategy, TestSet, bayesian_average,
+    choose_policy, evaluate_ranking, evaluate_ratings, evaluate_segments, latest_months_cutoff,
+    split, tune_rating_model,
 };
 use crate::registry::{ModelRecord, NewModel, Registry};
-use crate::tuning::{self, Direction, Search, SearchSpace, Study, Trial};
+use crate::tuning::{Search, SearchSpace, Trial};
 use crate::{MlError, Result, growth, sites};
 
 /// The progress task of the stage (unit: models trained; a note per step).
@@ -86,8 +94,13 @@ pub struct TrainOptions {
     pub tune: bool,
     /// Seed of splits, initialisations and searches.
     pub seed: u64,
-    /// Explicit ALS parameters (the starting point when tuning).
+    /// Plain explicit ALS-WR parameters (the served explicit model when `biased` is
+    /// `None`; otherwise trained beside it as a candidate).
     pub als: AlsParams,
+    /// The served explicit model (registry name `als`): the biased model
+    /// `μ + b_u + b_i + x·y` with these parameters (the starting point when tuning), or
+    /// plain ALS-WR when `None`.
+    pub biased: Option<BiasedParams>,
     /// Implicit ALS parameters.
     pub implicit: ImplicitParams,
     /// Weight of the review's VADER compound in the rating ALS learns:
@@ -117,6 +130,10 @@ impl Default for TrainOptions {
                 reg: 0.1,
                 seed: 42,
             },
+            biased: Some(BiasedParams {
+                seed: 42,
+                ..BiasedParams::default()
+            }),
             implicit: ImplicitParams::default(),
             sentiment_weight: 0.0,
             top_n: 10,
@@ -503,40 +520,44 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let train = Interactions::from_ratings(&held.train)?;
     let test = TestSet::from_ratings(&train, &held.test);
 
-    // Tuning: rank and regularisation by 3-fold cross-validation on the training part.
-    let mut params = opts.als;
+    // The served explicit model: biased (default) or plain ALS-WR; tuned by 3-fold
+    // cross-validation on the training part.
+    let base = match opts.biased {
+        Some(p) => RatingModel::Biased(p),
+        None => RatingModel::Plain(opts.als),
+    };
+    let mut chosen = base;
     if opts.tune {
-        ctx.step("recommender: tuning ALS (3-fold CV)");
-        let space = SearchSpace::new()
-            .ints("rank", [8, 10, 16])
-            .floats("reg", [0.05, 0.1, 0.2]);
-        let study = Study::new("als", "rmse", Direction::Minimize, Search::Grid, opts.seed);
-        let folds = tuning::kfold(held.train.len(), 3, opts.seed)?;
-        let base = opts.als;
-        let trials = tuning::run_study(&study, &space, &folds, |t| {
-            let p = AlsParams {
-                rank: tuning::param_i64(t.params, "rank")? as usize,
-                reg: tuning::param_f64(t.params, "reg")?,
-                seed: t.seed,
-                ..base
-            };
-            let fold_train: Vec<&Rating> = t.fold.train.iter().map(|&i| &held.train[i]).collect();
-            let tr = Interactions::from_ratings(fold_train)?;
-            let model = Als::new(p).fit(&tr)?;
-            let te = TestSet::from_ratings(&tr, t.fold.validation.iter().map(|&i| &held.train[i]));
-            Ok(evaluate_ratings(&model, &te).rmse)
-        })?;
-        if let Some(best) = tuning::best(&trials) {
-            let bp = tuning::trial_params(best)?;
-            params.rank = tuning::param_i64(&bp, "rank")? as usize;
-            params.reg = tuning::param_f64(&bp, "reg")?;
-        }
-        ctx.trials.extend(trials);
+        ctx.step("recommender: tuning the explicit model (3-fold CV)");
+        let space = match base {
+            // Up to λ = 1 and Koren's bias λs: on data with little taste structure the
+            // search can fall back to (almost) the bias baseline.
+            RatingModel::Biased(_) => SearchSpace::new()
+                .ints("rank", [8])
+                .floats("reg", [0.1, 0.3, 1.0])
+                .floats("bias_reg_user", [2.0, 10.0])
+                .floats("bias_reg_item", [5.0, 25.0]),
+            RatingModel::Plain(_) => SearchSpace::new()
+                .ints("rank", [8, 16])
+                .floats("reg", [0.05, 0.1, 0.2]),
+        };
+        let tuned = tune_rating_model(&held.train, base, &space, 3, opts.seed)?;
+        chosen = tuned.model;
+        ctx.trials.extend(tuned.trials);
     }
-    params.seed = opts.seed;
+    let chosen = chosen.with_seed(opts.seed);
+    let plain_params = match chosen {
+        RatingModel::Plain(p) => p,
+        RatingModel::Biased(p) => AlsParams {
+            rank: p.rank,
+            iterations: p.iterations,
+            reg: opts.als.reg,
+            seed: opts.seed,
+        },
+    };
 
-    ctx.step("recommender: explicit ALS");
-    let model = Als::new(params).fit(&train)?;
+    ctx.step("recommender: explicit model");
+    let model = chosen.fit(&train)?;
     let rm = evaluate_ratings(&model, &test);
     let rank_opts = RankingOptions::default();
     let km = evaluate_ranking(&model, &train.user_items(), &test, &rank_opts);
@@ -546,28 +567,20 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let pop = Popularity::fit(&train, PopularityKind::MostRated);
     let pm = evaluate_ranking(&pop, &train.user_items(), &test, &rank_opts);
     // Popularity within the user's state.
-    let item_state = Groups::new(
-        train.items(),
-        train.items().iter().filter_map(|id| {
-            let key: i64 = id.parse().ok()?;
-            catalog.state_of.get(&key).map(|s| (id, s.as_str()))
-        }),
-    );
-    let user_state = catalog.home_states(&held.train);
-    let user_groups = Groups::new(
-        train.users(),
-        user_state.iter().map(|(u, s)| (*u, s.as_str())),
-    );
-    let pop_state =
-        Popularity::fit_by_group(&train, PopularityKind::MostRated, item_state, user_groups);
+    let pop_state = state_popularity(&catalog, &held.train, &train);
     let psm = evaluate_ranking(&pop_state, &train.user_items(), &test, &rank_opts);
-    // The time split: train on the past, test on the latest 3 months.
+    // Every candidate on every user segment (random split).
+    let segments = segment_table(&catalog, &held.train, &train, &test, chosen, plain_params)?;
+    // The time split: train on the past, test on the latest 3 months; the serving policy
+    // is chosen on it.
+    let mut time_segments = Vec::new();
     let time = match latest_months_cutoff(&ratings, 3) {
         Some(cutoff) => {
             let t = split(&ratings, &SplitStrategy::Time { cutoff })?;
             let tr = Interactions::from_ratings(&t.train)?;
             let te = TestSet::from_ratings(&tr, &t.test);
-            let tm = Als::new(params).fit(&tr)?;
+            let tm = chosen.fit(&tr)?;
+            time_segments = segment_table(&catalog, &t.train, &tr, &te, chosen, plain_params)?;
             Some((
                 evaluate_ratings(&tm, &te),
                 evaluate_ranking(&tm, &tr.user_items(), &te, &rank_opts),
@@ -575,7 +588,21 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         }
         None => None,
     };
+    let policy = choose_policy(&time_segments, &segments);
+    let policy_json: serde_json::Map<String, serde_json::Value> = policy
+        .iter()
+        .map(|(seg, (cand, which))| {
+            (
+                seg.clone(),
+                serde_json::json!({
+                    "candidate": cand,
+                    "chosen_on": if *which == "primary" { "time" } else { "random" },
+                }),
+            )
+        })
+        .collect();
     let metrics = serde_json::json!({
+        "model": chosen.name(),
         "split": "random 20 % of ratings (seeded)",
         "train_ratings": held.train.len(),
         "test_ratings": rm.count,
@@ -593,20 +620,52 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             "rmse": f(r.rmse), "mae": f(r.mae), "test_ratings": r.count,
             "precision_at_10": f(k.precision), "recall_at_10": f(k.recall), "ndcg_at_10": f(k.ndcg),
         })),
+        "segments": {
+            "random": segments,
+            "time": time_segments,
+        },
+        "policy": {
+            "rule": format!(
+                "per segment, the best NDCG@10 on the time split (latest 3 months) when at least {} of its users have held-out positives there, else on the random split; ties go to the baselines",
+                crate::recommend::MIN_POLICY_USERS
+            ),
+            "by_segment": policy_json,
+        },
     });
     ctx.report.summary.push(format!(
-        "als: rank {} reg {}: RMSE {:.4} (bias baseline {:.4}, global mean {:.4}); NDCG@10 {:.4} (popularity {:.4}, by state {:.4})",
-        params.rank, params.reg, rm.rmse, bm.rmse, gm.rmse, km.ndcg, pm.ndcg, psm.ndcg
+        "als ({} {}): RMSE {:.4} (bias baseline {:.4}, global mean {:.4}); NDCG@10 {:.4} (popularity {:.4}, by state {:.4}); policy {}",
+        chosen.name(),
+        chosen.params_json(),
+        rm.rmse,
+        bm.rmse,
+        gm.rmse,
+        km.ndcg,
+        pm.ndcg,
+        psm.ndcg,
+        policy
+            .iter()
+            .map(|(s, (c, _))| format!("{s}: {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
 
     // The served model is trained on every rating.
     let all = Interactions::from_ratings(&ratings)?;
-    let full = Als::new(params).fit(&all)?;
-    let params_json = serde_json::json!({
-        "rank": params.rank, "iterations": params.iterations, "reg": params.reg,
-        "seed": params.seed, "sentiment_weight": opts.sentiment_weight,
-        "ids": "user_key / business_key as decimal strings",
-    });
+    let full = chosen.fit(&all)?;
+    let mut params_json = chosen.params_json();
+    if let serde_json::Value::Object(m) = &mut params_json {
+        m.insert("model".into(), chosen.name().into());
+        m.insert("sentiment_weight".into(), opts.sentiment_weight.into());
+        m.insert(
+            "ids".into(),
+            "user_key / business_key as decimal strings".into(),
+        );
+    }
+    // A model no better than the best rating baseline is never served.
+    let best_baseline = [gm.rmse, bm.rmse]
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .reduce(f64::min);
     let rec = ctx
         .register(NewModel {
             name: "als".into(),
@@ -615,6 +674,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             primary: ("rmse".into(), rm.rmse.is_finite().then_some(rm.rmse), false),
             artifact: Bytes::from(full.to_json()?),
             snapshot_id: ctx.snapshot_id,
+            baseline: best_baseline,
         })
         .await?;
 
@@ -670,30 +730,131 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         primary: ("ndcg_at_10".into(), im.ndcg.is_finite().then_some(im.ndcg), true),
         artifact: Bytes::from(ifull.to_json()?),
         snapshot_id: ctx.snapshot_id,
+        baseline: ipm.ndcg.is_finite().then_some(ipm.ndcg),
     })
     .await?;
 
     // Predictions from the current explicit model (this one, or the kept better one).
     ctx.step("recommendations for every user");
-    let (current, served): (ModelRecord, FactorModel) = if rec.current {
-        (rec, full)
+    // With no current version (none ever beat its baselines) every user gets the
+    // cold-start ranking, `model_version` 0.
+    let served: Option<(ModelRecord, FactorModel)> = if rec.current {
+        Some((rec, full))
     } else {
         match ctx.registry.load_current(ctx.lake, "als").await? {
-            Some((r, bytes)) => (r, FactorModel::from_json(&bytes)?),
-            None => (rec, full),
+            Some((r, bytes)) => Some((r, FactorModel::from_json(&bytes)?)),
+            None => {
+                ctx.report.summary.push(
+                    "als: no version beats the baselines: recommendations are the cold-start ranking for every user".into(),
+                );
+                None
+            }
         }
     };
-    write_recommendations(ctx, &catalog, &ratings, &current, &served).await
+    write_recommendations(ctx, &catalog, &ratings, served.as_ref()).await
+}
+
+/// Popularity within each user's home state (the state they reviewed most in `rows`).
+fn state_popularity(catalog: &Catalog, rows: &[Rating], train: &Interactions) -> Popularity {
+    let item_state = Groups::new(
+        train.items(),
+        train.items().iter().filter_map(|id| {
+            let key: i64 = id.parse().ok()?;
+            catalog.state_of.get(&key).map(|s| (id, s.as_str()))
+        }),
+    );
+    let user_state = catalog.home_states(rows);
+    let user_groups = Groups::new(
+        train.users(),
+        user_state.iter().map(|(u, s)| (*u, s.as_str())),
+    );
+    Popularity::fit_by_group(train, PopularityKind::MostRated, item_state, user_groups)
+}
+
+/// Every explicit candidate — the served model, plain ALS-WR (or the biased model when
+/// plain is served), the bias baseline, the global mean, popularity overall and by state
+/// — on every user segment of one split (`rows` the split's training ratings, indexed as
+/// `train`). Implicit ALS is trained on other signals (reviews and tips as counts) and
+/// has its own metrics.
+fn segment_table(
+    catalog: &Catalog,
+    rows: &[Rating],
+    train: &Interactions,
+    test: &TestSet,
+    served: RatingModel,
+    plain: AlsParams,
+) -> Result<Vec<SegmentMetrics>> {
+    let served_model = served.fit(train)?;
+    let other = match served {
+        RatingModel::Biased(_) => RatingModel::Plain(plain),
+        RatingModel::Plain(p) => RatingModel::Biased(BiasedParams {
+            rank: p.rank,
+            iterations: p.iterations,
+            seed: p.seed,
+            ..BiasedParams::default()
+        }),
+    };
+    let other_model = other.fit(train)?;
+    let bias = BiasBaseline::fit(train, BiasParams::default());
+    let mean = GlobalMean::fit(train);
+    let pop = Popularity::fit(train, PopularityKind::MostRated);
+    let pop_state = state_popularity(catalog, rows, train);
+    let candidates = [
+        Candidate {
+            name: served.name(),
+            predictor: Some(&served_model),
+            ranker: Some(&served_model),
+        },
+        Candidate {
+            name: other.name(),
+            predictor: Some(&other_model),
+            ranker: Some(&other_model),
+        },
+        Candidate {
+            name: "bias_baseline",
+            predictor: Some(&bias),
+            ranker: Some(&bias),
+        },
+        Candidate {
+            name: "global_mean",
+            predictor: Some(&mean),
+            ranker: None,
+        },
+        Candidate {
+            name: "popularity",
+            predictor: None,
+            ranker: Some(&pop),
+        },
+        Candidate {
+            name: "popularity_by_state",
+            predictor: None,
+            ranker: Some(&pop_state),
+        },
+    ];
+    Ok(evaluate_segments(
+        &candidates,
+        train,
+        test,
+        &RankingOptions::default(),
+    ))
 }
 
 async fn write_recommendations(
     ctx: &mut Ctx<'_>,
     catalog: &Catalog,
     ratings: &[Rating],
-    current: &ModelRecord,
-    model: &FactorModel,
+    served: Option<&(ModelRecord, FactorModel)>,
 ) -> Result<()> {
     let n = ctx.opts.top_n.max(1);
+    let version = served.map_or(0, |(r, _)| r.version);
+    let no_model;
+    let model = match served {
+        Some((_, m)) => m,
+        None => {
+            no_model = FactorModel::empty();
+            &no_model
+        }
+    };
     // What every user reviewed (never recommended back) and their most reviewed state.
     let mut seen_by: HashMap<&str, HashSet<i64>> = HashMap::new();
     for r in ratings {
@@ -764,7 +925,7 @@ async fn write_recommendations(
             Arc::new(Int32Array::from(rank)),
             Arc::new(Float64Array::from(score)),
             Arc::new(BooleanArray::from(cs)),
-            Arc::new(Int64Array::from(vec![current.version; rows])),
+            Arc::new(Int64Array::from(vec![version; rows])),
         ],
     )?;
     ctx.write(m::RECOMMENDATIONS, m::recommendations(), vec![batch])
@@ -793,7 +954,7 @@ async fn write_recommendations(
             Arc::new(Int64Array::from(bsim)),
             Arc::new(Int32Array::from(r2)),
             Arc::new(Float64Array::from(s2)),
-            Arc::new(Int64Array::from(vec![current.version; rows])),
+            Arc::new(Int64Array::from(vec![version; rows])),
         ],
     )?;
     ctx.write(m::SIMILAR_BUSINESSES, m::similar_businesses(), vec![batch])
@@ -950,6 +1111,7 @@ async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
             primary: ("mean_silhouette".into(), mean_sil, true),
             artifact: Bytes::from(serde_json::to_vec(&results.iter().filter_map(|(s, r)| r.as_ref().ok().map(|r| (s, r))).collect::<Vec<_>>()).unwrap_or_default()),
             snapshot_id: ctx.snapshot_id,
+            baseline: None,
         })
         .await?;
     let rows = areas.len();
@@ -1172,6 +1334,7 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
                 ),
                 artifact: Bytes::from(serde_json::to_vec(&report).unwrap_or_default()),
                 snapshot_id: ctx.snapshot_id,
+                baseline: None,
             })
             .await?;
         let group_names: &[growth::GroupKey] = &group_panel.groups;

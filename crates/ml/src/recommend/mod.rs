@@ -61,6 +61,7 @@ mod implicit;
 mod kernels;
 mod metrics;
 mod model;
+mod segments;
 mod select;
 mod split;
 mod topn;
@@ -80,6 +81,10 @@ pub use metrics::{
     evaluate_ratings, ndcg_at_k, precision_at_k, recall_at_k,
 };
 pub use model::{FactorModel, ModelKind};
+pub use segments::{
+    Candidate, MIN_POLICY_USERS, SEGMENTS, Segment, SegmentMetrics, choose_policy,
+    evaluate_segments, segment_of,
+};
 pub use select::{RatingModel, Tuned, tune_rating_model};
 pub use split::{Rating, Split, SplitStrategy, latest_months_cutoff, split};
 pub use topn::{Ranker, RatingPredictor, Scored};

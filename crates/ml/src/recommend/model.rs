@@ -78,6 +78,21 @@ impl FactorModel {
         }
     }
 
+    /// A model with no user, no item and no factor: every user is unknown to it (what is
+    /// served when no trained version may be).
+    pub fn empty() -> FactorModel {
+        FactorModel {
+            kind: ModelKind::Explicit(AlsParams::default()),
+            users: IdMap::default(),
+            items: IdMap::default(),
+            user_factors: Array2::zeros((0, 1)),
+            item_factors: Array2::zeros((0, 1)),
+            global_mean: 0.0,
+            rated: UserItems::default(),
+            trained_on: 0,
+        }
+    }
+
     /// Number of latent factors (without a biased model's two bias columns).
     pub fn rank(&self) -> usize {
         match self.kind {
