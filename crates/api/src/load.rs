@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use arrow::array::{Array, RecordBatch};
 use reviewlake_lake::{Columns, Lake, QuerySession, Snapshot, Zone};
-use reviewlake_ml::recommend::{ColdStartParams, FactorModel, bayesian_average};
+use reviewlake_ml::recommend::{CatalogItem, ColdStartParams, FactorModel, catalog_cold_start};
 use reviewlake_schema::col;
 use reviewlake_schema::models::col as mcol;
 use reviewlake_schema::{features, models, warehouse};
@@ -330,48 +330,17 @@ impl LoadedSnapshot {
             .map(|b| b.name.as_deref().unwrap_or("").to_lowercase().into())
             .collect();
 
-        // Cold start: Bayesian average of the platform rating with the review count.
-        let prior_weight = ColdStartParams::default().prior_weight;
-        let candidates: Vec<u32> = (0..n)
-            .filter(|&i| {
-                let b = &businesses[i as usize];
-                b.rating.is_some() && b.is_open != Some(false)
-            })
-            .collect();
-        let weight = |b: &Business| b.review_count.unwrap_or(0).max(0) as f64;
-        let (sum, count) = candidates.iter().fold((0.0, 0.0), |(s, c), &i| {
-            let b = &businesses[i as usize];
-            (s + b.rating.unwrap_or(0.0) * weight(b), c + weight(b))
-        });
-        let prior = if count > 0.0 {
-            sum / count
-        } else if !candidates.is_empty() {
-            candidates
-                .iter()
-                .map(|&i| businesses[i as usize].rating.unwrap_or(0.0))
-                .sum::<f64>()
-                / candidates.len() as f64
-        } else {
-            0.0
-        };
-        let mut cold: Vec<(u32, f64)> = candidates
-            .iter()
-            .map(|&i| {
-                let b = &businesses[i as usize];
-                let w = weight(b);
-                (
-                    i,
-                    bayesian_average(b.rating.unwrap_or(0.0) * w, w, prior, prior_weight),
-                )
-            })
-            .collect();
-        cold.sort_by(|a, b| {
-            b.1.total_cmp(&a.1).then(
-                businesses[a.0 as usize]
-                    .business_key
-                    .cmp(&businesses[b.0 as usize].business_key),
-            )
-        });
+        // Cold start: the ml crate's catalogue ranking (the one the ml stage writes).
+        let cold: Vec<(u32, f64)> = catalog_cold_start(
+            businesses.iter().enumerate().map(|(i, b)| CatalogItem {
+                id: i as u32,
+                business_key: b.business_key,
+                rating: b.rating,
+                review_count: b.review_count,
+                is_open: b.is_open,
+            }),
+            ColdStartParams::default().prior_weight,
+        );
 
         // Users and what they reviewed.
         let mut users: [HashMap<Box<str>, i64>; 2] = [HashMap::new(), HashMap::new()];

@@ -35,11 +35,11 @@ use reviewlake_schema::{col, features as ft, warehouse as wh};
 use serde::Serialize;
 
 use crate::recommend::{
-    AlsParams, BiasBaseline, BiasParams, BiasedParams, Candidate, ColdStartParams, FactorModel,
-    GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions, Popularity, PopularityKind,
-    RankingOptions, Rating, RatingModel, SegmentMetrics, SplitStrategy, TestSet, bayesian_average,
-    choose_policy, evaluate_ranking, evaluate_ratings, evaluate_segments, latest_months_cutoff,
-    split, tune_rating_model,
+    AlsParams, BiasBaseline, BiasParams, BiasedParams, Candidate, CatalogItem, ColdStartParams,
+    FactorModel, GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions, Popularity,
+    PopularityKind, RankingOptions, Rating, RatingModel, SegmentMetrics, SplitStrategy, TestSet,
+    catalog_cold_start, choose_policy, evaluate_ranking, evaluate_ratings, evaluate_segments,
+    latest_months_cutoff, split, tune_rating_model,
 };
 use crate::registry::{ModelRecord, NewModel, Registry};
 use crate::tuning::{Search, SearchSpace, Trial};
@@ -402,7 +402,7 @@ async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
 
 async fn load_catalog(ctx: &Ctx<'_>) -> Result<Catalog> {
     let mut state_of = HashMap::new();
-    let mut rated: Vec<(i64, f64, f64)> = Vec::new();
+    let mut items: Vec<CatalogItem<i64>> = Vec::new();
     for b in ctx
         .rows("SELECT business_key, state, rating, review_count, is_open FROM dim_business")
         .await?
@@ -418,33 +418,16 @@ async fn load_catalog(ctx: &Ctx<'_>) -> Result<Catalog> {
             if !s.is_null(r) {
                 state_of.insert(k.value(r), s.value(r).to_string());
             }
-            let closed = !open.is_null(r) && !open.value(r);
-            if !rating.is_null(r) && !closed {
-                let w = if count.is_null(r) {
-                    0.0
-                } else {
-                    count.value(r).max(0) as f64
-                };
-                rated.push((k.value(r), rating.value(r), w));
-            }
+            items.push(CatalogItem {
+                id: k.value(r),
+                business_key: k.value(r),
+                rating: (!rating.is_null(r)).then(|| rating.value(r)),
+                review_count: (!count.is_null(r)).then(|| count.value(r)),
+                is_open: (!open.is_null(r)).then(|| open.value(r)),
+            });
         }
     }
-    let (sum, weight) = rated
-        .iter()
-        .fold((0.0, 0.0), |(s, c), (_, r, w)| (s + r * w, c + w));
-    let prior = if weight > 0.0 {
-        sum / weight
-    } else if !rated.is_empty() {
-        rated.iter().map(|(_, r, _)| r).sum::<f64>() / rated.len() as f64
-    } else {
-        0.0
-    };
-    let prior_weight = ColdStartParams::default().prior_weight;
-    let mut cold: Vec<(i64, f64)> = rated
-        .iter()
-        .map(|(k, r, w)| (*k, bayesian_average(r * w, *w, prior, prior_weight)))
-        .collect();
-    cold.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let cold = catalog_cold_start(items, ColdStartParams::default().prior_weight);
     let mut users = Vec::new();
     for b in ctx
         .rows("SELECT user_key FROM dim_user ORDER BY user_key")

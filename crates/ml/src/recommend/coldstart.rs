@@ -150,3 +150,77 @@ pub fn recommend_for_user(
         cold_start,
     })
 }
+
+/// One business as the catalogue's cold-start ranking sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatalogItem<K> {
+    /// What the caller gets back for it (a key, an index).
+    pub id: K,
+    /// `business_key`: ties rank the lower one first.
+    pub business_key: i64,
+    /// The platform's rating (`None`: not ranked).
+    pub rating: Option<f64>,
+    /// The platform's review count (the rating's weight; `None` counts 0).
+    pub review_count: Option<i64>,
+    /// Whether it is open (`Some(false)`: not ranked).
+    pub is_open: Option<bool>,
+}
+
+/// The cold-start ranking of a catalogue: open businesses with a platform rating, by the
+/// Bayesian average of that rating weighted by the platform's review count — the prior
+/// is the count-weighted mean rating of those businesses (their plain mean when no count
+/// is known) with `prior_weight` pseudo-reviews — best first, ties by lower
+/// `business_key`. The `ml` stage writes it for cold users and the API serves unknown
+/// users with it: one definition for both.
+///
+/// ```
+/// use reviewlake_ml::recommend::{CatalogItem, catalog_cold_start};
+/// let item = |id, business_key, rating, n, is_open| CatalogItem {
+///     id, business_key, rating: Some(rating), review_count: Some(n), is_open,
+/// };
+/// let items = [
+///     item("one 5-star review", 1, 5.0, 1, Some(true)),
+///     item("4.8 over 500", 2, 4.8, 500, None),
+///     item("3.0 over 1000", 3, 3.0, 1000, Some(true)),
+///     item("closed", 4, 5.0, 900, Some(false)),
+/// ];
+/// // The prior (3.6, the count-weighted mean) pulls the single review down to 3.73.
+/// let ranked = catalog_cold_start(items, 10.0);
+/// let order: Vec<&str> = ranked.iter().map(|r| r.0).collect();
+/// assert_eq!(order, ["4.8 over 500", "one 5-star review", "3.0 over 1000"]);
+/// ```
+pub fn catalog_cold_start<K: Copy>(
+    items: impl IntoIterator<Item = CatalogItem<K>>,
+    prior_weight: f64,
+) -> Vec<(K, f64)> {
+    let rated: Vec<(CatalogItem<K>, f64, f64)> = items
+        .into_iter()
+        .filter(|b| b.is_open != Some(false))
+        .filter_map(|b| {
+            let r = b.rating?;
+            Some((b, r, b.review_count.unwrap_or(0).max(0) as f64))
+        })
+        .collect();
+    let (sum, weight) = rated
+        .iter()
+        .fold((0.0, 0.0), |(s, c), (_, r, w)| (s + r * w, c + w));
+    let prior = if weight > 0.0 {
+        sum / weight
+    } else if !rated.is_empty() {
+        rated.iter().map(|(_, r, _)| r).sum::<f64>() / rated.len() as f64
+    } else {
+        0.0
+    };
+    let mut ranked: Vec<(K, i64, f64)> = rated
+        .iter()
+        .map(|(b, r, w)| {
+            (
+                b.id,
+                b.business_key,
+                bayesian_average(r * w, *w, prior, prior_weight),
+            )
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)));
+    ranked.into_iter().map(|(k, _, s)| (k, s)).collect()
+}

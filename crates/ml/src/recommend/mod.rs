@@ -70,8 +70,8 @@ pub use als::{Als, AlsParams, solve_biased_rows, solve_explicit_rows};
 pub use baseline::{BiasBaseline, BiasParams, GlobalMean, Groups, Popularity, PopularityKind};
 pub use biased::{BiasedAls, BiasedParams};
 pub use coldstart::{
-    ColdStart, ColdStartParams, Recommendation, RecommendedItem, bayesian_average,
-    recommend_for_user,
+    CatalogItem, ColdStart, ColdStartParams, Recommendation, RecommendedItem, bayesian_average,
+    catalog_cold_start, recommend_for_user,
 };
 pub use data::{Interactions, SparseRows, TestSet, Triple, UserItems};
 pub use ids::IdMap;
