@@ -1397,6 +1397,13 @@ async fn errors_are_json_limits_hold_and_nothing_is_a_5xx() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
+    // The body was refused unread: the server closes this connection (no reuse race).
+    assert_eq!(
+        r.headers()
+            .get(reqwest::header::CONNECTION)
+            .map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
     assert_eq!(body::<Value>(r).await["error"], "payload_too_large");
     let r = c
         .get(format!("{base}/v1/businesses?q={}", "a".repeat(20_000)))

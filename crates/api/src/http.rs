@@ -216,10 +216,16 @@ async fn head_limit(req: Request, next: Next, max: usize) -> Response {
 
 /// Gives every error response without a JSON body one (405 from the router, 413 from
 /// the body limit, 503 from the timeout, ...), keeping its status and headers.
-async fn json_errors(res: Response) -> Response {
+async fn json_errors(mut res: Response) -> Response {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was refused unread: the connection cannot carry another request, and
+        // a client that reused it would race the close.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     let is_json = res
         .headers()
