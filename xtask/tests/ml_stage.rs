@@ -190,6 +190,7 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
         "global_mean",
         "popularity",
         "popularity_by_state",
+        "implicit_als",
     ] {
         assert!(candidates.contains(c), "{c} missing: {candidates:?}");
     }

@@ -6,7 +6,7 @@
 //! The explicit recommender (registry name `als`) is the biased model
 //! `μ + b_u + b_i + x·y` (plain ALS-WR with `TrainOptions::biased = None`). Its
 //! `metrics_json` holds every candidate — the served model, the other explicit model,
-//! the bias baseline, the global mean, popularity overall and by state — per user
+//! implicit ALS, the bias baseline, the global mean, popularity overall and by state — per user
 //! segment (1, 2-4, 5-9, 10+ training ratings) on the random and the time split, and the
 //! serving policy: per segment, the candidate with the best NDCG@10 on the time split.
 //!
@@ -553,7 +553,15 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let pop_state = state_popularity(&catalog, &held.train, &train);
     let psm = evaluate_ranking(&pop_state, &train.user_items(), &test, &rank_opts);
     // Every candidate on every user segment (random split).
-    let segments = segment_table(&catalog, &held.train, &train, &test, chosen, plain_params)?;
+    let segments = segment_table(
+        &catalog,
+        &held.train,
+        &train,
+        &test,
+        chosen,
+        plain_params,
+        opts.implicit,
+    )?;
     // The time split: train on the past, test on the latest 3 months; the serving policy
     // is chosen on it.
     let mut time_segments = Vec::new();
@@ -563,7 +571,15 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             let tr = Interactions::from_ratings(&t.train)?;
             let te = TestSet::from_ratings(&tr, &t.test);
             let tm = chosen.fit(&tr)?;
-            time_segments = segment_table(&catalog, &t.train, &tr, &te, chosen, plain_params)?;
+            time_segments = segment_table(
+                &catalog,
+                &t.train,
+                &tr,
+                &te,
+                chosen,
+                plain_params,
+                opts.implicit,
+            )?;
             Some((
                 evaluate_ratings(&tm, &te),
                 evaluate_ranking(&tm, &tr.user_items(), &te, &rank_opts),
@@ -756,9 +772,9 @@ fn state_popularity(catalog: &Catalog, rows: &[Rating], train: &Interactions) ->
 
 /// Every explicit candidate — the served model, plain ALS-WR (or the biased model when
 /// plain is served), the bias baseline, the global mean, popularity overall and by state
-/// — on every user segment of one split (`rows` the split's training ratings, indexed as
-/// `train`). Implicit ALS is trained on other signals (reviews and tips as counts) and
-/// has its own metrics.
+/// — and implicit ALS (trained here on the same split's reviews as signals of 1, so its
+/// lists are comparable; the registered `implicit_als` also counts tips) on every user
+/// segment of one split (`rows` the split's training ratings, indexed as `train`).
 fn segment_table(
     catalog: &Catalog,
     rows: &[Rating],
@@ -766,6 +782,7 @@ fn segment_table(
     test: &TestSet,
     served: RatingModel,
     plain: AlsParams,
+    implicit: ImplicitParams,
 ) -> Result<Vec<SegmentMetrics>> {
     let served_model = served.fit(train)?;
     let other = match served {
@@ -782,7 +799,19 @@ fn segment_table(
     let mean = GlobalMean::fit(train);
     let pop = Popularity::fit(train, PopularityKind::MostRated);
     let pop_state = state_popularity(catalog, rows, train);
-    let candidates = [
+    let signals: Vec<Rating> = rows
+        .iter()
+        .map(|r| Rating {
+            rating: 1.0,
+            ..r.clone()
+        })
+        .collect();
+    let signals = Interactions::from_ratings(&signals)?;
+    // Same ratings, same order: the same user and item indices as `train`.
+    let implicit_model = (signals.users() == train.users() && signals.items() == train.items())
+        .then(|| ImplicitAls::new(implicit).fit(&signals))
+        .transpose()?;
+    let mut candidates = vec![
         Candidate {
             name: served.name(),
             predictor: Some(&served_model),
@@ -814,6 +843,13 @@ fn segment_table(
             ranker: Some(&pop_state),
         },
     ];
+    if let Some(m) = &implicit_model {
+        candidates.push(Candidate {
+            name: "implicit_als",
+            predictor: None,
+            ranker: Some(m),
+        });
+    }
     Ok(evaluate_segments(
         &candidates,
         train,
