@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::dense_solve;
+use common::{affinities, dense_solve, gauss, pick_items};
 use ndarray::{Array2, array};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -229,11 +229,6 @@ fn implicit_cg_case(n_items: usize, k: usize) {
 fn planted(seed: u64) -> Vec<Rating> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (n_users, n_items, k) = (500usize, 300usize, 3usize);
-    let gauss = |rng: &mut ChaCha8Rng| {
-        let u1 = 1.0 - rng.random::<f64>();
-        let u2 = rng.random::<f64>();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    };
     let p: Vec<Vec<f64>> = (0..n_users)
         .map(|_| (0..k).map(|_| gauss(&mut rng)).collect())
         .collect();
@@ -247,18 +242,8 @@ fn planted(seed: u64) -> Vec<Rating> {
     let mut out = Vec::new();
     for (u, pu) in p.iter().enumerate() {
         let m = 15 + rng.random_range(0..30);
-        let aff: Vec<f64> = (0..n_items)
-            .map(|i| pu.iter().zip(&q[i]).map(|(a, b)| a * b).sum::<f64>() / (k as f64).sqrt())
-            .collect();
-        // Weighted sampling without replacement (Efraimidis–Spirakis keys).
-        let mut keys: Vec<(f64, usize)> = (0..n_items)
-            .map(|i| {
-                let w = pop[i] * (1.5 * aff[i]).exp();
-                (rng.random::<f64>().powf(1.0 / w), i)
-            })
-            .collect();
-        keys.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for &(_, i) in keys.iter().take(m) {
+        let aff = affinities(pu, &q);
+        for i in pick_items(&mut rng, &pop, &aff, 1.5, m) {
             let r = (3.4 + bias[i] + 0.9 * aff[i] + 0.4 * gauss(&mut rng))
                 .round()
                 .clamp(1.0, 5.0);

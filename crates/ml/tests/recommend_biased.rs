@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::dense_solve;
+use common::{affinities, dense_solve, gauss, pick_items};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -98,11 +98,6 @@ fn biased_half_step_matches_dense_solve_with_a_constant_bias_reg() {
 fn planted(seed: u64) -> Vec<Rating> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (n_users, n_items, k) = (4000usize, 400usize, 3usize);
-    let gauss = |rng: &mut ChaCha8Rng| {
-        let u1 = 1.0 - rng.random::<f64>();
-        let u2 = rng.random::<f64>();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    };
     let q: Vec<Vec<f64>> = (0..n_items)
         .map(|_| (0..k).map(|_| gauss(&mut rng)).collect())
         .collect();
@@ -117,17 +112,8 @@ fn planted(seed: u64) -> Vec<Rating> {
         // Pareto(1): P(m = 1) = 1/2, P(m ≤ 3) = 3/4.
         let x = (1.0 - rng.random::<f64>()).powf(-1.0) - 1.0;
         let m = (1 + x.floor() as usize).min(80);
-        let aff: Vec<f64> = (0..n_items)
-            .map(|i| p.iter().zip(&q[i]).map(|(a, b)| a * b).sum::<f64>() / (k as f64).sqrt())
-            .collect();
-        let mut keys: Vec<(f64, usize)> = (0..n_items)
-            .map(|i| {
-                let w = pop[i] * (1.0 * aff[i]).exp();
-                (rng.random::<f64>().powf(1.0 / w), i)
-            })
-            .collect();
-        keys.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for &(_, i) in keys.iter().take(m) {
+        let aff = affinities(&p, &q);
+        for i in pick_items(&mut rng, &pop, &aff, 1.0, m) {
             let r = (3.6 + user_bias + item_bias[i] + 0.9 * aff[i] + 0.4 * gauss(&mut rng))
                 .round()
                 .clamp(1.0, 5.0);

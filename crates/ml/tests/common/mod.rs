@@ -26,3 +26,40 @@ pub fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
     }
     x
 }
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// One `N(0, 1)` draw (Box–Muller, two uniforms).
+pub fn gauss(rng: &mut ChaCha8Rng) -> f64 {
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A user's taste for every item: `p · q_i / √k`.
+pub fn affinities(p: &[f64], q: &[Vec<f64>]) -> Vec<f64> {
+    let k = p.len() as f64;
+    q.iter()
+        .map(|qi| p.iter().zip(qi).map(|(a, b)| a * b).sum::<f64>() / k.sqrt())
+        .collect()
+}
+
+/// `m` distinct items drawn without replacement with weights `pop[i] · e^(taste·aff[i])`
+/// (Efraimidis–Spirakis keys), most likely first.
+pub fn pick_items(
+    rng: &mut ChaCha8Rng,
+    pop: &[f64],
+    aff: &[f64],
+    taste: f64,
+    m: usize,
+) -> Vec<usize> {
+    let mut keys: Vec<(f64, usize)> = (0..pop.len())
+        .map(|i| {
+            let w = pop[i] * (taste * aff[i]).exp();
+            (rng.random::<f64>().powf(1.0 / w), i)
+        })
+        .collect();
+    keys.sort_by(|a, b| b.0.total_cmp(&a.0));
+    keys.into_iter().take(m).map(|(_, i)| i).collect()
+}
