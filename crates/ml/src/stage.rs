@@ -558,7 +558,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         &held.train,
         &train,
         &test,
-        chosen,
+        (chosen, &model),
         plain_params,
         opts.implicit,
     )?;
@@ -576,7 +576,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
                 &t.train,
                 &tr,
                 &te,
-                chosen,
+                (chosen, &tm),
                 plain_params,
                 opts.implicit,
             )?;
@@ -770,7 +770,7 @@ fn state_popularity(catalog: &Catalog, rows: &[Rating], train: &Interactions) ->
     Popularity::fit_by_group(train, PopularityKind::MostRated, item_state, user_groups)
 }
 
-/// Every explicit candidate — the served model, plain ALS-WR (or the biased model when
+/// Every explicit candidate — the served model (already fitted on `train`), plain ALS-WR (or the biased model when
 /// plain is served), the bias baseline, the global mean, popularity overall and by state
 /// — and implicit ALS (trained here on the same split's reviews as signals of 1, so its
 /// lists are comparable; the registered `implicit_als` also counts tips) on every user
@@ -780,11 +780,10 @@ fn segment_table(
     rows: &[Rating],
     train: &Interactions,
     test: &TestSet,
-    served: RatingModel,
+    (served, served_model): (RatingModel, &FactorModel),
     plain: AlsParams,
     implicit: ImplicitParams,
 ) -> Result<Vec<SegmentMetrics>> {
-    let served_model = served.fit(train)?;
     let other = match served {
         RatingModel::Biased(_) => RatingModel::Plain(plain),
         RatingModel::Plain(p) => RatingModel::Biased(BiasedParams {
@@ -814,8 +813,8 @@ fn segment_table(
     let mut candidates = vec![
         Candidate {
             name: served.name(),
-            predictor: Some(&served_model),
-            ranker: Some(&served_model),
+            predictor: Some(served_model),
+            ranker: Some(served_model),
         },
         Candidate {
             name: other.name(),
