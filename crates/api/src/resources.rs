@@ -5,36 +5,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A review platform.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// Yelp (Yelp Open Dataset ids).
-    Yelp,
-    /// Google Maps (Google Local ids: `gmap_id` for places, numeric user ids).
-    Google,
-}
-
-impl Source {
-    /// `yelp` or `google`, as in the lake's `source` columns.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Yelp => "yelp",
-            Source::Google => "google",
-        }
-    }
-
-    /// The source called `s` (`yelp` or `google`).
-    pub fn parse(s: &str) -> Option<Source> {
-        match s {
-            "yelp" => Some(Source::Yelp),
-            "google" => Some(Source::Google),
-            _ => None,
-        }
-    }
-}
+/// A review platform (one enum for the whole project: `reviewlake_schema::Source`).
+pub use reviewlake_schema::Source;
 
 /// A business (Yelp) or place (Google) of the warehouse, with its features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -49,12 +49,17 @@ pub fn api_router() -> OpenApiRouter<Service> {
 // ---------------------------------------------------------------- parameters
 
 fn parse_source(s: &str) -> Result<Source> {
-    Source::parse(s).ok_or_else(|| {
-        ApiError::bad(
-            "source",
-            format!("unknown source {s:?}: use yelp or google"),
-        )
-    })
+    // Exactly as the OpenAPI enum spells them (the lake's own parse also trims and
+    // ignores case).
+    Source::ALL
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| {
+            ApiError::bad(
+                "source",
+                format!("unknown source {s:?}: use yelp or google"),
+            )
+        })
 }
 
 /// An optional text filter: empty means "no filter".

@@ -10,8 +10,12 @@
 //! `reviewlake.schema_version`. [`progress`] is the one progress-event vocabulary every
 //! library reports through.
 //!
+//! [`Source`] (the platform) and [`Reason`] (why cleaning dropped, quarantined or altered
+//! a row) are the domain words the crates share.
+//!
 //! **Architecture invariant:** this crate does no I/O and depends on nothing but
-//! `arrow-schema`. Other crates ask this one for column lists and names instead of
+//! `arrow-schema` (plus, behind the optional features `serde` and `openapi`, the derives
+//! the API needs for [`Source`]). Other crates ask this one for column lists and names instead of
 //! spelling them again — except the warehouse's raw readers, which name raw source
 //! fields and lineage columns as string literals (checked by type when read).
 //!
@@ -35,7 +39,10 @@ pub mod col;
 pub mod features;
 pub mod models;
 pub mod progress;
+pub mod source;
 pub mod warehouse;
+
+pub use source::{Outcome, Reason, Source, UnknownName};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -8,24 +8,7 @@
 
 use xxhash_rust::xxh3::Xxh3;
 
-/// The platform a row comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Source {
-    /// Yelp Open Dataset.
-    Yelp,
-    /// Google Local reviews (UCSD).
-    Google,
-}
-
-impl Source {
-    /// `"yelp"` or `"google"`, as stored in the `source` columns.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Yelp => "yelp",
-            Source::Google => "google",
-        }
-    }
-}
+pub use reviewlake_schema::Source;
 
 fn key(kind: &str, source: &str, parts: &[&str]) -> i64 {
     let mut h = Xxh3::new();

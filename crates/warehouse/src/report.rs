@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use reviewlake_schema::{Outcome, Reason};
 use serde::Serialize;
 
 /// What one build did with the rows of one raw table.
@@ -18,11 +19,13 @@ pub struct SourceReport {
     pub read: u64,
     /// Rows carried into the warehouse.
     pub carried: u64,
-    /// Rows not carried, by reason (duplicate, out of scope, ...).
+    /// Rows not carried, by reason (the names of [`Reason`]s whose outcome is dropped).
     pub dropped: BTreeMap<String, u64>,
-    /// Rows refused as invalid and written to `warehouse_quarantine`, by reason.
+    /// Rows refused as invalid and written to `warehouse_quarantine`, by reason (names of
+    /// quarantining [`Reason`]s).
     pub quarantined: BTreeMap<String, u64>,
-    /// Carried rows with a value nulled or fixed, by reason.
+    /// Carried rows with a value nulled or fixed, by reason (names of altering
+    /// [`Reason`]s).
     pub altered: BTreeMap<String, u64>,
     /// Rows the carried ones became in the warehouse (a check-in row explodes into many
     /// events; otherwise equal to `carried`).
@@ -36,23 +39,29 @@ impl SourceReport {
             ..Default::default()
         }
     }
-    pub(crate) fn drop(&mut self, reason: &str) {
-        *self.dropped.entry(reason.to_string()).or_default() += 1;
+    pub(crate) fn drop(&mut self, reason: Reason) {
+        self.drop_n(reason, 1);
     }
-    pub(crate) fn drop_n(&mut self, reason: &str, n: u64) {
+    pub(crate) fn drop_n(&mut self, reason: Reason, n: u64) {
+        debug_assert_eq!(reason.outcome(), Outcome::Dropped, "{reason}");
         if n > 0 {
-            *self.dropped.entry(reason.to_string()).or_default() += n;
+            *self.dropped.entry(reason.as_str().to_string()).or_default() += n;
         }
     }
-    pub(crate) fn quarantine(&mut self, reason: &str) {
-        *self.quarantined.entry(reason.to_string()).or_default() += 1;
+    pub(crate) fn quarantine(&mut self, reason: Reason) {
+        debug_assert_eq!(reason.outcome(), Outcome::Quarantined, "{reason}");
+        *self
+            .quarantined
+            .entry(reason.as_str().to_string())
+            .or_default() += 1;
     }
-    pub(crate) fn alter(&mut self, reason: &str) {
-        *self.altered.entry(reason.to_string()).or_default() += 1;
+    pub(crate) fn alter(&mut self, reason: Reason) {
+        self.alter_n(reason, 1);
     }
-    pub(crate) fn alter_n(&mut self, reason: &str, n: u64) {
+    pub(crate) fn alter_n(&mut self, reason: Reason, n: u64) {
+        debug_assert_eq!(reason.outcome(), Outcome::Altered, "{reason}");
         if n > 0 {
-            *self.altered.entry(reason.to_string()).or_default() += n;
+            *self.altered.entry(reason.as_str().to_string()).or_default() += n;
         }
     }
 

@@ -55,47 +55,13 @@ pub const RULES_CSV: &str = include_str!("../data/category_taxonomy.csv");
 /// The shipped shared categories (`data/shared_categories.csv`).
 pub const CATEGORIES_CSV: &str = include_str!("../data/shared_categories.csv");
 
-/// The source a label comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Platform {
-    /// Yelp Open Dataset (`categories`: a comma-joined string).
-    Yelp,
-    /// Google Local (`category`: a list of strings).
-    Google,
-}
+pub use reviewlake_schema::Source;
 
-impl Platform {
-    /// Lowercase name: `"yelp"` or `"google"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Yelp => "yelp",
-            Platform::Google => "google",
-        }
-    }
-
-    /// Parses `"yelp"` or `"google"` (case-insensitive, trimmed).
-    pub fn parse(s: &str) -> Option<Platform> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("yelp") {
-            Some(Platform::Yelp)
-        } else if s.eq_ignore_ascii_case("google") {
-            Some(Platform::Google)
-        } else {
-            None
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Platform::Yelp => 0,
-            Platform::Google => 1,
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Column of a platform in the per-platform tables.
+fn platform_index(p: Source) -> usize {
+    match p {
+        Source::Yelp => 0,
+        Source::Google => 1,
     }
 }
 
@@ -209,7 +175,7 @@ struct PatternRule {
 
 /// The rules of one platform (its own and the `any` ones).
 #[derive(Debug, Clone, Default)]
-struct PlatformRules {
+struct SourceRules {
     /// `exact` rules: normalised label → categories.
     exact: HashMap<String, Vec<usize>>,
     /// `suffix` rules whose pattern starts with a letter or digit:
@@ -226,7 +192,7 @@ struct PlatformRules {
 pub struct Taxonomy {
     categories: Vec<SharedCategory>,
     by_name: HashMap<String, usize>,
-    rules: [PlatformRules; 2],
+    rules: [SourceRules; 2],
     other: usize,
 }
 
@@ -324,7 +290,7 @@ impl Taxonomy {
         })?;
 
         let rules_file = CsvFile::Rules;
-        let mut rules: [PlatformRules; 2] = Default::default();
+        let mut rules: [SourceRules; 2] = Default::default();
         let mut seen: HashMap<(String, MatchKind, String, usize), usize> = HashMap::new();
         for (line, fields) in csv_records(
             rules_csv,
@@ -438,7 +404,7 @@ impl Taxonomy {
     /// collapsed; empty pieces are ignored. When no label matches a rule
     /// (or there is no label), the result is `[other]`; labels without a
     /// match do not add `other` next to matched ones.
-    pub fn classify(&self, platform: Platform, labels: &str) -> Vec<usize> {
+    pub fn classify(&self, platform: Source, labels: &str) -> Vec<usize> {
         let mut out = Vec::with_capacity(4);
         self.classify_into(platform, labels, &mut out);
         out
@@ -446,7 +412,7 @@ impl Taxonomy {
 
     /// [`classify`](Self::classify) for a list of labels (Google's
     /// `category` array); each element may itself be comma-joined.
-    pub fn classify_labels<'a, I>(&self, platform: Platform, labels: I) -> Vec<usize>
+    pub fn classify_labels<'a, I>(&self, platform: Source, labels: I) -> Vec<usize>
     where
         I: IntoIterator<Item = &'a str>,
     {
@@ -461,7 +427,7 @@ impl Taxonomy {
     /// [`classify`](Self::classify) into a caller-owned vector (cleared
     /// first), so a loop over many businesses allocates nothing for labels
     /// of up to 160 bytes.
-    pub fn classify_into(&self, platform: Platform, labels: &str, out: &mut Vec<usize>) {
+    pub fn classify_into(&self, platform: Source, labels: &str, out: &mut Vec<usize>) {
         out.clear();
         self.collect(platform, labels, out);
         self.finish(out);
@@ -488,8 +454,8 @@ impl Taxonomy {
     }
 
     /// Adds the categories of each comma-separated label to `out`.
-    fn collect(&self, platform: Platform, labels: &str, out: &mut Vec<usize>) {
-        let rules = &self.rules[platform.index()];
+    fn collect(&self, platform: Source, labels: &str, out: &mut Vec<usize>) {
+        let rules = &self.rules[platform_index(platform)];
         for label in labels.split(',') {
             with_normalized(label, |label| {
                 if label.is_empty() {
@@ -723,7 +689,7 @@ fn csv_records(
 mod tests {
     use super::*;
 
-    fn names(platform: Platform, labels: &str) -> Vec<&'static str> {
+    fn names(platform: Source, labels: &str) -> Vec<&'static str> {
         let t = Taxonomy::embedded();
         t.names(&t.classify(platform, labels))
     }
@@ -813,9 +779,9 @@ mod tests {
         assert_eq!(t.categories()[t.other_index()].name, "other");
         assert_eq!(t.index_of("nonexistent"), None);
         assert_eq!(CategoryKind::Cuisine.as_str(), "cuisine");
-        assert_eq!(Platform::parse(" Google "), Some(Platform::Google));
-        assert_eq!(Platform::parse("tripadvisor"), None);
-        assert_eq!(Platform::Yelp.to_string(), "yelp");
+        assert_eq!(Source::parse(" Google "), Some(Source::Google));
+        assert_eq!(Source::parse("tripadvisor"), None);
+        assert_eq!(Source::Yelp.to_string(), "yelp");
     }
 
     #[test]
@@ -882,7 +848,7 @@ mod tests {
         ];
         for (labels, want) in cases {
             assert_eq!(
-                sorted(names(Platform::Yelp, labels)),
+                sorted(names(Source::Yelp, labels)),
                 sorted(want.to_vec()),
                 "{labels:?}"
             );
@@ -950,14 +916,14 @@ mod tests {
         ];
         for (labels, want) in cases {
             assert_eq!(
-                sorted(names(Platform::Google, labels)),
+                sorted(names(Source::Google, labels)),
                 sorted(want.to_vec()),
                 "{labels:?}"
             );
         }
         let t = Taxonomy::embedded();
         let ids = t.classify_labels(
-            Platform::Google,
+            Source::Google,
             [
                 "Mexican restaurant",
                 "Bar",
@@ -968,7 +934,7 @@ mod tests {
         assert_eq!(sorted(t.names(&ids)), ["bar", "mexican", "restaurant"]);
         assert!(t.is_restaurant(&ids));
         assert!(t.is_food_related(&ids));
-        let ids = t.classify_labels(Platform::Google, []);
+        let ids = t.classify_labels(Source::Google, []);
         assert_eq!(ids, [t.other_index()]);
         assert!(!t.is_restaurant(&ids) && !t.is_food_related(&ids));
     }
@@ -1449,56 +1415,56 @@ Winery";
 
     /// Food-adjacent real labels deliberately mapped to `other`: umbrella
     /// labels, tours and classes, charities, equipment shops, venues.
-    const DELIBERATELY_OTHER: &[(Platform, &str)] = &[
-        (Platform::Yelp, "Food"),
-        (Platform::Yelp, "Nightlife"),
-        (Platform::Yelp, "Local Flavor"),
-        (Platform::Yelp, "Food Tours"),
-        (Platform::Yelp, "Beer Tours"),
-        (Platform::Yelp, "Wine Tours"),
-        (Platform::Yelp, "Bar Crawl"),
-        (Platform::Yelp, "Cooking Classes"),
-        (Platform::Yelp, "Cooking Schools"),
-        (Platform::Yelp, "Tasting Classes"),
-        (Platform::Yelp, "Wine Tasting Classes"),
-        (Platform::Yelp, "Food Banks"),
-        (Platform::Yelp, "Kitchen Supplies"),
-        (Platform::Yelp, "Kitchen Incubators"),
-        (Platform::Yelp, "Brewing Supplies"),
-        (Platform::Yelp, "Grilling Equipment"),
-        (Platform::Yelp, "Bartenders"),
-        (Platform::Yelp, "Dance Clubs"),
-        (Platform::Yelp, "Karaoke"),
-        (Platform::Yelp, "Airport Lounges"),
-        (Platform::Yelp, "Paint & Sip"),
-        (Platform::Yelp, "Water Stores"),
-        (Platform::Yelp, "Ice Delivery"),
-        (Platform::Google, "Food"),
-        (Platform::Google, "Nightlife"),
-        (Platform::Google, "Night club"),
-        (Platform::Google, "Karaoke"),
-        (Platform::Google, "Food bank"),
-        (Platform::Google, "Soup kitchen"),
-        (Platform::Google, "Pantry"),
-        (Platform::Google, "Cooking class"),
-        (Platform::Google, "Culinary school"),
-        (Platform::Google, "Food and beverage consultant"),
-        (Platform::Google, "Restaurant supply store"),
-        (Platform::Google, "Baking supply store"),
-        (Platform::Google, "Kitchen supply store"),
-        (Platform::Google, "Brewing supply store"),
-        (Platform::Google, "Coffee machine supplier"),
-        (Platform::Google, "Grill store"),
-        (Platform::Google, "Banquet hall"),
-        (Platform::Google, "BBQ area"),
-        (Platform::Google, "Vending machine supplier"),
+    const DELIBERATELY_OTHER: &[(Source, &str)] = &[
+        (Source::Yelp, "Food"),
+        (Source::Yelp, "Nightlife"),
+        (Source::Yelp, "Local Flavor"),
+        (Source::Yelp, "Food Tours"),
+        (Source::Yelp, "Beer Tours"),
+        (Source::Yelp, "Wine Tours"),
+        (Source::Yelp, "Bar Crawl"),
+        (Source::Yelp, "Cooking Classes"),
+        (Source::Yelp, "Cooking Schools"),
+        (Source::Yelp, "Tasting Classes"),
+        (Source::Yelp, "Wine Tasting Classes"),
+        (Source::Yelp, "Food Banks"),
+        (Source::Yelp, "Kitchen Supplies"),
+        (Source::Yelp, "Kitchen Incubators"),
+        (Source::Yelp, "Brewing Supplies"),
+        (Source::Yelp, "Grilling Equipment"),
+        (Source::Yelp, "Bartenders"),
+        (Source::Yelp, "Dance Clubs"),
+        (Source::Yelp, "Karaoke"),
+        (Source::Yelp, "Airport Lounges"),
+        (Source::Yelp, "Paint & Sip"),
+        (Source::Yelp, "Water Stores"),
+        (Source::Yelp, "Ice Delivery"),
+        (Source::Google, "Food"),
+        (Source::Google, "Nightlife"),
+        (Source::Google, "Night club"),
+        (Source::Google, "Karaoke"),
+        (Source::Google, "Food bank"),
+        (Source::Google, "Soup kitchen"),
+        (Source::Google, "Pantry"),
+        (Source::Google, "Cooking class"),
+        (Source::Google, "Culinary school"),
+        (Source::Google, "Food and beverage consultant"),
+        (Source::Google, "Restaurant supply store"),
+        (Source::Google, "Baking supply store"),
+        (Source::Google, "Kitchen supply store"),
+        (Source::Google, "Brewing supply store"),
+        (Source::Google, "Coffee machine supplier"),
+        (Source::Google, "Grill store"),
+        (Source::Google, "Banquet hall"),
+        (Source::Google, "BBQ area"),
+        (Source::Google, "Vending machine supplier"),
     ];
 
-    fn food_labels() -> impl Iterator<Item = (Platform, &'static str)> {
+    fn food_labels() -> impl Iterator<Item = (Source, &'static str)> {
         YELP_FOOD_LABELS
             .lines()
-            .map(|l| (Platform::Yelp, l))
-            .chain(GOOGLE_FOOD_LABELS.lines().map(|l| (Platform::Google, l)))
+            .map(|l| (Source::Yelp, l))
+            .chain(GOOGLE_FOOD_LABELS.lines().map(|l| (Source::Google, l)))
             .filter(|(_, l)| !l.is_empty())
     }
 
@@ -1513,22 +1479,22 @@ Winery";
                 "{platform} {label:?} maps to other"
             );
             match platform {
-                Platform::Yelp => yelp += 1,
-                Platform::Google => google += 1,
+                Source::Yelp => yelp += 1,
+                Source::Google => google += 1,
             }
             // The restaurant rule: Yelp labels other than "Restaurants" never
             // make a restaurant; Google labels ending in "restaurant" always do.
             let lower = label.to_lowercase();
             match platform {
-                Platform::Yelp => assert_eq!(
+                Source::Yelp => assert_eq!(
                     t.is_restaurant(&ids),
                     lower.ends_with("restaurants"),
                     "{label:?}"
                 ),
-                Platform::Google if lower.ends_with("restaurant") => {
+                Source::Google if lower.ends_with("restaurant") => {
                     assert!(t.is_restaurant(&ids), "{label:?}")
                 }
-                Platform::Google => {}
+                Source::Google => {}
             }
         }
         assert_eq!((yelp, google), (209, 258));
@@ -1573,7 +1539,7 @@ Winery";
         let mapped: Vec<&str> = yelp
             .iter()
             .map(String::as_str)
-            .filter(|l| t.classify(Platform::Yelp, l) != [t.other_index()])
+            .filter(|l| t.classify(Source::Yelp, l) != [t.other_index()])
             .collect();
         let listed: Vec<&str> = YELP_FOOD_LABELS.lines().filter(|l| !l.is_empty()).collect();
         assert_eq!(mapped, listed);
@@ -1592,28 +1558,28 @@ Winery";
             seafood,cuisine,true\n";
         let t = Taxonomy::from_csv(rules, cats).expect("parses");
         let n = |p, l| t.names(&t.classify(p, l));
-        assert_eq!(n(Platform::Yelp, "  FISH   &  Chips "), ["seafood"]);
-        assert_eq!(n(Platform::Google, "Fish & chips"), ["seafood"]);
-        assert_eq!(n(Platform::Google, "Ice cream shop"), ["dessert"]);
-        assert_eq!(n(Platform::Google, "Soft-serve ice cream"), ["dessert"]);
-        assert_eq!(n(Platform::Google, "Nice creamery"), ["other"]);
-        assert_eq!(n(Platform::Google, "Fast food restaurant"), ["restaurant"]);
-        assert_eq!(n(Platform::Google, "Nonrestaurant"), ["other"]);
-        assert_eq!(n(Platform::Google, "Restaurant supply"), ["other"]);
-        assert_eq!(n(Platform::Google, "Southern restaurant (US)"), ["other"]);
-        assert_eq!(n(Platform::Yelp, "Cocktail Bars"), ["bar"]);
-        assert_eq!(n(Platform::Yelp, "Barsoom"), ["other"]);
-        assert_eq!(n(Platform::Yelp, "Crêpe bars"), ["bar"]);
-        assert_eq!(n(Platform::Yelp, "Fish & Chips, Bars"), ["bar", "seafood"]);
+        assert_eq!(n(Source::Yelp, "  FISH   &  Chips "), ["seafood"]);
+        assert_eq!(n(Source::Google, "Fish & chips"), ["seafood"]);
+        assert_eq!(n(Source::Google, "Ice cream shop"), ["dessert"]);
+        assert_eq!(n(Source::Google, "Soft-serve ice cream"), ["dessert"]);
+        assert_eq!(n(Source::Google, "Nice creamery"), ["other"]);
+        assert_eq!(n(Source::Google, "Fast food restaurant"), ["restaurant"]);
+        assert_eq!(n(Source::Google, "Nonrestaurant"), ["other"]);
+        assert_eq!(n(Source::Google, "Restaurant supply"), ["other"]);
+        assert_eq!(n(Source::Google, "Southern restaurant (US)"), ["other"]);
+        assert_eq!(n(Source::Yelp, "Cocktail Bars"), ["bar"]);
+        assert_eq!(n(Source::Yelp, "Barsoom"), ["other"]);
+        assert_eq!(n(Source::Yelp, "Crêpe bars"), ["bar"]);
+        assert_eq!(n(Source::Yelp, "Fish & Chips, Bars"), ["bar", "seafood"]);
         // Long and non-ASCII labels take the allocating path.
         let long = format!("{} bars", "x".repeat(500));
-        assert_eq!(n(Platform::Yelp, &long), ["bar"]);
-        assert_eq!(n(Platform::Google, "ÉPICERIE RESTAURANT"), ["restaurant"]);
+        assert_eq!(n(Source::Yelp, &long), ["bar"]);
+        assert_eq!(n(Source::Google, "ÉPICERIE RESTAURANT"), ["restaurant"]);
         // classify_into reuses the buffer.
         let mut out = vec![99, 98];
-        t.classify_into(Platform::Yelp, "Bars", &mut out);
+        t.classify_into(Source::Yelp, "Bars", &mut out);
         assert_eq!(out, [1]);
-        t.classify_into(Platform::Yelp, "nothing", &mut out);
+        t.classify_into(Source::Yelp, "nothing", &mut out);
         assert_eq!(out, [t.other_index()]);
         assert_eq!(t.names(&[0, 999]), ["restaurant"]);
     }
@@ -1635,14 +1601,14 @@ Winery";
             "ß",
             "İstanbul restaurant",
         ] {
-            for platform in [Platform::Yelp, Platform::Google] {
+            for platform in [Source::Yelp, Source::Google] {
                 let ids = t.classify(platform, label);
                 assert!(!ids.is_empty());
                 assert!(ids.windows(2).all(|w| w[0] < w[1]));
             }
         }
         assert_eq!(
-            names(Platform::Google, "Pizza\u{a0}restaurant"),
+            names(Source::Google, "Pizza\u{a0}restaurant"),
             ["restaurant", "pizza"]
         );
     }
@@ -1732,7 +1698,7 @@ Winery";
         )
         .expect("parses");
         assert_eq!(
-            t.names(&t.classify(Platform::Yelp, "Say \"Hi\"")),
+            t.names(&t.classify(Source::Yelp, "Say \"Hi\"")),
             ["restaurant"]
         );
     }

@@ -18,8 +18,8 @@ use crate::read::{
 };
 use crate::report::SourceReport;
 use crate::states;
-use crate::taxonomy::Platform;
 use reviewlake_lake::TableRewrite as TableSink;
+use reviewlake_schema::Reason;
 
 /// One business row on its way to dim_business.
 #[derive(Default)]
@@ -212,12 +212,12 @@ async fn admit(
     map.insert(row.source_id.clone(), entry);
     if !in_state {
         rep.drop(if row.state.is_none() {
-            "no_state"
+            Reason::NoState
         } else {
-            "out_of_scope_state"
+            Reason::OutOfScopeState
         });
     } else if !in_cat {
-        rep.drop("out_of_scope_category");
+        rep.drop(Reason::OutOfScopeCategory);
     } else {
         rep.carried += 1;
         rep.produced += 1;
@@ -233,7 +233,7 @@ fn check_coordinates(row: &mut BizRow, rep: &mut SourceReport) {
             row.latitude = None;
             row.longitude = None;
             row.coordinates_flagged = true;
-            rep.alter("coordinates_incomplete");
+            rep.alter(Reason::CoordinatesIncomplete);
         }
         return;
     };
@@ -247,7 +247,7 @@ fn check_coordinates(row: &mut BizRow, rep: &mut SourceReport) {
         row.latitude = None;
         row.longitude = None;
         row.coordinates_flagged = true;
-        rep.alter("coordinates_outside_us");
+        rep.alter(Reason::CoordinatesOutsideUs);
     }
 }
 
@@ -255,14 +255,14 @@ fn check_rating(v: Option<f64>, rep: &mut SourceReport) -> Option<f64> {
     match v {
         Some(x) if !(1.0..=5.0).contains(&x) => {
             // 0 means "no rating yet" on both platforms.
-            rep.alter("rating_out_of_range");
+            rep.alter(Reason::RatingOutOfRange);
             None
         }
         other => other,
     }
 }
 
-fn non_negative(v: Option<i64>, rep: &mut SourceReport, reason: &str) -> Option<i64> {
+fn non_negative(v: Option<i64>, rep: &mut SourceReport, reason: Reason) -> Option<i64> {
     match v {
         Some(x) if x < 0 => {
             rep.alter(reason);
@@ -316,7 +316,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                     i,
                     f,
                     l,
-                    "malformed_business_id",
+                    Reason::MalformedBusinessId,
                     Some(format!("business_id {:?}", opt_str(id, i))),
                 );
                 continue;
@@ -342,7 +342,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 latitude: opt_f64(lat, i),
                 longitude: opt_f64(lon, i),
                 rating: check_rating(opt_f64(stars, i), &mut rep),
-                review_count: non_negative(opt_i64(rc, i), &mut rep, "negative_review_count"),
+                review_count: non_negative(opt_i64(rc, i), &mut rep, Reason::NegativeReviewCount),
                 is_open: opt_i64(open, i)
                     .and_then(|v| match v {
                         0 => Some(false),
@@ -381,7 +381,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             };
             if let Some(labels) = labels {
                 row.categories =
-                    tax.classify_labels(Platform::Yelp, labels.iter().map(|s| s.as_str()));
+                    tax.classify_labels(Source::Yelp, labels.iter().map(|s| s.as_str()));
                 row.source_categories = Some(labels);
             }
             if row.categories.is_empty()
@@ -398,8 +398,8 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         b.tick(batch.num_rows() as u64);
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same);
-    rep.drop_n("duplicate_business_id", other);
+    rep.drop_n(Reason::DuplicateLine, same);
+    rep.drop_n(Reason::DuplicateBusinessId, other);
     b.sources.push(rep);
     Ok(())
 }
@@ -453,7 +453,7 @@ fn yelp_attributes(
                 .filter_map(|item| {
                     let pair = item.as_str().and_then(|t| t.split_once(':'));
                     if pair.is_none() {
-                        rep.alter("unparseable_attribute");
+                        rep.alter(Reason::UnparseableAttribute);
                     }
                     let (k, v) = pair?;
                     Some((k.trim().to_string(), attr_from_text(v.trim(), rep)))
@@ -461,7 +461,7 @@ fn yelp_attributes(
                 .collect(),
         ),
         _ => {
-            rep.alter("unparseable_attribute");
+            rep.alter(Reason::UnparseableAttribute);
             None
         }
     }
@@ -483,7 +483,7 @@ fn attr_from_text(text: &str, rep: &mut SourceReport) -> AttrValue {
             }
             let body = t.trim_start_matches(['u', 'U', 'r', 'R', 'b', 'B']);
             if t.starts_with(['{', '[', '(']) || body.starts_with(['\'', '"']) {
-                rep.alter("unparseable_attribute");
+                rep.alter(Reason::UnparseableAttribute);
             }
             AttrValue::Str(text.to_string())
         }
@@ -568,7 +568,7 @@ fn yelp_hours(
             Some(DayHours::Closed) => {}
             None => {
                 *unparsed += 1;
-                rep.alter("unparseable_hours");
+                rep.alter(Reason::UnparseableHours);
             }
         }
     };
@@ -701,7 +701,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                     i,
                     f,
                     l,
-                    "malformed_gmap_id",
+                    Reason::MalformedGmapId,
                     Some(format!("gmap_id {:?}", opt_str(id, i))),
                 );
                 continue;
@@ -730,11 +730,11 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                     let from_reviews = folder_states.get(gid).copied();
                     match (from_file, from_reviews) {
                         (Some(s), _) => {
-                            rep.alter("state_from_file_name");
+                            rep.alter(Reason::StateFromFileName);
                             Some(s)
                         }
                         (None, Some(s)) => {
-                            rep.alter("state_from_review_folder");
+                            rep.alter(Reason::StateFromReviewFolder);
                             Some(s)
                         }
                         (None, None) => None,
@@ -763,7 +763,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 latitude: opt_f64(lat, i),
                 longitude: opt_f64(lon, i),
                 rating: check_rating(opt_f64(rating, i), &mut rep),
-                review_count: non_negative(opt_i64(nrev, i), &mut rep, "negative_review_count"),
+                review_count: non_negative(opt_i64(nrev, i), &mut rep, Reason::NegativeReviewCount),
                 price_level: opt_str(price, i).and_then(parse::price_level),
                 is_open: opt_str(status, i)
                     .and_then(parse::clean_str)
@@ -783,7 +783,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                     .map(str::to_string)
                     .collect();
                 row.categories =
-                    tax.classify_labels(Platform::Google, labels.iter().map(|s| s.as_str()));
+                    tax.classify_labels(Source::Google, labels.iter().map(|s| s.as_str()));
                 row.source_categories = Some(labels);
             }
             if row.categories.is_empty()
@@ -853,7 +853,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                             Some(DayHours::Closed) => {}
                             None => {
                                 row.hours_unparsed += 1;
-                                rep.alter("unparseable_hours");
+                                rep.alter(Reason::UnparseableHours);
                             }
                         }
                     }
@@ -866,8 +866,8 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         b.tick(batch.num_rows() as u64);
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same);
-    rep.drop_n("duplicate_gmap_id", other);
+    rep.drop_n(Reason::DuplicateLine, same);
+    rep.drop_n(Reason::DuplicateGmapId, other);
     b.sources.push(rep);
     Ok(())
 }

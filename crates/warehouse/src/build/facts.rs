@@ -1,7 +1,7 @@
 //! fact_review, fact_tip and fact_checkin.
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use reviewlake_schema::{lineage, warehouse as wh};
+use reviewlake_schema::{Reason, lineage, warehouse as wh};
 
 use super::columns::*;
 use super::{
@@ -90,10 +90,10 @@ async fn flush_if_full(sink: &mut TableSink, rows: &mut ReviewRows, force: bool)
 fn business<'m>(
     map: &'m std::collections::HashMap<String, BizEntry>,
     id: &str,
-) -> std::result::Result<&'m BizEntry, &'static str> {
+) -> std::result::Result<&'m BizEntry, Reason> {
     match map.get(id) {
-        None => Err("unknown_business"),
-        Some(e) if !e.in_scope => Err("business_out_of_scope"),
+        None => Err(Reason::UnknownBusiness),
+        Some(e) if !e.in_scope => Err(Reason::BusinessOutOfScope),
         Some(e) => Ok(e),
     }
 }
@@ -148,8 +148,15 @@ async fn yelp_reviews(
                 let (f, l) = (file.value(i), line.value(i));
                 let Some(review_id) = opt_str(rid, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("review_id {:?}", opt_str(rid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_review_id", Some(d));
+                    b.quarantine.push(
+                        &mut rep,
+                        &batch,
+                        i,
+                        f,
+                        l,
+                        Reason::MalformedReviewId,
+                        Some(d),
+                    );
                     continue;
                 };
                 let k = id_key(&[review_id.as_bytes()]);
@@ -159,19 +166,26 @@ async fn yelp_reviews(
                 let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("user_id {:?}", opt_str(uid, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
                     continue;
                 };
                 let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("business_id {:?}", opt_str(bid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_business_id", Some(d));
+                    b.quarantine.push(
+                        &mut rep,
+                        &batch,
+                        i,
+                        f,
+                        l,
+                        Reason::MalformedBusinessId,
+                        Some(d),
+                    );
                     continue;
                 };
                 let Some(st) = opt_f64(stars, i).filter(|s| (1.0..=5.0).contains(s)) else {
                     let d = format!("stars {:?}", opt_f64(stars, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "stars_out_of_range", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::StarsOutOfRange, Some(d));
                     continue;
                 };
                 let Some(ts_us) = opt_str(date, i)
@@ -180,7 +194,7 @@ async fn yelp_reviews(
                 else {
                     let d = format!("date {:?}", opt_str(date, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "bad_timestamp", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
                     continue;
                 };
                 let biz = match business(&b.yelp_biz, business_id) {
@@ -202,7 +216,7 @@ async fn yelp_reviews(
                     votes(vote(opt_i64(cool, i), "cool"), &mut flagged),
                 );
                 if flagged {
-                    rep.alter("negative_votes");
+                    rep.alter(Reason::NegativeVotes);
                 }
                 b.yelp_users.insert(user_id.to_string());
                 b.note_day(ts_us);
@@ -241,8 +255,8 @@ async fn yelp_reviews(
         }
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same);
-    rep.drop_n("duplicate_review_id", other);
+    rep.drop_n(Reason::DuplicateLine, same);
+    rep.drop_n(Reason::DuplicateReviewId, other);
     b.sources.push(rep);
     Ok(())
 }
@@ -298,13 +312,13 @@ async fn google_reviews(
                 let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_google_user_id(v)) else {
                     let d = format!("user_id {:?}", opt_str(uid, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
                     continue;
                 };
                 let Some(gmap_id) = opt_str(gid, i).filter(|v| parse::is_gmap_id(v)) else {
                     let d = format!("gmap_id {:?}", opt_str(gid, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_gmap_id", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::MalformedGmapId, Some(d));
                     continue;
                 };
                 let Some(t) = opt_i64(time, i) else {
@@ -314,7 +328,7 @@ async fn google_reviews(
                         i,
                         f,
                         l,
-                        "bad_timestamp",
+                        Reason::BadTimestamp,
                         Some("time is null".into()),
                     );
                     continue;
@@ -334,13 +348,13 @@ async fn google_reviews(
                 if !(MIN_TS..MAX_TS).contains(&ts_us) {
                     let d = format!("time {t}");
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "bad_timestamp", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
                     continue;
                 }
                 let Some(st) = opt_f64(rating, i).filter(|s| (1.0..=5.0).contains(s)) else {
                     let d = format!("rating {:?}", opt_f64(rating, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "stars_out_of_range", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::StarsOutOfRange, Some(d));
                     continue;
                 };
                 let biz = match business(&b.google_biz, gmap_id) {
@@ -418,8 +432,8 @@ async fn google_reviews(
         }
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same);
-    rep.drop_n("duplicate_review", other);
+    rep.drop_n(Reason::DuplicateLine, same);
+    rep.drop_n(Reason::DuplicateReview, other);
     b.sources.push(rep);
     Ok(())
 }
@@ -490,13 +504,20 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("user_id {:?}", opt_str(uid, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
                     continue;
                 };
                 let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("business_id {:?}", opt_str(bid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_business_id", Some(d));
+                    b.quarantine.push(
+                        &mut rep,
+                        &batch,
+                        i,
+                        f,
+                        l,
+                        Reason::MalformedBusinessId,
+                        Some(d),
+                    );
                     continue;
                 };
                 let Some(ts_us) = opt_str(date, i)
@@ -505,7 +526,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 else {
                     let d = format!("date {:?}", opt_str(date, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "bad_timestamp", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
                     continue;
                 };
                 let biz = match business(&b.yelp_biz, business_id) {
@@ -518,7 +539,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 let t = opt_str(text, i).and_then(parse::clean_str);
                 let compl = match opt_i64(cc, i) {
                     Some(x) if x < 0 => {
-                        rep.alter("negative_compliment_count");
+                        rep.alter(Reason::NegativeComplimentCount);
                         None
                     }
                     o => o,
@@ -526,7 +547,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 // 2013-2016: `"likes": 3`.
                 let likes = match resc.row(i).i64(wh::LIKES) {
                     Some(x) if x < 0 => {
-                        rep.alter("negative_likes");
+                        rep.alter(Reason::NegativeLikes);
                         None
                     }
                     o => o,
@@ -575,7 +596,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
         }
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same + other);
+    rep.drop_n(Reason::DuplicateLine, same + other);
     b.sources.push(rep);
     b.finish(sink).await
 }
@@ -721,8 +742,15 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                 }
                 let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("business_id {:?}", opt_str(bid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_business_id", Some(d));
+                    b.quarantine.push(
+                        &mut rep,
+                        &batch,
+                        i,
+                        f,
+                        l,
+                        Reason::MalformedBusinessId,
+                        Some(d),
+                    );
                     continue;
                 };
                 let biz = match business(&b.yelp_biz, business_id) {
@@ -749,12 +777,12 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                         None => bad += 1,
                     }
                 }
-                rep.alter_n("unparseable_checkin_timestamps", bad);
+                rep.alter_n(Reason::UnparseableCheckinTimestamps, bad);
                 let (cells, bad_cells) = histogram_cells(&resc.row(i));
                 for (d, h, n) in cells {
                     out.cell(&biz, d, h, n);
                 }
-                rep.alter_n("unparseable_checkin_histogram", bad_cells);
+                rep.alter_n(Reason::UnparseableCheckinHistogram, bad_cells);
                 rep.produced += (out.business_key.len() - before) as u64;
             }
             sink.write(out.batch()?).await?;
@@ -762,7 +790,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
         }
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same + other);
+    rep.drop_n(Reason::DuplicateLine, same + other);
     b.sources.push(rep);
     b.finish(sink).await
 }

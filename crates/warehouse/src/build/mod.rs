@@ -15,6 +15,7 @@ use arrow::array::{
 };
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use reviewlake_lake::{Lake, QuerySession, Stage};
+use reviewlake_schema::Reason;
 use reviewlake_schema::progress::{Reporter, Unit};
 use reviewlake_schema::warehouse as wh;
 
@@ -159,14 +160,14 @@ impl QuarantineRows {
         row: usize,
         file: &str,
         line: i64,
-        reason: &str,
+        reason: Reason,
         detail: Option<String>,
     ) {
         report.quarantine(reason);
         self.table.push(report.table.clone());
         self.file.push(file.to_string());
         self.line.push(line);
-        self.reason.push(reason.to_string());
+        self.reason.push(reason.as_str().to_string());
         self.detail.push(detail);
         self.record.push(row_json(batch, row));
     }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
-use reviewlake_schema::{YELP_USER_COMPLIMENTS, warehouse as wh};
+use reviewlake_schema::{Reason, YELP_USER_COMPLIMENTS, warehouse as wh};
 
 use super::columns::*;
 use super::{BATCH_ROWS, Build, elect_by_id, keep_row, user_key};
@@ -146,14 +146,14 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 let Some(uid) = opt_str(id, i).filter(|v| parse::is_yelp_id(v)) else {
                     let d = format!("user_id {:?}", opt_str(id, i));
                     b.quarantine
-                        .push(&mut rep, &batch, i, f, l, "malformed_user_id", Some(d));
+                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
                     continue;
                 };
                 if !keep_row(&mut el, &mut hashes, &c, id_key(&[uid.as_bytes()]), f, l, i)? {
                     continue;
                 }
                 if !b.yelp_users.contains(uid) {
-                    rep.drop("no_activity_in_scope");
+                    rep.drop(Reason::NoActivityInScope);
                     continue;
                 }
                 let k = user_key(Source::Yelp, uid);
@@ -195,12 +195,12 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                     }
                 };
                 if flagged {
-                    rep.alter("negative_votes");
+                    rep.alter(Reason::NegativeVotes);
                 }
                 let since_raw = opt_str(since, i).and_then(parse::clean_str);
                 let since_ts = since_raw.and_then(parse::parse_yelp_timestamp);
                 if since_raw.is_some() && since_ts.is_none() {
-                    rep.alter("unparseable_yelping_since");
+                    rep.alter(Reason::UnparseableYelpingSince);
                 }
                 let (years, bad) = match opt_str(elite, i) {
                     Some(e) => parse::parse_elite(e),
@@ -211,7 +211,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                         .unwrap_or_default(),
                 };
                 if bad > 0 {
-                    rep.alter("bad_elite_token");
+                    rep.alter(Reason::BadEliteToken);
                 }
                 let fr: Vec<String> = match opt_str(friends, i) {
                     Some(s) => parse::split_list(s).map(str::to_string).collect(),
@@ -228,7 +228,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 };
                 let average = match opt_f64(avg, i) {
                     Some(x) if !(0.0..=5.0).contains(&x) => {
-                        rep.alter("average_stars_out_of_range");
+                        rep.alter(Reason::AverageStarsOutOfRange);
                         None
                     }
                     o => o,
@@ -262,8 +262,8 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
         }
     }
     let (same, other) = el.loser_counts();
-    rep.drop_n("duplicate_line", same);
-    rep.drop_n("duplicate_user_id", other);
+    rep.drop_n(Reason::DuplicateLine, same);
+    rep.drop_n(Reason::DuplicateUserId, other);
     b.sources.push(rep);
 
     // Users that facts reference but the user file lacks: inferred rows.
