@@ -71,6 +71,13 @@ pub struct PipelineArgs {
     /// ml stage: seed of splits, initialisations and searches.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Memory the warehouse and features plans may use together (e.g. `512MiB`,
+    /// `4GiB`): sorts, aggregates and joins spill to disk beyond it.
+    #[arg(long, default_value = "2GiB", value_parser = reviewlake_lake::parse_size)]
+    pub memory_limit: u64,
+    /// Folder for the plans' spill files (default: the system temp folder).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
     /// For tests of failure handling: make the warehouse build fail its reconciliation
     /// check after writing its tables.
     #[arg(long, hide = true)]
@@ -134,6 +141,12 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
             Lake::open_existing(&args.lake)
         }
         .with_context(|| format!("opening lake {}", args.lake))?;
+        let mut engine =
+            reviewlake_lake::QueryEngine::unbounded().with_memory_limit(args.memory_limit);
+        if let Some(dir) = &args.spill_dir {
+            engine = engine.with_spill_dir(dir);
+        }
+        let lake = lake.with_engine(engine);
         let run_id = format!("pipeline-{}", std::process::id());
         // One writer at a time for the whole run; each stage joins this lease.
         let guard = lake.acquire_writer(&run_id).await?;

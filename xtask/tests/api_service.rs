@@ -1835,6 +1835,41 @@ fn the_dashboard_draws_every_chart_redraws_on_filters_and_recommends() {
         "{cards}"
     );
     assert!(retention[2].as_str().unwrap().contains("70 %"), "{cards}");
+    // No card headlines a partial period (one a platform's data begins or ends inside),
+    // though the lake has some.
+    let headlines = tab
+        .evaluate(
+            "(async () => { const g = document.getElementById('f-grain').value; \
+             const b = await (await fetch('/v1/kpis?grain=' + g)).json(); const out = []; \
+             for (const c of document.querySelectorAll('.card')) { \
+               const d = c.querySelector('.meta').textContent.slice(0, 10); \
+               const s = b.series.find((s) => s.kpi === c.dataset.kpi); \
+               const p = s && s.points.find((p) => p.period_start === d); \
+               out.push([c.dataset.kpi, d, p ? p.partial : null, \
+                 s ? s.points.filter((p) => p.partial).length : 0]); } \
+             return JSON.stringify(out); })()",
+            true,
+        )
+        .unwrap();
+    let headlines: Value = serde_json::from_str(
+        headlines
+            .value
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .unwrap_or("null"),
+    )
+    .unwrap();
+    for h in headlines.as_array().unwrap() {
+        assert_eq!(h[2], Value::Bool(false), "a partial headline: {headlines}");
+    }
+    assert!(
+        headlines
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h[3].as_i64().unwrap_or(0) > 0),
+        "no partial period in the lake to avoid: {headlines}"
+    );
     let sites = eval("Number(document.getElementById('sites').dataset.rows)");
     assert!(sites.as_i64().unwrap() > 0);
 

@@ -37,6 +37,38 @@ fn report_renders_charts_in_headless_chromium() {
         .arg(&html));
 
     let text = std::fs::read_to_string(&html).unwrap();
+    // The generated data ends inside a quarter (and Google's before Yelp's): those
+    // quarters are marked partial and the headline is the latest whole one.
+    let sql = |q: &str| -> String {
+        let o = xtask()
+            .args(["sql", "--format", "csv", "--lake"])
+            .arg(&lake)
+            .arg(q)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let overall = "grain = 'quarter' AND state IS NULL AND category IS NULL AND source IS NULL \
+                   AND business_key IS NULL AND kpi = 'review_growth_rate'";
+    let last = sql(&format!(
+        "SELECT CAST(partial AS VARCHAR) AS p FROM kpi WHERE {overall} \
+         ORDER BY period_start DESC LIMIT 1"
+    ));
+    assert_eq!(last, "p\ntrue", "the last quarter is not marked partial");
+    let headline = text
+        .split("Latest whole quarter with enough reviews: <b>")
+        .nth(1)
+        .and_then(|t| t.split("</b>").next())
+        .unwrap_or_default()
+        .to_string();
+    let (year, q) = headline.split_once(" Q").expect("a headline quarter");
+    let start = format!("{year}-{:02}-01", (q.parse::<u32>().unwrap() - 1) * 3 + 1);
+    let flag = sql(&format!(
+        "SELECT CAST(partial AS VARCHAR) AS p FROM kpi WHERE {overall} \
+         AND period_start = DATE '{start}'"
+    ));
+    assert_eq!(flag, "p\nfalse", "headline {headline} is a partial quarter");
     assert!(
         !text.contains("src=\"http") && !text.contains("href=\"http"),
         "self-contained"
@@ -153,7 +185,7 @@ fn real_samples_build_no_headline_below_the_minimum_support() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(
-        text.contains("Latest quarter with enough reviews: <b>none</b>"),
+        text.contains("Latest whole quarter with enough reviews: <b>none</b>"),
         "a headline on fewer than 30 reviews"
     );
 }

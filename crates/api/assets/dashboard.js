@@ -5,7 +5,6 @@
 
 const KPIS = ["retention_rate", "review_growth_rate", "avg_rating_variation", "sentiment_variation"];
 const charts = {};
-let DATA_THROUGH = null; // date of the latest review: later-ending periods are partial
 Chart.defaults.animation = false;
 Chart.defaults.maintainAspectRatio = false;
 Chart.defaults.font.size = 11;
@@ -46,15 +45,6 @@ function draw(id, config, points) {
   canvas.dataset.draws = String(Number(canvas.dataset.draws || 0) + 1);
 }
 
-// Whether the period starting at `start` ends by the latest review.
-function complete(start, grain) {
-  if (!DATA_THROUGH) return true;
-  const d = new Date(start + "T00:00:00Z");
-  d.setUTCMonth(d.getUTCMonth() + (grain === "year" ? 12 : grain === "quarter" ? 3 : 1));
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10) <= DATA_THROUGH;
-}
-
 function pct(v) {
   return v === null || v === undefined ? "–" : v.toFixed(1) + " %";
 }
@@ -81,10 +71,12 @@ async function loadKpis(f) {
       },
       options: { plugins: { legend: { display: true, labels: { boxWidth: 10 } } }, scales: { x: { ticks: { maxTicksLimit: 8 } } } },
     }, drawnPoints);
-    // The card: the latest period with a value, its trend and its target.
+    // The card: the latest whole period with a value (a partial period, where a
+    // platform's data begins or ends, is never the headline; one on enough reviews if
+    // there is one), its trend and its target.
     const card = $("card-" + s.kpi);
-    const points = [...s.points].reverse();
-    const last = points.find((p) => p.value !== null && complete(p.period_start, f.grain)) || points.find((p) => p.value !== null);
+    const points = [...s.points].reverse().filter((p) => p.value !== null && !p.partial);
+    const last = points.find((p) => !p.low_support) || points[0];
     const value = card.querySelector(".value");
     const meta = card.querySelector(".meta");
     if (!last) {
@@ -99,7 +91,7 @@ async function loadKpis(f) {
     }
     value.innerHTML = arrow + pct(last.value);
     const met = last.target_met ? '<span class="met">target met</span>' : '<span class="missed">target missed</span>';
-    meta.innerHTML = last.period_start + " · previous " + pct(last.previous_value) + "<br>target " + targetText(s.target) + " · " + met;
+    meta.innerHTML = last.period_start + (last.low_support ? " (few reviews)" : "") + " · previous " + pct(last.previous_value) + "<br>target " + targetText(s.target) + " · " + met;
     card.dataset.value = String(last.value);
     card.dataset.trend = arrow.includes("up") ? "up" : arrow.includes("down") ? "down" : "";
   }
@@ -243,7 +235,6 @@ async function init() {
   const status = $("status");
   try {
     const [snap, facets] = await Promise.all([api("/v1/snapshot"), api("/v1/facets")]);
-    DATA_THROUGH = snap.data_through;
     for (const s of facets.states) $("f-state").add(new Option(s.value + " (" + s.businesses + ")", s.value));
     for (const c of facets.categories) $("f-category").add(new Option(c.value + " (" + c.businesses + ")", c.value));
     const samples = $("rec-samples");

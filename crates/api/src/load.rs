@@ -477,7 +477,8 @@ impl LoadedSnapshot {
             let mut s = session
                 .stream(
                     "SELECT grain, period_start, state, category, source, kpi, value, \
-                     previous_value, target_met FROM kpi WHERE business_key IS NULL",
+                     previous_value, target_met, low_support, partial FROM kpi \
+                     WHERE business_key IS NULL",
                 )
                 .await?;
             let mut group_rows = 0;
@@ -497,6 +498,7 @@ impl LoadedSnapshot {
                     c.f64(col::PREVIOUS_VALUE)?,
                     c.bool(col::TARGET_MET)?,
                 );
+                let (low, partial) = (c.bool(col::LOW_SUPPORT)?, c.bool(col::PARTIAL)?);
                 for i in 0..b.num_rows() {
                     group_rows += 1;
                     let (Some(k), Some(g), Some(p)) = (
@@ -530,6 +532,8 @@ impl LoadedSnapshot {
                         value: opt_f64(value, i),
                         previous_value: opt_f64(prev, i),
                         target_met: opt_bool(met, i),
+                        low_support: opt_bool(low, i).unwrap_or(false),
+                        partial: opt_bool(partial, i).unwrap_or(false),
                     });
                     acc.kept += 1;
                 }

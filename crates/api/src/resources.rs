@@ -295,6 +295,12 @@ pub struct KpiPoint {
     pub previous_value: Option<f64>,
     /// Whether `value` meets the target (null when `value` is null).
     pub target_met: Option<bool>,
+    /// The value stands on fewer reviews than the build's minimum support (in this
+    /// period or, for comparisons, the previous one): shown greyed, not headlined.
+    pub low_support: bool,
+    /// The period is partial: a platform's data begins or ends inside it (the last,
+    /// unfinished period included). Never headlined.
+    pub partial: bool,
 }
 
 /// One KPI over time for one group.

@@ -67,6 +67,8 @@ pub(crate) struct KpiRow {
     pub value: Option<f64>,
     pub previous_value: Option<f64>,
     pub target_met: Option<bool>,
+    pub low_support: bool,
+    pub partial: bool,
 }
 
 /// A KPI group: (kpi, grain, state upper-cased, category lower-cased, source).
@@ -520,6 +522,8 @@ impl LoadedSnapshot {
                 value: finite(r.value),
                 previous_value: finite(r.previous_value),
                 target_met: r.target_met,
+                low_support: r.low_support,
+                partial: r.partial,
             })
             .collect()
     }

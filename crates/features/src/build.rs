@@ -1,26 +1,22 @@
 //! The features build: warehouse -> features zone.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
-    StringArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::compute::cast;
 use arrow::datatypes::SchemaRef;
-use rayon::prelude::*;
 use reviewlake_lake::{Columns, Lake, LakeError, QuerySession, Stage, TableRewrite, Zone};
 use reviewlake_schema::col;
 use reviewlake_schema::features as ft;
 use reviewlake_schema::progress::{Reporter, Unit};
 use reviewlake_schema::warehouse as wh;
-use reviewlake_warehouse::parse::{civil_from_days, weekday_from_days};
 use serde::Serialize;
 
 use crate::kpi::{self, Grain, Group, KpiRow, ReviewAgg};
-use crate::vader::SentimentAnalyzer;
 use crate::{FeaturesError, Result};
 
 const DAY_US: i64 = 86_400_000_000;
@@ -64,6 +60,9 @@ pub struct FeaturesReport {
     pub texts_per_second: f64,
     /// KPI rows below the minimum support (marked `low_support`, kept out of headlines).
     pub kpi_low_support: u64,
+    /// KPI rows of partial periods (a platform's data begins or ends inside the period:
+    /// marked `partial`, never headlined).
+    pub kpi_partial: u64,
     /// The minimum support of this build (reviews behind a value and its previous one).
     pub min_support: i64,
     /// The catalog snapshot that made this build visible.
@@ -87,6 +86,11 @@ impl std::fmt::Display for FeaturesReport {
                 f,
                 "  {} of {n} KPI rows rest on fewer than {} reviews (low_support: greyed or left out of the report)",
                 self.kpi_low_support, self.min_support
+            )?;
+            writeln!(
+                f,
+                "  {} of {n} KPI rows are of partial periods (a platform's data begins or ends inside them: never headlined)",
+                self.kpi_partial
             )?;
         }
         match self.snapshot {
@@ -156,11 +160,24 @@ impl Run<'_> {
     /// Runs `sql` and writes its result as table `name` (columns by name).
     async fn write_sql(&mut self, name: &str, schema: SchemaRef, sql: &str) -> Result<()> {
         self.step(name);
+        self.write_stream(name, schema, sql, |_| {}).await
+    }
+
+    /// Runs `sql` and streams its result into table `name` (columns by name), calling
+    /// `seen` with every written batch.
+    async fn write_stream(
+        &mut self,
+        name: &str,
+        schema: SchemaRef,
+        sql: &str,
+        mut seen: impl FnMut(&RecordBatch),
+    ) -> Result<()> {
         let mut sink = self.open(name, schema.clone()).await?;
         let mut stream = self.stream(sql).await?;
         while let Some(b) = stream.next().await {
-            let b = b.map_err(qerr(sql))?;
-            sink.write(conform(&b, &schema, name)?).await?;
+            let b = conform(&b.map_err(qerr(sql))?, &schema, name)?;
+            seen(&b);
+            sink.write(b).await?;
         }
         self.commit(sink).await
     }
@@ -191,6 +208,9 @@ async fn build_locked(
 ) -> Result<FeaturesReport> {
     let t0 = Instant::now();
     let session = lake.session_zones(&[Zone::Warehouse]).await?;
+    for f in crate::udf::all() {
+        session.register_udf(f);
+    }
     for t in [
         wh::FACT_REVIEW,
         wh::DIM_BUSINESS,
@@ -242,210 +262,90 @@ async fn count(run: &Run<'_>, sql: &str) -> Result<u64> {
     Ok(Columns::new(b, sql).i64("n")?.value(0).max(0) as u64)
 }
 
-/// (neg, neu, pos, compound, word count) of one text; `None` without text.
-type Scored = Option<(f64, f64, f64, f64, i32)>;
-
-/// VADER scores of a column of texts (null text -> null scores), in parallel.
-fn score(texts: &StringArray) -> Vec<Scored> {
-    let an = SentimentAnalyzer::shared();
-    (0..texts.len())
-        .into_par_iter()
-        .map(|i| {
-            if texts.is_null(i) {
-                return None;
-            }
-            let t = texts.value(i);
-            let s = an.polarity_scores(t);
-            Some((
-                s.neg,
-                s.neu,
-                s.pos,
-                s.compound,
-                t.split_whitespace().count() as i32,
-            ))
-        })
-        .collect()
+/// The newest review time of the warehouse, µs (0 without reviews).
+async fn newest_review(run: &Run<'_>) -> Result<i64> {
+    let sql = "SELECT CAST(max(review_ts) AS BIGINT) AS m FROM fact_review";
+    let b = run.collect(sql).await?;
+    Ok(match b.iter().find(|b| b.num_rows() > 0) {
+        Some(b) => {
+            let m = Columns::new(b, wh::FACT_REVIEW).i64("m")?;
+            if m.is_null(0) { 0 } else { m.value(0) }
+        }
+        None => 0,
+    })
 }
 
-/// The neg, neu, pos, compound and word-count columns of scored texts.
-fn score_columns(scores: &[Scored]) -> [ArrayRef; 5] {
-    let col = |f: fn(&(f64, f64, f64, f64, i32)) -> f64| -> ArrayRef {
-        Arc::new(Float64Array::from(
-            scores.iter().map(|s| s.as_ref().map(f)).collect::<Vec<_>>(),
-        ))
-    };
-    [
-        col(|x| x.0),
-        col(|x| x.1),
-        col(|x| x.2),
-        col(|x| x.3),
-        Arc::new(Int32Array::from_iter_values(
-            scores.iter().map(|s| s.map_or(0, |x| x.4)),
-        )),
-    ]
+/// Texts scored in a written batch (a row with text has a non-null `neg`).
+fn scored_in(batch: &RecordBatch) -> u64 {
+    batch
+        .column_by_name(col::NEG)
+        .map_or(0, |a| (a.len() - a.null_count()) as u64)
+}
+
+/// The VADER columns of a query over a table with a `text` column: the score struct
+/// is computed once (in the inner projection) and taken apart by name.
+const VADER_COLS: &str = "v['neg'] AS neg, v['neu'] AS neu, v['pos'] AS pos, \
+    v['compound'] AS compound, v['words'] AS word_count";
+
+/// The review features query: VADER through the `vader` function, the calendar
+/// columns, votes and response time, as one plan over `fact_review`.
+fn review_features_sql(newest: i64) -> String {
+    format!(
+        "SELECT review_key, source, business_key, user_key, state, review_ts, date_key, stars, \
+           {VADER_COLS}, \
+           CAST(date_part('year', review_ts) AS INT) AS year, \
+           CAST(date_part('month', review_ts) AS INT) AS month, \
+           CAST((CAST(date_part('dow', review_ts) AS INT) + 6) % 7 AS INT) AS weekday, \
+           CAST(date_part('hour', review_ts) AS INT) AS hour, \
+           CAST(greatest(CAST({newest} AS BIGINT) - CAST(review_ts AS BIGINT), CAST(0 AS BIGINT)) \
+             / {DAY_US} AS INT) AS age_days, \
+           CASE WHEN useful IS NULL AND funny IS NULL AND cool IS NULL THEN NULL \
+             ELSE coalesce(useful, 0) + coalesce(funny, 0) + coalesce(cool, 0) END AS votes, \
+           has_response, \
+           (CAST(response_ts AS BIGINT) - CAST(review_ts AS BIGINT)) / {HOUR_US}.0 AS response_hours \
+         FROM (SELECT *, vader(text) AS v FROM fact_review)"
+    )
 }
 
 async fn review_features(run: &mut Run<'_>) -> Result<()> {
     run.step(ft::REVIEW_FEATURES);
-    let newest = run
-        .collect("SELECT max(review_ts) AS m FROM fact_review")
-        .await?;
-    let newest = match newest.iter().find(|b| b.num_rows() > 0) {
-        Some(b) => {
-            let m = Columns::new(b, wh::FACT_REVIEW).timestamp_us("m")?;
-            if m.is_null(0) { 0 } else { m.value(0) }
-        }
-        None => 0,
-    };
-    let sql = "SELECT review_key, source, business_key, user_key, state, review_ts, date_key, \
-               stars, text, useful, funny, cool, has_response, response_ts FROM fact_review";
-    let schema = ft::review_features();
-    let mut sink = run.open(ft::REVIEW_FEATURES, schema.clone()).await?;
-    let mut stream = run.stream(sql).await?;
-    let table = format!("warehouse/{}", wh::FACT_REVIEW);
-    while let Some(b) = stream.next().await {
-        let b = b.map_err(qerr(sql))?;
-        let c = Columns::new(&b, &table);
-        let n = b.num_rows();
-        let ts = c.timestamp_us(col::REVIEW_TS)?;
-        let scores = score(c.str(col::TEXT)?);
-        let scored = scores.iter().filter(|s| s.is_some()).count() as u64;
-        run.report.reviews_scored += scored;
-        let vote_cols = [c.i64(col::USEFUL)?, c.i64(col::FUNNY)?, c.i64(col::COOL)?];
-        let votes: Vec<Option<i64>> = (0..n)
-            .map(|i| {
-                let vals: Vec<i64> = vote_cols
-                    .iter()
-                    .filter(|a| !a.is_null(i))
-                    .map(|a| a.value(i))
-                    .collect();
-                (!vals.is_empty()).then(|| vals.iter().sum())
-            })
-            .collect();
-        let resp = c.timestamp_us(col::RESPONSE_TS)?;
-        let civil: Vec<(i32, u32, u32)> = (0..n)
-            .map(|i| civil_from_days(ts.value(i).div_euclid(DAY_US)))
-            .collect();
-        let [neg, neu, pos, compound, words] = score_columns(&scores);
-        let mut out: HashMap<&str, ArrayRef> = HashMap::new();
-        for name in [
-            col::REVIEW_KEY,
-            col::SOURCE,
-            col::BUSINESS_KEY,
-            col::USER_KEY,
-            col::STATE,
-            col::REVIEW_TS,
-            col::DATE_KEY,
-            col::STARS,
-            col::HAS_RESPONSE,
-        ] {
-            out.insert(name, c.array(name)?.clone());
-        }
-        out.insert(col::NEG, neg);
-        out.insert(col::NEU, neu);
-        out.insert(col::POS, pos);
-        out.insert(col::COMPOUND, compound);
-        out.insert(col::WORD_COUNT, words);
-        out.insert(
-            col::YEAR,
-            Arc::new(Int32Array::from_iter_values(civil.iter().map(|c| c.0))),
-        );
-        out.insert(
-            col::MONTH,
-            Arc::new(Int32Array::from_iter_values(
-                civil.iter().map(|c| c.1 as i32),
-            )),
-        );
-        out.insert(
-            col::WEEKDAY,
-            Arc::new(Int32Array::from_iter_values((0..n).map(|i| {
-                weekday_from_days(ts.value(i).div_euclid(DAY_US)) as i32
-            }))),
-        );
-        out.insert(
-            col::HOUR,
-            Arc::new(Int32Array::from_iter_values(
-                (0..n).map(|i| (ts.value(i).rem_euclid(DAY_US) / HOUR_US) as i32),
-            )),
-        );
-        out.insert(
-            col::AGE_DAYS,
-            Arc::new(Int32Array::from_iter_values(
-                (0..n).map(|i| ((newest - ts.value(i)).max(0) / DAY_US) as i32),
-            )),
-        );
-        out.insert(col::VOTES, Arc::new(Int64Array::from(votes)));
-        out.insert(
-            col::RESPONSE_HOURS,
-            Arc::new(Float64Array::from(
-                (0..n)
-                    .map(|i| {
-                        (!resp.is_null(i))
-                            .then(|| (resp.value(i) - ts.value(i)) as f64 / HOUR_US as f64)
-                    })
-                    .collect::<Vec<_>>(),
-            )),
-        );
-        sink.write(assemble(&schema, out, ft::REVIEW_FEATURES)?)
-            .await?;
-        run.reporter.advance(TASK, n as u64);
-    }
-    run.commit(sink).await
-}
-
-/// A batch of `schema` from named columns (cast to the schema's types).
-fn assemble(
-    schema: &SchemaRef,
-    mut cols: HashMap<&str, ArrayRef>,
-    table: &str,
-) -> Result<RecordBatch> {
-    let arrays = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let a = cols
-                .remove(f.name().as_str())
-                .ok_or_else(|| LakeError::Column {
-                    table: table.to_string(),
-                    column: f.name().clone(),
-                    expected: format!("{:?}", f.data_type()),
-                    found: "missing".into(),
-                })?;
-            Ok(cast(&a, f.data_type())?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+    let newest = newest_review(run).await?;
+    let sql = review_features_sql(newest);
+    let mut scored = 0;
+    let progress = run.reporter.clone();
+    run.write_stream(ft::REVIEW_FEATURES, ft::review_features(), &sql, |b| {
+        scored += scored_in(b);
+        progress.advance(TASK, b.num_rows() as u64);
+    })
+    .await?;
+    run.report.reviews_scored += scored;
+    Ok(())
 }
 
 async fn tip_features(run: &mut Run<'_>) -> Result<()> {
     run.step(ft::TIP_FEATURES);
-    let schema = ft::tip_features();
-    let mut sink = run.open(ft::TIP_FEATURES, schema.clone()).await?;
-    if run.session.has_table(wh::FACT_TIP) {
-        let sql = "SELECT tip_key, business_key, user_key, tip_ts, text FROM fact_tip";
-        let table = format!("warehouse/{}", wh::FACT_TIP);
-        let mut stream = run.stream(sql).await?;
-        while let Some(b) = stream.next().await {
-            let b = b.map_err(qerr(sql))?;
-            let c = Columns::new(&b, &table);
-            let scores = score(c.str(col::TEXT)?);
-            run.report.tips_scored += scores.iter().filter(|s| s.is_some()).count() as u64;
-            let [neg, neu, pos, compound, words] = score_columns(&scores);
-            let mut out: HashMap<&str, ArrayRef> = HashMap::new();
-            for name in [col::TIP_KEY, col::BUSINESS_KEY, col::USER_KEY, col::TIP_TS] {
-                out.insert(name, c.array(name)?.clone());
-            }
-            out.insert(col::NEG, neg);
-            out.insert(col::NEU, neu);
-            out.insert(col::POS, pos);
-            out.insert(col::COMPOUND, compound);
-            out.insert(col::WORD_COUNT, words);
-            sink.write(assemble(&schema, out, ft::TIP_FEATURES)?)
-                .await?;
-            run.reporter.advance(TASK, b.num_rows() as u64);
-        }
-    }
-    run.commit(sink).await
+    let sql = if run.session.has_table(wh::FACT_TIP) {
+        format!(
+            "SELECT tip_key, business_key, user_key, tip_ts, {VADER_COLS} \
+             FROM (SELECT *, vader(text) AS v FROM fact_tip)"
+        )
+    } else {
+        "SELECT CAST(NULL AS BIGINT) AS tip_key, CAST(NULL AS BIGINT) AS business_key, \
+           CAST(NULL AS BIGINT) AS user_key, CAST(NULL AS TIMESTAMP) AS tip_ts, \
+           CAST(NULL AS DOUBLE) AS neg, CAST(NULL AS DOUBLE) AS neu, \
+           CAST(NULL AS DOUBLE) AS pos, CAST(NULL AS DOUBLE) AS compound, \
+           CAST(0 AS INT) AS word_count WHERE false"
+            .to_string()
+    };
+    let mut scored = 0;
+    let progress = run.reporter.clone();
+    run.write_stream(ft::TIP_FEATURES, ft::tip_features(), &sql, |b| {
+        scored += scored_in(b);
+        progress.advance(TASK, b.num_rows() as u64);
+    })
+    .await?;
+    run.report.tips_scored += scored;
+    Ok(())
 }
 
 async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
@@ -453,17 +353,24 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     run.write_sql(
         ft::BUSINESS_MONTH,
         ft::business_month(),
-        "WITH fv AS (SELECT user_key, business_key, min(review_ts) AS first_ts \
-           FROM review_features GROUP BY user_key, business_key) \
-         SELECT r.business_key, CAST(date_trunc('month', r.review_ts) AS DATE) AS month, \
-           count(*) AS reviews, avg(r.stars) AS mean_stars, avg(r.compound) AS mean_sentiment, \
-           count(DISTINCT CASE WHEN fv.first_ts >= date_trunc('month', r.review_ts) \
-             THEN r.user_key END) AS new_reviewers, \
-           count(DISTINCT CASE WHEN fv.first_ts < date_trunc('month', r.review_ts) \
-             THEN r.user_key END) AS returning_reviewers \
-         FROM review_features r JOIN fv ON r.user_key = fv.user_key \
-           AND r.business_key = fv.business_key \
-         GROUP BY r.business_key, CAST(date_trunc('month', r.review_ts) AS DATE)",
+        // A reviewer is new in the month of their first review of the business,
+        // returning after it: the first review comes from a window over the
+        // (user, business) pair, the counts from a per-reviewer pre-aggregation.
+        "WITH r AS (SELECT business_key, user_key, stars, compound, \
+           date_trunc('month', review_ts) AS mstart, \
+           min(review_ts) OVER (PARTITION BY user_key, business_key) AS first_ts \
+           FROM review_features), \
+         pu AS (SELECT business_key, mstart, user_key, count(*) AS n, sum(stars) AS ss, \
+           count(stars) AS ns, sum(compound) AS sc, count(compound) AS nc, \
+           max(CASE WHEN first_ts >= mstart THEN 1 ELSE 0 END) AS is_new, \
+           max(CASE WHEN first_ts < mstart THEN 1 ELSE 0 END) AS is_returning \
+           FROM r GROUP BY business_key, mstart, user_key) \
+         SELECT business_key, CAST(mstart AS DATE) AS month, CAST(sum(n) AS BIGINT) AS reviews, \
+           CASE WHEN sum(ns) > 0 THEN sum(ss) / CAST(sum(ns) AS DOUBLE) END AS mean_stars, \
+           CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
+           CAST(sum(is_new) AS BIGINT) AS new_reviewers, \
+           CAST(sum(is_returning) AS BIGINT) AS returning_reviewers \
+         FROM pu GROUP BY business_key, mstart",
     )
     .await?;
 
@@ -586,10 +493,14 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     Ok(())
 }
 
-const AGGS: &str = "count(*) AS reviews, avg(r.stars) AS mean_stars, \
-    avg(r.compound) AS mean_sentiment, count(DISTINCT r.user_key) AS reviewers, \
-    count(DISTINCT CASE WHEN r.returning THEN r.user_key END) AS returning";
-
+/// The grouped review aggregates of one grain, each row with the same group's two
+/// previous rows (by period) beside it: one plan.
+///
+/// Nine grouping sets (overall; by state; by platform; by state and platform; by state,
+/// platform and business; by category; by state and category; by category and platform;
+/// by all three), aggregated in two levels (per reviewer, then per group) so distinct
+/// reviewers and returning reviewers need no distinct-value sets; then `lag` over each
+/// group's periods.
 fn kpi_query(g: Grain) -> String {
     let u = g.as_str();
     let null_s = "CAST(NULL AS VARCHAR)";
@@ -608,32 +519,90 @@ fn kpi_query(g: Grain) -> String {
     let parts: Vec<String> = sets
         .iter()
         .map(|(st, cat, src, biz, join)| {
-            let group: Vec<&str> = ["r.p", st, cat, src, biz]
+            let group: Vec<&str> = ["r.p", st, cat, src, biz, "r.user_key"]
                 .into_iter()
                 .filter(|c| !c.starts_with("CAST(NULL"))
                 .collect();
             format!(
                 "SELECT r.p, {st} AS state, {cat} AS category, {src} AS source, \
-                 {biz} AS business_key, {AGGS} FROM r{} GROUP BY {}",
+                 {biz} AS business_key, r.user_key, count(*) AS n, sum(r.stars) AS ss, \
+                 count(r.stars) AS ns, sum(r.compound) AS sc, count(r.compound) AS nc, \
+                 max(CASE WHEN r.returning THEN 1 ELSE 0 END) AS ret FROM r{}{} GROUP BY {}",
                 if *join {
                     " JOIN business_category bc ON r.business_key = bc.business_key"
                 } else {
                     ""
                 },
+                // A group "by state" is a real state: rows without one count only in
+                // the groups of all states.
+                if st.starts_with("CAST(NULL") {
+                    ""
+                } else {
+                    " WHERE r.state IS NOT NULL"
+                },
                 group.join(", ")
             )
         })
         .collect();
+    let w = "OVER (PARTITION BY state, category, source, business_key ORDER BY p)";
     format!(
-        "WITH fv AS (SELECT user_key, business_key, min(review_ts) AS first_ts \
-           FROM review_features GROUP BY user_key, business_key), \
-         r AS (SELECT f.business_key, f.user_key, f.source, f.state, f.stars, f.compound, \
-           CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
-           fv.first_ts < date_trunc('{u}', f.review_ts) AS returning \
-           FROM review_features f JOIN fv ON f.user_key = fv.user_key \
-             AND f.business_key = fv.business_key) \
-         {}",
+        "WITH r AS (SELECT business_key, user_key, source, state, stars, compound, \
+           CAST(date_trunc('{u}', review_ts) AS DATE) AS p, \
+           min(review_ts) OVER (PARTITION BY user_key, business_key) \
+             < date_trunc('{u}', review_ts) AS returning \
+           FROM review_features), \
+         per_user AS ({}), \
+         agg AS (SELECT p, state, category, source, business_key, \
+           CAST(sum(n) AS BIGINT) AS reviews, \
+           CASE WHEN sum(ns) > 0 THEN sum(ss) / CAST(sum(ns) AS DOUBLE) END AS mean_stars, \
+           CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
+           CAST(count(*) AS BIGINT) AS reviewers, CAST(sum(ret) AS BIGINT) AS returners \
+           FROM per_user GROUP BY p, state, category, source, business_key) \
+         SELECT p, state, category, source, business_key, reviews, mean_stars, \
+           mean_sentiment, reviewers, returners, \
+           lag(p, 1) {w} AS p1, lag(reviews, 1) {w} AS reviews1, \
+           lag(mean_stars, 1) {w} AS stars1, lag(mean_sentiment, 1) {w} AS sentiment1, \
+           lag(reviewers, 1) {w} AS reviewers1, lag(returners, 1) {w} AS returners1, \
+           lag(p, 2) {w} AS p2, lag(reviews, 2) {w} AS reviews2, \
+           lag(mean_stars, 2) {w} AS stars2, lag(mean_sentiment, 2) {w} AS sentiment2 \
+         FROM agg",
         parts.join(" UNION ALL ")
+    )
+}
+
+/// The check-in activity of one grain: per group (overall, by state, by category, by
+/// both) and period, the businesses with check-ins (`n`), those of them that also had
+/// check-ins the period before (`kept`), and the same of the two previous rows.
+fn checkin_query(g: Grain) -> String {
+    let u = g.as_str();
+    let months = g.months();
+    let w = "OVER (PARTITION BY state, category ORDER BY p)";
+    format!(
+        "WITH act AS (SELECT DISTINCT CAST(date_trunc('{u}', checkin_ts) AS DATE) AS p, \
+           business_key, state FROM fact_checkin WHERE checkin_ts IS NOT NULL), \
+         gd AS (SELECT DISTINCT p, business_key, state, category FROM ( \
+           SELECT p, business_key, CAST(NULL AS VARCHAR) AS state, \
+             CAST(NULL AS VARCHAR) AS category FROM act \
+           UNION ALL SELECT p, business_key, state, CAST(NULL AS VARCHAR) AS category \
+             FROM act WHERE state IS NOT NULL \
+           UNION ALL SELECT a.p, a.business_key, CAST(NULL AS VARCHAR) AS state, bc.category \
+             FROM act a JOIN business_category bc ON a.business_key = bc.business_key \
+           UNION ALL SELECT a.p, a.business_key, a.state, bc.category \
+             FROM act a JOIN business_category bc ON a.business_key = bc.business_key \
+             WHERE a.state IS NOT NULL)), \
+         gk AS (SELECT p, business_key, state, category, coalesce(state, '') AS ks, \
+           coalesce(category, '') AS kc FROM gd), \
+         cnt AS (SELECT p, state, category, coalesce(state, '') AS ks, \
+           coalesce(category, '') AS kc, CAST(count(*) AS BIGINT) AS n \
+           FROM gd GROUP BY p, state, category), \
+         kept AS (SELECT a.p, a.ks, a.kc, CAST(count(*) AS BIGINT) AS kept \
+           FROM gk a JOIN gk b ON a.business_key = b.business_key AND a.ks = b.ks \
+             AND a.kc = b.kc AND b.p = CAST(a.p - INTERVAL '{months} months' AS DATE) \
+           GROUP BY a.p, a.ks, a.kc), \
+         ck AS (SELECT c.p, c.state, c.category, c.n, coalesce(k.kept, 0) AS kept \
+           FROM cnt c LEFT JOIN kept k ON c.p = k.p AND c.ks = k.ks AND c.kc = k.kc) \
+         SELECT p, state, category, n, kept, lag(p, 1) {w} AS p1, lag(n, 1) {w} AS n1, \
+           lag(kept, 1) {w} AS kept1, lag(p, 2) {w} AS p2, lag(n, 2) {w} AS n2 FROM ck"
     )
 }
 
@@ -647,200 +616,362 @@ fn opt_f64(a: &Float64Array, i: usize) -> Option<f64> {
     (!a.is_null(i)).then(|| a.value(i))
 }
 
-/// The grouped review aggregates of [`kpi_query`], with the types the KPI code reads.
+/// The value of row `i` of an integer column; `None` if null.
+fn opt_i64(a: &Int64Array, i: usize) -> Option<i64> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// The value of row `i` of a date column; `None` if null.
+fn opt_date(a: &Date32Array, i: usize) -> Option<i32> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// The columns of [`kpi_query`], with the types the KPI code reads.
 fn kpi_agg_schema() -> SchemaRef {
     use arrow::datatypes::{DataType, Field, Schema};
-    Arc::new(Schema::new(vec![
+    let mut fields = vec![
         Field::new("p", DataType::Date32, true),
         Field::new(col::STATE, DataType::Utf8, true),
         Field::new(col::CATEGORY, DataType::Utf8, true),
         Field::new(col::SOURCE, DataType::Utf8, true),
         Field::new(col::BUSINESS_KEY, DataType::Int64, true),
-        Field::new(col::REVIEWS, DataType::Int64, true),
-        Field::new(col::MEAN_STARS, DataType::Float64, true),
-        Field::new(col::MEAN_SENTIMENT, DataType::Float64, true),
-        Field::new("reviewers", DataType::Int64, true),
-        Field::new("returning", DataType::Int64, true),
+    ];
+    for (sfx, prev) in [("", false), ("1", true), ("2", true)] {
+        if prev {
+            fields.push(Field::new(format!("p{sfx}"), DataType::Date32, true));
+        }
+        fields.push(Field::new(format!("reviews{sfx}"), DataType::Int64, true));
+        let (stars, sentiment) = if prev {
+            (format!("stars{sfx}"), format!("sentiment{sfx}"))
+        } else {
+            (col::MEAN_STARS.to_string(), col::MEAN_SENTIMENT.to_string())
+        };
+        fields.push(Field::new(stars, DataType::Float64, true));
+        fields.push(Field::new(sentiment, DataType::Float64, true));
+        if sfx != "2" {
+            fields.push(Field::new(format!("reviewers{sfx}"), DataType::Int64, true));
+            fields.push(Field::new(format!("returners{sfx}"), DataType::Int64, true));
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The columns of [`checkin_query`].
+fn checkin_schema() -> SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    Arc::new(Schema::new(vec![
+        Field::new("p", DataType::Date32, true),
+        Field::new(col::STATE, DataType::Utf8, true),
+        Field::new(col::CATEGORY, DataType::Utf8, true),
+        Field::new("n", DataType::Int64, true),
+        Field::new("kept", DataType::Int64, true),
+        Field::new("p1", DataType::Date32, true),
+        Field::new("n1", DataType::Int64, true),
+        Field::new("kept1", DataType::Int64, true),
+        Field::new("p2", DataType::Date32, true),
+        Field::new("n2", DataType::Int64, true),
     ]))
 }
 
+/// The days each platform's data covers, from `sql` (columns `source`, `lo`, `hi`:
+/// first and last day, as dates).
+async fn coverage(run: &Run<'_>, sql: &str) -> Result<Vec<(String, kpi::Coverage)>> {
+    let mut out = Vec::new();
+    for b in run.collect(sql).await? {
+        let c = Columns::new(&b, "coverage");
+        let (src, lo, hi) = (c.str(col::SOURCE)?, c.date32("lo")?, c.date32("hi")?);
+        for i in 0..b.num_rows() {
+            if let (Some(s), Some(lo), Some(hi)) =
+                (opt_string(src, i), opt_date(lo, i), opt_date(hi, i))
+            {
+                out.push((
+                    s,
+                    kpi::Coverage {
+                        first_day: lo,
+                        last_day: hi,
+                    },
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Whether the period is partial for a group of platform `source` (`None`: all).
+fn partial_for(
+    g: Grain,
+    start: i32,
+    source: Option<&str>,
+    cover: &[(String, kpi::Coverage)],
+) -> bool {
+    kpi::is_partial(
+        g,
+        start,
+        cover
+            .iter()
+            .filter(|(s, _)| source.is_none_or(|want| want == s))
+            .map(|(_, c)| c),
+    )
+}
+
+/// A batch of the KPI table being assembled.
+#[derive(Default)]
+struct KpiCols {
+    grain: Vec<&'static str>,
+    period: Vec<i32>,
+    state: Vec<Option<String>>,
+    category: Vec<Option<String>>,
+    source: Vec<Option<String>>,
+    business: Vec<Option<i64>>,
+    kpi: Vec<&'static str>,
+    value: Vec<Option<f64>>,
+    previous: Vec<Option<f64>>,
+    met: Vec<Option<bool>>,
+    support: Vec<i64>,
+    previous_support: Vec<i64>,
+    low: Vec<bool>,
+    partial: Vec<bool>,
+}
+
+impl KpiCols {
+    fn push(&mut self, row: &KpiRow, min_support: i64, partial: bool) {
+        self.grain.push(row.group.grain.as_str());
+        self.period.push(row.group.period_start);
+        self.state.push(row.group.state.clone());
+        self.category.push(row.group.category.clone());
+        self.source.push(row.group.source.clone());
+        self.business.push(row.group.business_key);
+        self.kpi.push(row.kpi);
+        self.value.push(row.value);
+        self.previous.push(row.previous_value);
+        self.met.push(row.target_met);
+        self.support.push(row.support);
+        self.previous_support.push(row.previous_support);
+        self.low.push(row.low_support(min_support));
+        self.partial.push(partial);
+    }
+
+    fn batch(self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(self.grain)),
+            Arc::new(Date32Array::from(self.period)),
+            Arc::new(StringArray::from(self.state)),
+            Arc::new(StringArray::from(self.category)),
+            Arc::new(StringArray::from(self.source)),
+            Arc::new(Int64Array::from(self.business)),
+            Arc::new(StringArray::from_iter_values(self.kpi)),
+            Arc::new(Float64Array::from(self.value)),
+            Arc::new(Float64Array::from(self.previous)),
+            Arc::new(BooleanArray::from(self.met)),
+            Arc::new(Int64Array::from(self.support)),
+            Arc::new(Int64Array::from(self.previous_support)),
+            Arc::new(BooleanArray::from(self.low)),
+            Arc::new(BooleanArray::from(self.partial)),
+        ];
+        Ok(RecordBatch::try_new(schema.clone(), cols)?)
+    }
+}
+
+/// The KPI table: per grain, one plan gives every group's aggregates beside its two
+/// previous periods; each row becomes its four KPI rows as it streams by (through
+/// [`kpi::value`], the tested definitions). Nothing holds more than a batch.
 async fn kpis(run: &mut Run<'_>) -> Result<()> {
-    // One grain at a time: its aggregates and rows are dropped once written.
     let schema = ft::kpi();
     let mut sink = run.open(ft::KPI, schema.clone()).await?;
+    let reviews_cover = coverage(
+        run,
+        "SELECT source, CAST(min(review_ts) AS DATE) AS lo, CAST(max(review_ts) AS DATE) AS hi \
+         FROM review_features GROUP BY source",
+    )
+    .await?;
+    let checkin_cover = if run.session.has_table(wh::FACT_CHECKIN) {
+        coverage(
+            run,
+            "SELECT 'yelp' AS source, CAST(min(checkin_ts) AS DATE) AS lo, \
+             CAST(max(checkin_ts) AS DATE) AS hi FROM fact_checkin",
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     let agg_schema = kpi_agg_schema();
     for g in Grain::ALL {
         run.step(&format!("{} ({})", ft::KPI, g.as_str()));
-        let mut rows: Vec<KpiRow> = Vec::new();
         let sql = kpi_query(g);
-        let mut aggs: HashMap<Group, ReviewAgg> = HashMap::new();
-        for b in run.collect(&sql).await? {
-            let b = conform(&b, &agg_schema, "kpi aggregates")?;
-            let c = Columns::new(&b, "kpi aggregates");
-            let p = c.date32("p")?;
-            let (state, category, source) = (
-                c.str(col::STATE)?,
-                c.str(col::CATEGORY)?,
-                c.str(col::SOURCE)?,
-            );
-            let biz = c.i64(col::BUSINESS_KEY)?;
-            let (reviews, reviewers, returning) = (
-                c.i64(col::REVIEWS)?,
-                c.i64("reviewers")?,
-                c.i64("returning")?,
-            );
-            let (stars, sentiment) = (c.f64(col::MEAN_STARS)?, c.f64(col::MEAN_SENTIMENT)?);
-            for i in 0..b.num_rows() {
-                aggs.insert(
-                    Group {
-                        grain: g,
-                        period_start: p.value(i),
-                        state: opt_string(state, i),
-                        category: opt_string(category, i),
-                        source: opt_string(source, i),
-                        business_key: (!biz.is_null(i)).then(|| biz.value(i)),
-                    },
-                    ReviewAgg {
-                        reviews: reviews.value(i),
-                        mean_stars: opt_f64(stars, i),
-                        mean_sentiment: opt_f64(sentiment, i),
-                        reviewers: reviewers.value(i),
-                        returning: returning.value(i),
-                    },
-                );
+        let mut stream = run.stream(&sql).await?;
+        while let Some(b) = stream.next().await {
+            let b = conform(&b.map_err(qerr(&sql))?, &agg_schema, "kpi aggregates")?;
+            let out = kpi_batch(run, g, &b, &reviews_cover)?;
+            sink.write(out.batch(&schema)?).await?;
+        }
+        if run.session.has_table(wh::FACT_CHECKIN) {
+            let sql = checkin_query(g);
+            let cschema = checkin_schema();
+            let mut stream = run.stream(&sql).await?;
+            while let Some(b) = stream.next().await {
+                let b = conform(&b.map_err(qerr(&sql))?, &cschema, "check-in activity")?;
+                let out = checkin_batch(run, g, &b, &checkin_cover)?;
+                sink.write(out.batch(&schema)?).await?;
             }
         }
-        rows.extend(kpi::kpi_rows(&aggs));
-        drop(aggs);
-        rows.extend(checkin_kpis(run, g).await?);
-        run.report.kpi_low_support += rows
-            .iter()
-            .filter(|r| r.low_support(run.min_support))
-            .count() as u64;
-        write_kpi_rows(&mut sink, &schema, &rows, run.min_support).await?;
     }
     run.commit(sink).await
 }
 
-async fn write_kpi_rows(
-    sink: &mut TableRewrite,
-    schema: &SchemaRef,
-    rows: &[KpiRow],
-    min_support: i64,
-) -> Result<()> {
-    for chunk in rows.chunks(65_536) {
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                chunk.iter().map(|r| r.group.grain.as_str()),
-            )),
-            Arc::new(Date32Array::from_iter_values(
-                chunk.iter().map(|r| r.group.period_start),
-            )),
-            Arc::new(StringArray::from(
-                chunk
-                    .iter()
-                    .map(|r| r.group.state.clone())
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(
-                chunk
-                    .iter()
-                    .map(|r| r.group.category.clone())
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(
-                chunk
-                    .iter()
-                    .map(|r| r.group.source.clone())
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(Int64Array::from(
-                chunk
-                    .iter()
-                    .map(|r| r.group.business_key)
-                    .collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from_iter_values(chunk.iter().map(|r| r.kpi))),
-            Arc::new(Float64Array::from(
-                chunk.iter().map(|r| r.value).collect::<Vec<_>>(),
-            )),
-            Arc::new(Float64Array::from(
-                chunk.iter().map(|r| r.previous_value).collect::<Vec<_>>(),
-            )),
-            Arc::new(BooleanArray::from(
-                chunk.iter().map(|r| r.target_met).collect::<Vec<_>>(),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                chunk.iter().map(|r| r.support),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                chunk.iter().map(|r| r.previous_support),
-            )),
-            Arc::new(BooleanArray::from(
-                chunk
-                    .iter()
-                    .map(|r| r.low_support(min_support))
-                    .collect::<Vec<_>>(),
-            )),
-        ];
-        sink.write(RecordBatch::try_new(schema.clone(), cols)?)
-            .await?;
+/// The four KPI rows of every group row of a [`kpi_query`] batch.
+fn kpi_batch(
+    run: &mut Run<'_>,
+    g: Grain,
+    b: &RecordBatch,
+    cover: &[(String, kpi::Coverage)],
+) -> Result<KpiCols> {
+    let c = Columns::new(b, "kpi aggregates");
+    let p = c.date32("p")?;
+    let (state, category, source) = (
+        c.str(col::STATE)?,
+        c.str(col::CATEGORY)?,
+        c.str(col::SOURCE)?,
+    );
+    let biz = c.i64(col::BUSINESS_KEY)?;
+    let agg = |sfx: &str, stars: &str, sentiment: &str| -> Result<_> {
+        Ok((
+            c.i64(&format!("reviews{sfx}"))?,
+            c.f64(stars)?,
+            c.f64(sentiment)?,
+        ))
+    };
+    let now = agg("", col::MEAN_STARS, col::MEAN_SENTIMENT)?;
+    let one = agg("1", "stars1", "sentiment1")?;
+    let two = agg("2", "stars2", "sentiment2")?;
+    let (reviewers, returning) = (c.i64("reviewers")?, c.i64("returners")?);
+    let (reviewers1, returning1) = (c.i64("reviewers1")?, c.i64("returners1")?);
+    let (p1, p2) = (c.date32("p1")?, c.date32("p2")?);
+    let read = |cols: &(&Int64Array, &Float64Array, &Float64Array),
+                people: Option<(&Int64Array, &Int64Array)>,
+                i: usize| ReviewAgg {
+        reviews: opt_i64(cols.0, i).unwrap_or(0),
+        mean_stars: opt_f64(cols.1, i),
+        mean_sentiment: opt_f64(cols.2, i),
+        reviewers: people.and_then(|(r, _)| opt_i64(r, i)).unwrap_or(0),
+        returning: people.and_then(|(_, r)| opt_i64(r, i)).unwrap_or(0),
+    };
+    let mut out = KpiCols::default();
+    for i in 0..b.num_rows() {
+        let Some(start) = opt_date(p, i) else {
+            continue;
+        };
+        let (prev, prev2) = (g.previous(start), g.shift(start, -2));
+        let a = read(&now, Some((reviewers, returning)), i);
+        // The group one period earlier (the previous row, when it is that period) and
+        // two periods earlier (the row before it).
+        let before =
+            (opt_date(p1, i) == Some(prev)).then(|| read(&one, Some((reviewers1, returning1)), i));
+        let before2 = match (opt_date(p1, i), opt_date(p2, i)) {
+            (Some(x), _) if x == prev2 => Some(read(&one, None, i)),
+            (_, Some(x)) if x == prev2 => Some(read(&two, None, i)),
+            _ => None,
+        };
+        let group = Group {
+            grain: g,
+            period_start: start,
+            state: opt_string(state, i),
+            category: opt_string(category, i),
+            source: opt_string(source, i),
+            business_key: opt_i64(biz, i),
+        };
+        let partial = partial_for(g, start, group.source.as_deref(), cover);
+        for k in kpi::KPIS {
+            let v = kpi::value(k, &a, before.as_ref());
+            let pv = before
+                .as_ref()
+                .and_then(|bf| kpi::value(k, bf, before2.as_ref()));
+            let row = KpiRow {
+                group: group.clone(),
+                kpi: k,
+                value: v,
+                previous_value: pv,
+                target_met: v.map(|x| kpi::target_met(k, x)),
+                support: a.reviews,
+                previous_support: before.as_ref().map_or(0, |bf| bf.reviews),
+            };
+            count_row(run, &row, partial);
+            out.push(&row, run.min_support, partial);
+        }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Check-in retention rows of one grain (Yelp check-ins; overall, by state, by category
-/// and by state and category).
-async fn checkin_kpis(run: &Run<'_>, g: Grain) -> Result<Vec<KpiRow>> {
-    if !run.session.has_table(wh::FACT_CHECKIN) {
-        return Ok(Vec::new());
-    }
-    let u = g.as_str();
-    let sql = format!(
-        "SELECT DISTINCT CAST(date_trunc('{u}', checkin_ts) AS DATE) AS p, business_key, state \
-         FROM fact_checkin WHERE checkin_ts IS NOT NULL"
+/// The check-in retention row of every group row of a [`checkin_query`] batch.
+fn checkin_batch(
+    run: &mut Run<'_>,
+    g: Grain,
+    b: &RecordBatch,
+    cover: &[(String, kpi::Coverage)],
+) -> Result<KpiCols> {
+    let c = Columns::new(b, "check-in activity");
+    let (p, state, category) = (c.date32("p")?, c.str(col::STATE)?, c.str(col::CATEGORY)?);
+    let (kept, p1, n1, kept1, p2, n2) = (
+        c.i64("kept")?,
+        c.date32("p1")?,
+        c.i64("n1")?,
+        c.i64("kept1")?,
+        c.date32("p2")?,
+        c.i64("n2")?,
     );
-    let mut cats: HashMap<i64, Vec<String>> = HashMap::new();
-    for b in run
-        .collect("SELECT business_key, category FROM business_category")
-        .await?
-    {
-        let cols = Columns::new(&b, wh::BUSINESS_CATEGORY);
-        let k = cols.i64(col::BUSINESS_KEY)?;
-        let c = cols.str(col::CATEGORY)?;
-        for i in 0..b.num_rows() {
-            cats.entry(k.value(i))
-                .or_default()
-                .push(c.value(i).to_string());
-        }
-    }
-    let mut active: HashMap<Group, HashSet<i64>> = HashMap::new();
-    for b in run.collect(&sql).await? {
-        let cols = Columns::new(&b, wh::FACT_CHECKIN);
-        let p = cols.date32("p")?;
-        let k = cols.i64(col::BUSINESS_KEY)?;
-        let states = cols.str(col::STATE)?;
-        for i in 0..b.num_rows() {
-            let state = opt_string(states, i);
-            let mk = |state: Option<String>, category: Option<String>| Group {
+    let mut out = KpiCols::default();
+    for i in 0..b.num_rows() {
+        let Some(start) = opt_date(p, i) else {
+            continue;
+        };
+        let (prev, prev2) = (g.previous(start), g.shift(start, -2));
+        let has_prev = opt_date(p1, i) == Some(prev);
+        // Businesses with check-ins in the previous period, and the one before it.
+        let n_prev = if has_prev { opt_i64(n1, i) } else { None };
+        let n_prev2 = match (opt_date(p1, i), opt_date(p2, i)) {
+            (Some(x), _) if x == prev2 => opt_i64(n1, i),
+            (_, Some(x)) if x == prev2 => opt_i64(n2, i),
+            _ => None,
+        };
+        let share = |kept: i64, of: Option<i64>| {
+            of.filter(|n| *n > 0)
+                .map(|n| kept as f64 / n as f64 * 100.0)
+        };
+        let v = share(opt_i64(kept, i).unwrap_or(0), n_prev);
+        let pv = if has_prev {
+            share(opt_i64(kept1, i).unwrap_or(0), n_prev2)
+        } else {
+            None
+        };
+        let row = KpiRow {
+            group: Group {
                 grain: g,
-                period_start: p.value(i),
-                state,
-                category,
-                source: Some("yelp".into()),
+                period_start: start,
+                state: opt_string(state, i),
+                category: opt_string(category, i),
+                source: Some(reviewlake_schema::Source::Yelp.as_str().to_string()),
                 business_key: None,
-            };
-            let key = k.value(i);
-            let mut add = |grp: Group| {
-                active.entry(grp).or_default().insert(key);
-            };
-            add(mk(None, None));
-            add(mk(state.clone(), None));
-            for c in cats.get(&key).into_iter().flatten() {
-                add(mk(None, Some(c.clone())));
-                add(mk(state.clone(), Some(c.clone())));
-            }
-        }
+            },
+            kpi: kpi::CHECKIN_RETENTION,
+            value: v,
+            previous_value: pv,
+            target_met: v.map(|x| kpi::target_met(kpi::CHECKIN_RETENTION, x)),
+            support: n_prev.unwrap_or(0),
+            previous_support: n_prev2.unwrap_or(0),
+        };
+        let partial = partial_for(g, start, None, cover);
+        count_row(run, &row, partial);
+        out.push(&row, run.min_support, partial);
     }
-    Ok(kpi::checkin_rows(&active))
+    Ok(out)
+}
+
+/// Counts a KPI row in the build report.
+fn count_row(run: &mut Run<'_>, row: &KpiRow, partial: bool) {
+    if row.low_support(run.min_support) {
+        run.report.kpi_low_support += 1;
+    }
+    if partial {
+        run.report.kpi_partial += 1;
+    }
 }

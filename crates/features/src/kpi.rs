@@ -45,21 +45,68 @@ impl Grain {
         }
     }
 
-    /// The start (days since the epoch) of the period before the one starting at `start`.
-    pub fn previous(self, start: i32) -> i32 {
-        let (y, m, _) = civil_from_days(start as i64);
-        let back = match self {
+    /// Months in a period.
+    pub fn months(self) -> i64 {
+        match self {
             Grain::Month => 1,
             Grain::Quarter => 3,
             Grain::Year => 12,
-        };
-        let idx = y as i64 * 12 + (m as i64 - 1) - back;
+        }
+    }
+
+    /// The start (days since the epoch) of the period `n` periods after the one starting
+    /// at `start` (before it when `n` is negative).
+    pub fn shift(self, start: i32, n: i64) -> i32 {
+        let (y, m, _) = civil_from_days(start as i64);
+        let idx = y as i64 * 12 + (m as i64 - 1) + n * self.months();
         days_from_civil(
             idx.div_euclid(12) as i32,
             (idx.rem_euclid(12) + 1) as u32,
             1,
         ) as i32
     }
+
+    /// The start (days since the epoch) of the period before the one starting at `start`.
+    pub fn previous(self, start: i32) -> i32 {
+        self.shift(start, -1)
+    }
+
+    /// The start (days since the epoch) of the period after the one starting at `start`.
+    pub fn next(self, start: i32) -> i32 {
+        self.shift(start, 1)
+    }
+
+    /// The grain called `s` (`month`, `quarter`, `year`).
+    pub fn parse(s: &str) -> Option<Grain> {
+        Grain::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+/// The days a platform's data covers: its first and last day with a review (or, for
+/// check-in KPIs, a check-in), in days since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    /// First day with data.
+    pub first_day: i32,
+    /// Last day with data.
+    pub last_day: i32,
+}
+
+/// Whether the period of `grain` starting at `start` is partial for a group that counts
+/// the platforms of `coverages`: one of them begins after the period's first day or
+/// ends before its last day (the dump's last, unfinished period; or, for a group of all
+/// platforms, every period after the first platform's data has ended). Partial values
+/// compare unlike with like (half a quarter against a whole one) and are never
+/// headlined.
+pub fn is_partial<'a>(
+    grain: Grain,
+    start: i32,
+    coverages: impl IntoIterator<Item = &'a Coverage>,
+) -> bool {
+    let last = grain.next(start) - 1;
+    coverages
+        .into_iter()
+        .any(|c| c.first_day > start || c.last_day < last)
 }
 
 /// A KPI group.
@@ -179,7 +226,9 @@ pub fn value(kpi: &str, now: &ReviewAgg, before: Option<&ReviewAgg>) -> Option<f
     }
 }
 
-/// Every KPI row of every group in `aggs`.
+/// Every KPI row of every group in `aggs`: the reference implementation, in memory (the
+/// features build computes the same rows with a DataFusion plan; a test checks they
+/// agree).
 pub fn kpi_rows(aggs: &HashMap<Group, ReviewAgg>) -> Vec<KpiRow> {
     let mut values: HashMap<(&Group, &'static str), Option<f64>> = HashMap::new();
     for (g, a) in aggs {
@@ -216,7 +265,8 @@ pub fn kpi_rows(aggs: &HashMap<Group, ReviewAgg>) -> Vec<KpiRow> {
 
 /// Check-in retention: of the businesses (in the group) with check-ins in the previous
 /// period, the share with check-ins in this period too, × 100. `active` maps a group
-/// (source `yelp`, no business) to its businesses with check-ins.
+/// (source `yelp`, no business) to its businesses with check-ins. The reference
+/// implementation, in memory, as [`kpi_rows`].
 pub fn checkin_rows(active: &HashMap<Group, std::collections::HashSet<i64>>) -> Vec<KpiRow> {
     let mut groups: Vec<&Group> = active.keys().collect();
     groups.sort();
@@ -247,6 +297,8 @@ pub fn checkin_rows(active: &HashMap<Group, std::collections::HashSet<i64>>) -> 
 
 #[cfg(test)]
 mod tests {
+    use std::ops::Not;
+
     use super::*;
 
     fn day(y: i32, m: u32) -> i32 {
@@ -258,6 +310,35 @@ mod tests {
         assert_eq!(Grain::Month.previous(day(2021, 1)), day(2020, 12));
         assert_eq!(Grain::Quarter.previous(day(2021, 1)), day(2020, 10));
         assert_eq!(Grain::Year.previous(day(2021, 1)), day(2020, 1));
+    }
+
+    #[test]
+    fn partial_periods_are_the_ones_a_platform_does_not_cover() {
+        let d = |y, m, dd| days_from_civil(y, m, dd) as i32;
+        let yelp = Coverage {
+            first_day: d(2005, 3, 1),
+            last_day: d(2022, 1, 19),
+        };
+        let google = Coverage {
+            first_day: d(2008, 1, 1),
+            last_day: d(2021, 9, 30),
+        };
+        let q = |y, m| day(y, m);
+        // Yelp alone: its last, unfinished quarter and month are partial.
+        assert!(is_partial(Grain::Quarter, q(2022, 1), [&yelp]));
+        assert!(!is_partial(Grain::Quarter, q(2021, 10), [&yelp]));
+        assert!(is_partial(Grain::Month, q(2022, 1), [&yelp]));
+        assert!(!is_partial(Grain::Month, q(2021, 12), [&yelp]));
+        // Both platforms: after Google's data ended, every period is partial.
+        assert!(is_partial(Grain::Quarter, q(2021, 10), [&yelp, &google]));
+        assert!(!is_partial(Grain::Quarter, q(2021, 7), [&yelp, &google]));
+        assert!(is_partial(Grain::Year, q(2021, 1), [&yelp, &google]));
+        // A platform that starts inside the period.
+        assert!(is_partial(Grain::Year, q(2008, 1), [&yelp]).not());
+        assert!(is_partial(Grain::Year, q(2005, 1), [&yelp]));
+        assert!(!is_partial(Grain::Month, q(2005, 3), [&yelp]));
+        assert_eq!(Grain::Quarter.next(q(2021, 10)), q(2022, 1));
+        assert_eq!(Grain::Year.shift(q(2021, 1), -2), q(2019, 1));
     }
 
     #[test]

@@ -27,6 +27,7 @@
 
 pub mod kpi;
 pub mod report;
+pub mod udf;
 pub mod vader;
 
 mod build;

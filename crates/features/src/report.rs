@@ -198,7 +198,7 @@ struct KpiPoint {
 async fn points(session: &QuerySession, grain: &str) -> Result<Vec<KpiPoint>> {
     let sql = format!(
         "SELECT period_start, state, category, source, kpi, value, previous_value, target_met, \
-         support, low_support \
+         support, low_support, partial \
          FROM kpi WHERE grain = '{grain}' AND business_key IS NULL ORDER BY period_start"
     );
     let mut out = Vec::new();
@@ -218,13 +218,17 @@ async fn points(session: &QuerySession, grain: &str) -> Result<Vec<KpiPoint>> {
             c.bool(col::TARGET_MET)?,
         );
         let (support, low) = (c.i64(col::SUPPORT)?, c.bool(col::LOW_SUPPORT)?);
+        let partial = c.bool(col::PARTIAL)?;
         let s = |a: &arrow::array::StringArray, i: usize| {
             (!a.is_null(i)).then(|| a.value(i).to_string())
         };
         let f = |a: &arrow::array::Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
         for i in 0..b.num_rows() {
-            // A value on too few reviews is no headline and no chart point.
-            let trusted = low.is_null(i) || !low.value(i);
+            // A value on too few reviews, or of a period the data does not cover
+            // whole (a platform's data begins or ends inside it), is no headline and
+            // no chart point.
+            let trusted =
+                (low.is_null(i) || !low.value(i)) && (partial.is_null(i) || !partial.value(i));
             out.push(KpiPoint {
                 period: p.value(i),
                 state: s(state, i),
@@ -281,8 +285,9 @@ pub async fn render_session(session: &QuerySession) -> Result<String> {
         .max();
     let _ = write!(
         html,
-        "<p>Latest quarter with enough reviews: <b>{}</b>. Values on fewer reviews than the \
-         minimum support are left out. Definitions: docs/KPIS.md.</p><div class=\"cards\">",
+        "<p>Latest whole quarter with enough reviews: <b>{}</b>. Values on fewer reviews than \
+         the minimum support, and of partial periods (a platform's data begins or ends inside \
+         them), are left out. Definitions: docs/KPIS.md.</p><div class=\"cards\">",
         latest
             .map(|d| label(d, "quarter"))
             .unwrap_or_else(|| "none".into())

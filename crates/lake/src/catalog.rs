@@ -107,7 +107,7 @@ impl Lake {
         let Some(table) = self.table(Zone::Catalog, cat::SNAPSHOTS).await? else {
             return Ok(Vec::new());
         };
-        let session = QuerySession::empty(self.clone());
+        let session = QuerySession::empty(self.clone())?;
         session.register(&table, cat::SNAPSHOTS).await?;
         let batches = session
             .collect(&format!("SELECT * FROM \"{}\"", cat::SNAPSHOTS))

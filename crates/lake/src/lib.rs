@@ -44,6 +44,7 @@
 mod artifact;
 mod catalog;
 mod columns;
+mod engine;
 mod hooks;
 mod lease;
 mod rewrite;
@@ -65,6 +66,7 @@ use url::Url;
 
 pub use catalog::{Snapshot, Stage, TableVersion};
 pub use columns::Columns;
+pub use engine::{DEFAULT_MEMORY_LIMIT, QueryEngine, parse_size};
 pub use lease::WriterGuard;
 pub use reviewlake_schema::Zone;
 pub use rewrite::TableRewrite;
@@ -290,6 +292,7 @@ pub struct Lake {
     backend: Backend,
     options: Arc<LakeOptions>,
     shared: Arc<Shared>,
+    engine: Arc<QueryEngine>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -401,7 +404,20 @@ impl Lake {
             backend,
             options: Arc::new(options),
             shared: Arc::new(Shared::default()),
+            engine: Arc::new(QueryEngine::unbounded()),
         })
+    }
+
+    /// The same lake, its query sessions running on `engine` (a memory limit and a
+    /// spill folder for the stages' plans).
+    pub fn with_engine(mut self, engine: QueryEngine) -> Lake {
+        self.engine = Arc::new(engine);
+        self
+    }
+
+    /// The engine this lake's query sessions run on.
+    pub fn engine(&self) -> &QueryEngine {
+        &self.engine
     }
 
     /// The lake root URL (always ends with `/`).
@@ -536,7 +552,7 @@ impl Lake {
                 reason: "no such table".into(),
             });
         };
-        let session = QuerySession::empty(self.clone());
+        let session = QuerySession::empty(self.clone())?;
         session.register(&table, name).await?;
         session.collect(&format!("SELECT * FROM \"{name}\"")).await
     }

@@ -25,9 +25,7 @@ use datafusion::prelude::{DataFrame, SQLOptions, SessionContext};
 use futures::StreamExt;
 
 use crate::columns::check_schema;
-use crate::{
-    Lake, LakeError, Result, Snapshot, Table, TableVersion, Zone, new_context, plain_strings,
-};
+use crate::{Lake, LakeError, Result, Snapshot, Table, TableVersion, Zone, plain_strings};
 
 /// A read-only query session over one snapshot of a lake. Cheap to clone.
 #[derive(Clone)]
@@ -88,14 +86,20 @@ impl Lake {
 }
 
 impl QuerySession {
-    /// A session with no table registered.
-    pub(crate) fn empty(lake: Lake) -> QuerySession {
-        QuerySession {
+    /// A session with no table registered, on the lake's engine.
+    pub(crate) fn empty(lake: Lake) -> Result<QuerySession> {
+        Ok(QuerySession {
+            ctx: lake.engine().context()?,
             lake,
-            ctx: new_context(),
             snapshot: None,
             tables: Arc::new(Vec::new()),
-        }
+        })
+    }
+
+    /// Registers a scalar function (a stage's own logic, e.g. VADER) for this
+    /// session's queries.
+    pub fn register_udf(&self, udf: datafusion::logical_expr::ScalarUDF) {
+        self.ctx.register_udf(udf);
     }
 
     async fn build(
@@ -107,7 +111,7 @@ impl QuerySession {
         let session = QuerySession {
             snapshot,
             tables: Arc::new(tables.clone()),
-            ..QuerySession::empty(lake.clone())
+            ..QuerySession::empty(lake.clone())?
         };
         // Tables load in parallel; on a name clash across zones the later zone wins.
         let loaded: Vec<Table> = futures::stream::iter(tables.iter().map(|t| {

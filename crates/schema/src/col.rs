@@ -166,6 +166,8 @@ pub const PATH: &str = "path";
 pub const PEAK_CHECKIN_HOUR: &str = "peak_checkin_hour";
 /// Column `period_start`.
 pub const PERIOD_START: &str = "period_start";
+/// Column `partial`.
+pub const PARTIAL: &str = "partial";
 /// Column `pics`.
 pub const PICS: &str = "pics";
 /// Column `pic_count`.

@@ -210,6 +210,10 @@ pub fn kpi() -> SchemaRef {
             f(col::SUPPORT, DataType::Int64, true),
             f(col::PREVIOUS_SUPPORT, DataType::Int64, true),
             f(col::LOW_SUPPORT, DataType::Boolean, true),
+            // The period is not fully covered by the data of the platforms the group
+            // counts: one platform's data begins or ends inside it (the last, unfinished
+            // period included). Never a headline.
+            f(col::PARTIAL, DataType::Boolean, false),
         ],
         Some(KPI),
     )

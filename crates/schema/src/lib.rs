@@ -28,7 +28,7 @@
 //! let ds = RawDataset::from_table_name("google_review").unwrap();
 //! let schema = ds.raw_table_schema();
 //! assert!(schema.field_with_name("user_id").is_ok());
-//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "2");
+//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "3");
 //! assert_eq!(schema.fields().last().unwrap().name(), "_rescued_data");
 //! ```
 
@@ -58,7 +58,8 @@ pub use arrow_schema::{DataType, Field, Schema, SchemaRef};
 /// - 2: raw tables gain [`lineage::RESCUED_DATA`] (lossless raw zone); a raw table of
 ///   version 1 is migrated in place by the next ingest (the column is added, old rows
 ///   read it as null).
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 3: `features/kpi` gains `partial` (the features stage rewrites it).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Metadata key under which a schema records [`SCHEMA_VERSION`].
 pub const SCHEMA_VERSION_KEY: &str = "reviewlake.schema_version";

@@ -1,0 +1,161 @@
+//! The query engine the stages run their plans on: DataFusion in this process, with a
+//! memory pool and disk spilling.
+//!
+//! Every [`QuerySession`](crate::QuerySession) of a [`Lake`](crate::Lake) shares the
+//! lake's engine, so a stage's queries draw on one memory pool: operators that can spill
+//! (sorts, grouped aggregates, window sorts) write to the spill folder instead of
+//! growing past the limit. Hash joins cannot spill: the stages' plans join big tables
+//! only with dimension-sized ones (and use window functions, not self-joins, for
+//! per-key facts such as a reviewer's first visit).
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use std::num::NonZeroUsize;
+
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::{LakeError, Result};
+
+/// The default memory limit of the stages' plans: 2 GiB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// How the lake's query sessions run plans.
+#[derive(Debug, Default)]
+pub struct QueryEngine {
+    memory_limit: Option<u64>,
+    spill_dir: Option<PathBuf>,
+    target_partitions: Option<usize>,
+    runtime: OnceLock<Arc<RuntimeEnv>>,
+}
+
+impl Clone for QueryEngine {
+    fn clone(&self) -> Self {
+        QueryEngine {
+            memory_limit: self.memory_limit,
+            spill_dir: self.spill_dir.clone(),
+            target_partitions: self.target_partitions,
+            runtime: OnceLock::new(),
+        }
+    }
+}
+
+impl QueryEngine {
+    /// No memory limit (DataFusion's unbounded pool), the system temp folder for
+    /// spills: what a read-only server wants.
+    pub fn unbounded() -> QueryEngine {
+        QueryEngine::default()
+    }
+
+    /// Plans share a pool of `bytes` and spill beyond it.
+    pub fn with_memory_limit(mut self, bytes: u64) -> QueryEngine {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Spill files go under `dir` (default: the system temp folder).
+    pub fn with_spill_dir(mut self, dir: impl Into<PathBuf>) -> QueryEngine {
+        self.spill_dir = Some(dir.into());
+        self
+    }
+
+    /// Partitions per plan (default: the number of cores).
+    pub fn with_target_partitions(mut self, n: usize) -> QueryEngine {
+        self.target_partitions = Some(n.max(1));
+        self
+    }
+
+    /// The memory limit, if any.
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.memory_limit
+    }
+
+    fn runtime(&self) -> Result<Arc<RuntimeEnv>> {
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt.clone());
+        }
+        let mut b = RuntimeEnvBuilder::new();
+        if let Some(limit) = self.memory_limit {
+            // The error of an exhausted pool names its largest consumers.
+            b = b.with_memory_pool(Arc::new(TrackConsumersPool::new(
+                FairSpillPool::new(limit as usize),
+                NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN),
+            )));
+        }
+        if let Some(dir) = &self.spill_dir {
+            std::fs::create_dir_all(dir).map_err(|e| LakeError::Io {
+                path: dir.display().to_string(),
+                source: e,
+            })?;
+            b = b.with_temp_file_path(dir.clone());
+        }
+        let rt = b.build_arc()?;
+        Ok(self.runtime.get_or_init(|| rt).clone())
+    }
+
+    /// A new context on this engine's runtime (shared pool), with the lake's types
+    /// (plain `Utf8` strings rather than string views).
+    pub fn context(&self) -> Result<SessionContext> {
+        let mut cfg = SessionConfig::new()
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            )
+            // The pass copies an expensive expression into each field taken from its
+            // struct result (`v['neg']`, `v['pos']`, ... of `vader(text) AS v`).
+            .set_bool(
+                "datafusion.optimizer.enable_leaf_expression_pushdown",
+                false,
+            );
+        if let Some(n) = self.target_partitions {
+            cfg = cfg.with_target_partitions(n);
+        }
+        if let Some(limit) = self.memory_limit {
+            // Each sort reserves this much up front for merging its spilled runs
+            // (default 10 MB): a plan with dozens of sorts would hold most of a small
+            // pool in reservations alone.
+            let merge = (limit / 256).clamp(1 << 20, 10 << 20);
+            cfg = cfg.set_usize(
+                "datafusion.execution.sort_spill_reservation_bytes",
+                merge as usize,
+            );
+        }
+        Ok(SessionContext::new_with_config_rt(cfg, self.runtime()?))
+    }
+}
+
+/// Parses a size: a number of bytes, or a number with a unit `KiB`, `MiB`, `GiB`, `TiB`
+/// (powers of 1024; `K`, `M`, `G`, `T`, `KB`, `MB`, `GB`, `TB` mean the same).
+///
+/// ```
+/// use reviewlake_lake::parse_size;
+/// assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+/// assert_eq!(parse_size("4GiB").unwrap(), 4 << 30);
+/// assert_eq!(parse_size("1.5G").unwrap(), 3 << 29);
+/// assert!(parse_size("lots").is_err());
+/// ```
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 512MiB, 4GiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => return Err(format!("{s:?}: unknown unit {other:?} (use MiB, GiB)")),
+    };
+    let v = n * mult as f64;
+    if !v.is_finite() || v < 1.0 {
+        return Err(format!("{s:?} is not a positive size"));
+    }
+    Ok(v as u64)
+}
