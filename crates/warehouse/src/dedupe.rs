@@ -1,146 +1,117 @@
-//! Deterministic de-duplication in two passes.
+//! Deterministic de-duplication, elected by a plan.
 //!
-//! Pass one reads only the identifying columns and lineage, and elects per key the row
-//! with the smallest `(_source_file, _line)`; pass two keeps exactly the elected rows.
-//! The result does not depend on the order in which the scan returns rows. Rows that
-//! lose are labelled afterwards: an identical copy of the winner (`duplicate_line`) or a
-//! different record under the same key (`duplicate_<key>`).
+//! Per key, the row with the smallest `(_source_file, _line)` is elected; the others
+//! lose. The election is one DataFusion plan over the raw table (a window over the key,
+//! ordered by file and line: it sorts, spilling under the memory limit), which returns
+//! only the losers: the build then streams the raw table and skips them. Memory holds
+//! the losers (a re-delivered file's rows), never every key of the table. A loser is
+//! labelled an identical copy of the winner (`duplicate_line`) or a different record
+//! under the same key (`duplicate_<key>`) by comparing row hashes of their content
+//! (every column but the lineage ones; the rescued fields are content). The result does
+//! not depend on the order in which the scan returns rows.
 
 use std::collections::HashMap;
 
-#[derive(Clone, Copy)]
-struct Winner {
-    file: u32,
-    line: i64,
-    count: u32,
-}
+use arrow::array::Array;
 
-/// The elected row per key.
+use crate::Result;
+use crate::read::{Cols, RawTable};
+
+/// The rows that lost their key's election, by (file, line), each with whether its
+/// content equals the winner's.
 #[derive(Default)]
-pub(crate) struct Election {
-    files: Vec<String>,
+pub(crate) struct Losers {
     file_ids: HashMap<String, u32>,
-    winners: HashMap<u128, Winner>,
-    /// Content hashes of the winners of keys that have duplicates (filled in pass two).
-    winner_content: HashMap<u128, u64>,
-    /// Content hashes of the losers (filled in pass two).
-    losers: Vec<(u128, u64)>,
+    rows: HashMap<(u32, i64), bool>,
+    same: u64,
+    other: u64,
 }
 
-impl Election {
+impl Losers {
+    /// The losers of the election of `raw` keyed by the SQL expressions `keys`, among
+    /// the rows where `valid` (an SQL predicate) holds; the others take no part.
+    pub(crate) async fn by_key(raw: &RawTable, keys: &[&str], valid: &str) -> Result<Losers> {
+        if !raw.exists() {
+            return Ok(Losers::default());
+        }
+        let content = raw.content_columns().await?;
+        let keys = keys.join(", ");
+        let w = format!("OVER (PARTITION BY {keys} ORDER BY \"_source_file\", \"_line\")");
+        let sql = format!(
+            "SELECT \"_source_file\", \"_line\", same FROM ( \
+               SELECT \"_source_file\", \"_line\", row_number() {w} AS rn, \
+                 h = first_value(h) {w} AS same \
+               FROM (SELECT {keys}, \"_source_file\", \"_line\", row_hash({content}) AS h \
+                 FROM \"{}\" WHERE {valid})) \
+             WHERE rn > 1",
+            raw.name()
+        );
+        Losers::collect(raw, &sql).await
+    }
+
+    /// The losers of the election of `raw` keyed by its content (every non-lineage
+    /// column): each is an identical copy.
+    pub(crate) async fn by_content(raw: &RawTable) -> Result<Losers> {
+        if !raw.exists() {
+            return Ok(Losers::default());
+        }
+        let content = raw.content_columns().await?;
+        let sql = format!(
+            "SELECT \"_source_file\", \"_line\", true AS same FROM ( \
+               SELECT \"_source_file\", \"_line\", \
+                 row_number() OVER (PARTITION BY h ORDER BY \"_source_file\", \"_line\") AS rn \
+               FROM (SELECT \"_source_file\", \"_line\", row_hash({content}) AS h FROM \"{}\")) \
+             WHERE rn > 1",
+            raw.name()
+        );
+        Losers::collect(raw, &sql).await
+    }
+
+    async fn collect(raw: &RawTable, sql: &str) -> Result<Losers> {
+        let mut out = Losers::default();
+        let mut s = raw.query(sql).await?;
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, raw.name());
+            let (file, line, same) = (c.str("_source_file")?, c.i64("_line")?, c.bool("same")?);
+            for i in 0..batch.num_rows() {
+                let fid = out.file_id(file.value(i));
+                let same = !same.is_null(i) && same.value(i);
+                out.rows.insert((fid, line.value(i)), same);
+            }
+        }
+        Ok(out)
+    }
+
     fn file_id(&mut self, file: &str) -> u32 {
         if let Some(&id) = self.file_ids.get(file) {
             return id;
         }
-        let id = self.files.len() as u32;
-        self.files.push(file.to_string());
+        let id = self.file_ids.len() as u32;
         self.file_ids.insert(file.to_string(), id);
         id
     }
 
-    /// Pass one: a candidate row.
-    pub(crate) fn offer(&mut self, key: u128, file: &str, line: i64) {
-        let fid = self.file_id(file);
-        match self.winners.get_mut(&key) {
-            None => {
-                self.winners.insert(
-                    key,
-                    Winner {
-                        file: fid,
-                        line,
-                        count: 1,
-                    },
-                );
-            }
-            Some(w) => {
-                w.count += 1;
-                let better = match self.files[fid as usize].cmp(&self.files[w.file as usize]) {
-                    std::cmp::Ordering::Less => true,
-                    std::cmp::Ordering::Equal => line < w.line,
-                    std::cmp::Ordering::Greater => false,
-                };
-                if better {
-                    w.file = fid;
-                    w.line = line;
-                }
-            }
-        }
-    }
-
-    /// Pass two: is this row the elected one? `content` is called only when the key has
-    /// duplicates (to label them later).
-    pub(crate) fn keep(
-        &mut self,
-        key: u128,
-        file: &str,
-        line: i64,
-        content: impl FnOnce() -> u64,
-    ) -> bool {
-        let Some(w) = self.winners.get(&key).copied() else {
-            return false;
+    /// Whether the row at (`file`, `line`) is kept (it won its election, or took no
+    /// part); a loser is counted.
+    pub(crate) fn keep(&mut self, file: &str, line: i64) -> bool {
+        let Some(&fid) = self.file_ids.get(file) else {
+            return true;
         };
-        let is_winner = self
-            .file_ids
-            .get(file)
-            .is_some_and(|&fid| fid == w.file && line == w.line);
-        if w.count > 1 {
-            let h = content();
-            if is_winner {
-                self.winner_content.insert(key, h);
-            } else {
-                self.losers.push((key, h));
+        match self.rows.get(&(fid, line)) {
+            None => true,
+            Some(true) => {
+                self.same += 1;
+                false
+            }
+            Some(false) => {
+                self.other += 1;
+                false
             }
         }
-        is_winner
     }
 
-    /// After pass two: (identical copies, other records under a known key).
+    /// After the pass: (identical copies, other records under a known key) skipped.
     pub(crate) fn loser_counts(&self) -> (u64, u64) {
-        let mut same = 0;
-        let mut other = 0;
-        for (k, h) in &self.losers {
-            if self.winner_content.get(k) == Some(h) {
-                same += 1;
-            } else {
-                other += 1;
-            }
-        }
-        (same, other)
-    }
-}
-
-/// A 128-bit key of a string id.
-pub(crate) fn id_key(parts: &[&[u8]]) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for p in parts {
-        h.update(p);
-        h.update(&[0x1f]);
-    }
-    h.digest128()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smallest_file_and_line_wins_whatever_the_order() {
-        let k = id_key(&[b"a"]);
-        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
-            let rows = [("b.json", 5), ("a.json", 9), ("a.json", 3)];
-            let mut e = Election::default();
-            for &i in &order {
-                e.offer(k, rows[i].0, rows[i].1);
-            }
-            let kept: Vec<bool> = order
-                .iter()
-                .map(|&i| e.keep(k, rows[i].0, rows[i].1, || if i == 0 { 1 } else { 2 }))
-                .collect();
-            assert_eq!(kept.iter().filter(|b| **b).count(), 1);
-            let winner = order[kept.iter().position(|b| *b).unwrap()];
-            assert_eq!(winner, 2);
-            // Row 1 has the winner's content (2), row 0 differs.
-            assert_eq!(e.loser_counts(), (1, 1));
-        }
+        (self.same, self.other)
     }
 }

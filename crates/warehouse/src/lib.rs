@@ -41,6 +41,7 @@ pub mod keys;
 pub mod parse;
 pub mod states;
 pub mod taxonomy;
+pub mod udf;
 
 mod build;
 mod dedupe;

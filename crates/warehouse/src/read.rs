@@ -2,11 +2,8 @@
 //! column access (the lake's checked accessor).
 
 use std::cell::OnceCell;
-use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
-};
+use arrow::array::{Array, AsArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray};
 use reviewlake_lake::QuerySession;
 use reviewlake_schema::lineage;
 use serde_json::{Map, Value};
@@ -30,6 +27,28 @@ impl RawTable {
             name: name.to_string(),
             exists: session.has_table(name),
         })
+    }
+
+    /// The table's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its content columns (all but the lineage ones; the rescued fields are content),
+    /// quoted and comma-separated for a query.
+    pub(crate) async fn content_columns(&self) -> Result<String> {
+        let s = self
+            .query(&format!("SELECT * FROM \"{}\" LIMIT 0", self.name))
+            .await?;
+        Ok(s.inner
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name())
+            .filter(|n| *n != lineage::SOURCE_FILE && *n != lineage::LINE)
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", "))
     }
 
     /// Whether the raw table exists in the snapshot.
@@ -87,19 +106,6 @@ impl BatchStream {
             Some(Ok(b)) => Ok(Some(b)),
         }
     }
-}
-
-/// All columns of a batch except the lineage ones (for content hashing); the rescued
-/// fields are content.
-pub(crate) fn content_columns(batch: &RecordBatch) -> Vec<ArrayRef> {
-    let schema = batch.schema();
-    schema
-        .fields()
-        .iter()
-        .zip(batch.columns())
-        .filter(|(f, _)| f.name() != lineage::SOURCE_FILE && f.name() != lineage::LINE)
-        .map(|(_, c)| Arc::clone(c))
-        .collect()
 }
 
 /// The string at `i`, `None` if null.

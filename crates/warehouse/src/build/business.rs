@@ -7,9 +7,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use reviewlake_schema::warehouse as wh;
 
 use super::columns::*;
-use super::{BATCH_ROWS, BizEntry, Build, elect_by_id, keep_row};
+use super::{BATCH_ROWS, BizEntry, Build};
 use crate::Result;
-use crate::dedupe::id_key;
+use crate::dedupe::Losers;
 use crate::keys::{self, Source};
 use crate::parse::{self, AttrValue, DayHours, OpenInterval};
 use crate::read::{
@@ -280,7 +280,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let name = "yelp_business";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = elect_by_id(&raw, name, "business_id", parse::is_yelp_id).await?;
+    let mut el = Losers::by_key(&raw, &["business_id"], "is_yelp_id(business_id)").await?;
     if !raw.exists() {
         b.sources.push(rep);
         return Ok(());
@@ -305,7 +305,6 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         let cats = c.str("categories")?;
         let hours_map = c.map("hours")?;
         let resc = RescuedCol::of(&c)?;
-        let mut hashes: Option<Vec<u64>> = None;
         for i in 0..batch.num_rows() {
             rep.read += 1;
             let (f, l) = (file.value(i), line.value(i));
@@ -321,8 +320,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 );
                 continue;
             };
-            let k = id_key(&[bid.as_bytes()]);
-            if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
+            if !el.keep(f, l) {
                 continue;
             }
             let r = resc.row(i);
@@ -395,7 +393,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             row.hours = yelp_hours(hours_map, i, &r, &mut row.hours_unparsed, &mut rep);
             admit(b, out, &mut rep, Source::Yelp, row).await?;
         }
-        b.tick(batch.num_rows() as u64);
+        b.tick(batch.num_rows() as u64).await?;
     }
     let (same, other) = el.loser_counts();
     rep.drop_n(Reason::DuplicateLine, same);
@@ -664,7 +662,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         b.sources.push(rep);
         return Ok(());
     }
-    let mut el = elect_by_id(&raw, name, "gmap_id", parse::is_gmap_id).await?;
+    let mut el = Losers::by_key(&raw, &["gmap_id"], "is_gmap_id(gmap_id)").await?;
     let folder_states = review_folder_states(b).await?;
     let tax = b.taxonomy;
     let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
@@ -690,7 +688,6 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         let cats = c.list("category")?;
         let hours_l = c.list("hours")?;
         let misc = c.map("MISC")?;
-        let mut hashes: Option<Vec<u64>> = None;
         for i in 0..batch.num_rows() {
             rep.read += 1;
             let (f, l) = (file.value(i), line.value(i));
@@ -706,8 +703,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 );
                 continue;
             };
-            let k = id_key(&[gid.as_bytes()]);
-            if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
+            if !el.keep(f, l) {
                 continue;
             }
             let address = opt_str(addr, i).and_then(parse::clean_str);
@@ -863,7 +859,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             }
             admit(b, out, &mut rep, Source::Google, row).await?;
         }
-        b.tick(batch.num_rows() as u64);
+        b.tick(batch.num_rows() as u64).await?;
     }
     let (same, other) = el.loser_counts();
     rep.drop_n(Reason::DuplicateLine, same);

@@ -4,11 +4,8 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use reviewlake_schema::{Reason, lineage, warehouse as wh};
 
 use super::columns::*;
-use super::{
-    BATCH_ROWS, BizEntry, Build, content_keys, date_of, elect_by_content, elect_by_id, keep_row,
-    user_key,
-};
-use crate::dedupe::{Election, id_key};
+use super::{BATCH_ROWS, BizEntry, Build, date_of, user_key};
+use crate::dedupe::Losers;
 use crate::keys::{self, Source};
 use crate::parse;
 use crate::read::{Cols, RawTable, Rescued, RescuedCol, json_i64, opt_f64, opt_i64, opt_str};
@@ -127,7 +124,7 @@ async fn yelp_reviews(
     let name = "yelp_review";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = elect_by_id(&raw, name, "review_id", parse::is_yelp_id).await?;
+    let mut el = Losers::by_key(&raw, &["review_id"], "is_yelp_id(review_id)").await?;
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
         while let Some(batch) = s.next().await? {
@@ -142,7 +139,6 @@ async fn yelp_reviews(
             let (text, date) = (c.str("text")?, c.str("date")?);
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
             let resc = RescuedCol::of(&c)?;
-            let mut hashes = None;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
@@ -159,8 +155,7 @@ async fn yelp_reviews(
                     );
                     continue;
                 };
-                let k = id_key(&[review_id.as_bytes()]);
-                if !keep_row(&mut el, &mut hashes, &c, k, f, l, i)? {
+                if !el.keep(f, l) {
                     continue;
                 }
                 let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
@@ -251,7 +246,7 @@ async fn yelp_reviews(
                     flush_if_full(sink, rows, false).await?;
                 }
             }
-            b.tick(batch.num_rows() as u64);
+            b.tick(batch.num_rows() as u64).await?;
         }
     }
     let (same, other) = el.loser_counts();
@@ -269,27 +264,12 @@ async fn google_reviews(
     let name = "google_review";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Election::default();
-    let key_of = |u: &str, g: &str, t: i64| id_key(&[u.as_bytes(), g.as_bytes(), &t.to_le_bytes()]);
-    if let Some(mut s) = raw
-        .stream(&["user_id", "gmap_id", "time", "_source_file", "_line"])
-        .await?
-    {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (u, g, t) = (c.str("user_id")?, c.str("gmap_id")?, c.i64("time")?);
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
-            for i in 0..batch.num_rows() {
-                if let (Some(u), Some(g), Some(t)) = (
-                    opt_str(u, i).filter(|v| parse::is_google_user_id(v)),
-                    opt_str(g, i).filter(|v| parse::is_gmap_id(v)),
-                    opt_i64(t, i),
-                ) {
-                    el.offer(key_of(u, g, t), file.value(i), line.value(i));
-                }
-            }
-        }
-    }
+    let mut el = Losers::by_key(
+        &raw,
+        &["user_id", "gmap_id", "\"time\""],
+        "is_google_user_id(user_id) AND is_gmap_id(gmap_id) AND \"time\" IS NOT NULL",
+    )
+    .await?;
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
         while let Some(batch) = s.next().await? {
@@ -305,7 +285,6 @@ async fn google_reviews(
                 .column_by_name("text")
                 .and_then(|a| a.as_string_opt::<i32>());
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
-            let mut hashes = None;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
@@ -333,15 +312,7 @@ async fn google_reviews(
                     );
                     continue;
                 };
-                if !keep_row(
-                    &mut el,
-                    &mut hashes,
-                    &c,
-                    key_of(user_id, gmap_id, t),
-                    f,
-                    l,
-                    i,
-                )? {
+                if !el.keep(f, l) {
                     continue;
                 }
                 let ts_us = t.saturating_mul(1000);
@@ -428,7 +399,7 @@ async fn google_reviews(
                     flush_if_full(sink, rows, false).await?;
                 }
             }
-            b.tick(batch.num_rows() as u64);
+            b.tick(batch.num_rows() as u64).await?;
         }
     }
     let (same, other) = el.loser_counts();
@@ -454,11 +425,10 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
         "_source_file",
         "_line",
     ];
-    let mut el = elect_by_content(&raw, name, &cols).await?;
+    let mut el = Losers::by_content(&raw).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
-            let keys_ = content_keys(&c)?;
             let (uid, bid, text, date) = (
                 c.str("user_id")?,
                 c.str("business_id")?,
@@ -495,10 +465,10 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 vec![],
                 vec![],
             );
-            for (i, &key) in keys_.iter().enumerate() {
+            for i in 0..batch.num_rows() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
-                if !el.keep(key, f, l, || key as u64) {
+                if !el.keep(f, l) {
                     continue;
                 }
                 let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
@@ -592,7 +562,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 ],
             )?;
             sink.write(out).await?;
-            b.tick(batch.num_rows() as u64);
+            b.tick(batch.num_rows() as u64).await?;
         }
     }
     let (same, other) = el.loser_counts();
@@ -725,19 +695,18 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
         "_source_file",
         "_line",
     ];
-    let mut el = elect_by_content(&raw, name, &cols).await?;
+    let mut el = Losers::by_content(&raw).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
-            let keys_ = content_keys(&c)?;
             let (bid, date) = (c.str("business_id")?, c.str("date")?);
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
             let resc = RescuedCol::of(&c)?;
             let mut out = CheckinRows::default();
-            for (i, &key) in keys_.iter().enumerate() {
+            for i in 0..batch.num_rows() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
-                if !el.keep(key, f, l, || key as u64) {
+                if !el.keep(f, l) {
                     continue;
                 }
                 let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
@@ -786,7 +755,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                 rep.produced += (out.business_key.len() - before) as u64;
             }
             sink.write(out.batch()?).await?;
-            b.tick(batch.num_rows() as u64);
+            b.tick(batch.num_rows() as u64).await?;
         }
     }
     let (same, other) = el.loser_counts();

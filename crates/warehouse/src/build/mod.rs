@@ -13,15 +13,12 @@ use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
     StringArray,
 };
-use datafusion::common::hash_utils::{RandomState, create_hashes};
 use reviewlake_lake::{Lake, QuerySession, Stage};
 use reviewlake_schema::Reason;
 use reviewlake_schema::progress::{Reporter, Unit};
 use reviewlake_schema::warehouse as wh;
 
-use crate::dedupe::{Election, id_key};
 use crate::keys::{self, Source};
-use crate::read::{Cols, RawTable, content_columns, opt_str};
 use crate::report::{SourceReport, WarehouseReport};
 use crate::taxonomy::Taxonomy;
 use crate::{CategoryScope, GdpSource, Result, StateScope, WarehouseError, WarehouseOptions};
@@ -62,6 +59,8 @@ pub(crate) struct Build<'a> {
     /// Smallest and largest fact day (days since the epoch).
     pub day_range: Option<(i64, i64)>,
     pub quarantine: QuarantineRows,
+    /// `warehouse_quarantine`, written as refused rows accumulate (a batch at a time).
+    pub quarantine_sink: Option<TableSink>,
     pub sources: Vec<SourceReport>,
     pub tables: BTreeMap<String, u64>,
     pub inferred_users: u64,
@@ -84,8 +83,28 @@ impl Build<'_> {
         tracing::info!("warehouse: {msg}");
     }
 
-    pub(crate) fn tick(&self, rows: u64) {
+    /// After each raw batch: progress, and the refused rows so far written out once a
+    /// batch of them has gathered (the build never holds them all).
+    pub(crate) async fn tick(&mut self, rows: u64) -> Result<()> {
         self.progress.advance(TASK, rows);
+        if self.quarantine.len() >= BATCH_ROWS {
+            self.flush_quarantine().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_quarantine(&mut self) -> Result<()> {
+        if self.quarantine.len() == 0 {
+            return Ok(());
+        }
+        let q = std::mem::take(&mut self.quarantine);
+        if self.quarantine_sink.is_none() {
+            self.quarantine_sink = Some(self.sink(wh::WAREHOUSE_QUARANTINE).await?);
+        }
+        if let Some(sink) = self.quarantine_sink.as_mut() {
+            sink.write(q.batch()?).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn sink(&self, name: &'static str) -> Result<TableSink> {
@@ -140,7 +159,7 @@ impl Build<'_> {
     }
 }
 
-/// Rows refused by cleaning, written to `warehouse_quarantine` at the end.
+/// Rows refused by cleaning, on their way to `warehouse_quarantine`.
 #[derive(Default)]
 pub(crate) struct QuarantineRows {
     table: Vec<String>,
@@ -152,6 +171,10 @@ pub(crate) struct QuarantineRows {
 }
 
 impl QuarantineRows {
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn push(
         &mut self,
@@ -226,6 +249,9 @@ async fn build_locked(
     let taxonomy = Taxonomy::embedded();
     let progress = opts.reporter.clone();
     let raw = lake.session_zones(&[reviewlake_lake::Zone::Raw]).await?;
+    for f in crate::udf::all() {
+        raw.register_udf(f);
+    }
     progress.start(TASK, None, Unit::Rows);
 
     // 1. GDP and the state scope.
@@ -288,6 +314,7 @@ async fn build_locked(
         google_users: HashMap::new(),
         day_range: None,
         quarantine: QuarantineRows::default(),
+        quarantine_sink: None,
         sources: Vec::new(),
         tables: BTreeMap::new(),
         inferred_users: 0,
@@ -311,9 +338,11 @@ async fn build_locked(
     write_dim_date(&mut b).await?;
 
     b.phase("warehouse_quarantine");
-    let q = std::mem::take(&mut b.quarantine);
-    let mut sink = b.sink(wh::WAREHOUSE_QUARANTINE).await?;
-    sink.write(q.batch()?).await?;
+    b.flush_quarantine().await?;
+    let sink = match b.quarantine_sink.take() {
+        Some(s) => s,
+        None => b.sink(wh::WAREHOUSE_QUARANTINE).await?,
+    };
     b.finish(sink).await?;
 
     let mut report = WarehouseReport {
@@ -534,91 +563,6 @@ fn report_batch(r: &WarehouseReport) -> Result<RecordBatch> {
             Arc::new(Int64Array::from(n)),
         ],
     )?)
-}
-
-/// Content hash of every row of a batch (all non-lineage columns), for labelling
-/// duplicates and for keying rows that have no id.
-pub(crate) fn content_hashes(cols: &Cols<'_>) -> Result<Vec<u64>> {
-    let arrays = content_columns(cols.batch());
-    let mut h = vec![0u64; cols.num_rows()];
-    create_hashes(&arrays, &RandomState::with_seed(0), &mut h)
-        .map_err(|e| WarehouseError::Internal(format!("hashing rows: {e}")))?;
-    Ok(h)
-}
-
-/// Pass two of [`Election`]: is row `i` the elected one? The batch's content hashes
-/// are computed at most once, and only when a key has duplicates.
-pub(crate) fn keep_row(
-    el: &mut Election,
-    hashes: &mut Option<Vec<u64>>,
-    c: &Cols<'_>,
-    key: u128,
-    file: &str,
-    line: i64,
-    i: usize,
-) -> Result<bool> {
-    let mut err = None;
-    let keep = el.keep(key, file, line, || {
-        if hashes.is_none() {
-            match content_hashes(c) {
-                Ok(h) => *hashes = Some(h),
-                Err(e) => err = Some(e),
-            }
-        }
-        hashes.as_ref().map_or(0, |h| h[i])
-    });
-    match err {
-        Some(e) => Err(e),
-        None => Ok(keep),
-    }
-}
-
-/// Pass one of [`Election`] keyed by one id column; rows whose id fails `valid` take no
-/// part (pass two quarantines them).
-pub(crate) async fn elect_by_id(
-    raw: &RawTable,
-    table: &str,
-    id_col: &str,
-    valid: fn(&str) -> bool,
-) -> Result<Election> {
-    let mut el = Election::default();
-    if let Some(mut s) = raw.stream(&[id_col, "_source_file", "_line"]).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, table);
-            let (id, file, line) = (c.str(id_col)?, c.str("_source_file")?, c.i64("_line")?);
-            for i in 0..batch.num_rows() {
-                if let Some(v) = opt_str(id, i).filter(|v| valid(v)) {
-                    el.offer(id_key(&[v.as_bytes()]), file.value(i), line.value(i));
-                }
-            }
-        }
-    }
-    Ok(el)
-}
-
-/// Content key of every row of a batch, for tables without an id.
-pub(crate) fn content_keys(c: &Cols<'_>) -> Result<Vec<u128>> {
-    Ok(content_hashes(c)?.into_iter().map(|h| h as u128).collect())
-}
-
-/// Pass one of [`Election`] keyed by content (`cols` must end with the lineage columns).
-pub(crate) async fn elect_by_content(
-    raw: &RawTable,
-    table: &str,
-    cols: &[&str],
-) -> Result<Election> {
-    let mut el = Election::default();
-    if let Some(mut s) = raw.stream(cols).await? {
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, table);
-            let keys = content_keys(&c)?;
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
-            for (i, k) in keys.iter().enumerate() {
-                el.offer(*k, file.value(i), line.value(i));
-            }
-        }
-    }
-    Ok(el)
 }
 
 /// Timestamp (µs) -> (date_key, days since epoch).

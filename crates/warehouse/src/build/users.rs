@@ -7,8 +7,8 @@ use arrow::array::RecordBatch;
 use reviewlake_schema::{Reason, YELP_USER_COMPLIMENTS, warehouse as wh};
 
 use super::columns::*;
-use super::{BATCH_ROWS, Build, elect_by_id, keep_row, user_key};
-use crate::dedupe::id_key;
+use super::{BATCH_ROWS, Build, user_key};
+use crate::dedupe::Losers;
 use crate::keys::Source;
 use crate::parse;
 use crate::read::{Cols, RawTable, RescuedCol, json_i64, json_strings, opt_f64, opt_i64, opt_str};
@@ -113,7 +113,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_user";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = elect_by_id(&raw, name, "user_id", parse::is_yelp_id).await?;
+    let mut el = Losers::by_key(&raw, &["user_id"], "is_yelp_id(user_id)").await?;
     let mut found: HashSet<String> = HashSet::new();
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
@@ -139,7 +139,6 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
             let resc = RescuedCol::of(&c)?;
-            let mut hashes = None;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
@@ -149,7 +148,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                         .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
                     continue;
                 };
-                if !keep_row(&mut el, &mut hashes, &c, id_key(&[uid.as_bytes()]), f, l, i)? {
+                if !el.keep(f, l) {
                     continue;
                 }
                 if !b.yelp_users.contains(uid) {
@@ -258,7 +257,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 rep.produced += 1;
                 rows.flush(&mut sink, false).await?;
             }
-            b.tick(batch.num_rows() as u64);
+            b.tick(batch.num_rows() as u64).await?;
         }
     }
     let (same, other) = el.loser_counts();
