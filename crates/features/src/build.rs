@@ -496,68 +496,50 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
 /// The grouped review aggregates of one grain, each row with the same group's two
 /// previous rows (by period) beside it: one plan.
 ///
-/// Nine grouping sets (overall; by state; by platform; by state and platform; by state,
-/// platform and business; by category; by state and category; by category and platform;
-/// by all three), aggregated in two levels (per reviewer, then per group) so distinct
-/// reviewers and returning reviewers need no distinct-value sets; then `lag` over each
-/// group's periods.
+/// Nine grouping sets `k` (0 overall; 1 by state; 2 by platform; 3 by state and
+/// platform; 4 by state, platform and business; 5 by category; 6 by state and category;
+/// 7 by category and platform; 8 by all three). One scan of `review_features`: a
+/// reviewer's first review of each business comes from a window over the (user,
+/// business) pair; each review meets its business's categories (a small hash join),
+/// and `unnest` turns it into one row per grouping set it counts in (the sets without
+/// a category from the first category row only). Two aggregation levels (per reviewer,
+/// then per group) count distinct and returning reviewers without distinct-value sets;
+/// `lag` over each group's periods brings the previous two beside each row. A group
+/// "by state" is a real state: reviews without one count only in the all-states sets.
 fn kpi_query(g: Grain) -> String {
     let u = g.as_str();
-    let null_s = "CAST(NULL AS VARCHAR)";
-    let null_b = "CAST(NULL AS BIGINT)";
-    let sets: [(&str, &str, &str, &str, bool); 9] = [
-        (null_s, null_s, null_s, null_b, false),
-        ("r.state", null_s, null_s, null_b, false),
-        (null_s, null_s, "r.source", null_b, false),
-        ("r.state", null_s, "r.source", null_b, false),
-        ("r.state", null_s, "r.source", "r.business_key", false),
-        (null_s, "bc.category", null_s, null_b, true),
-        ("r.state", "bc.category", null_s, null_b, true),
-        (null_s, "bc.category", "r.source", null_b, true),
-        ("r.state", "bc.category", "r.source", null_b, true),
-    ];
-    let parts: Vec<String> = sets
-        .iter()
-        .map(|(st, cat, src, biz, join)| {
-            let group: Vec<&str> = ["r.p", st, cat, src, biz, "r.user_key"]
-                .into_iter()
-                .filter(|c| !c.starts_with("CAST(NULL"))
-                .collect();
-            format!(
-                "SELECT r.p, {st} AS state, {cat} AS category, {src} AS source, \
-                 {biz} AS business_key, r.user_key, count(*) AS n, sum(r.stars) AS ss, \
-                 count(r.stars) AS ns, sum(r.compound) AS sc, count(r.compound) AS nc, \
-                 max(CASE WHEN r.returning THEN 1 ELSE 0 END) AS ret FROM r{}{} GROUP BY {}",
-                if *join {
-                    " JOIN business_category bc ON r.business_key = bc.business_key"
-                } else {
-                    ""
-                },
-                // A group "by state" is a real state: rows without one count only in
-                // the groups of all states.
-                if st.starts_with("CAST(NULL") {
-                    ""
-                } else {
-                    " WHERE r.state IS NOT NULL"
-                },
-                group.join(", ")
-            )
-        })
-        .collect();
-    let w = "OVER (PARTITION BY state, category, source, business_key ORDER BY p)";
+    let w = "OVER (PARTITION BY k, state, category, source, business_key ORDER BY p)";
     format!(
         "WITH r AS (SELECT business_key, user_key, source, state, stars, compound, \
            CAST(date_trunc('{u}', review_ts) AS DATE) AS p, \
            min(review_ts) OVER (PARTITION BY user_key, business_key) \
-             < date_trunc('{u}', review_ts) AS returning \
+             < date_trunc('{u}', review_ts) AS is_returning \
            FROM review_features), \
-         per_user AS ({}), \
-         agg AS (SELECT p, state, category, source, business_key, \
+         bcr AS (SELECT business_key, category, \
+           row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
+           FROM business_category), \
+         x AS (SELECT r.p, r.user_key, r.stars, r.compound, r.is_returning, r.state, \
+             r.source, r.business_key, bcr.category, \
+             unnest(CASE WHEN bcr.category IS NULL THEN make_array(0, 1, 2, 3, 4) \
+               WHEN bcr.cr = 1 THEN make_array(0, 1, 2, 3, 4, 5, 6, 7, 8) \
+               ELSE make_array(5, 6, 7, 8) END) AS k \
+           FROM r LEFT JOIN bcr ON r.business_key = bcr.business_key), \
+         keyed AS (SELECT k, p, user_key, stars, compound, is_returning, \
+             CASE WHEN k IN (1, 3, 4, 6, 8) THEN state END AS state, \
+             CASE WHEN k >= 5 THEN category END AS category, \
+             CASE WHEN k IN (2, 3, 4, 7, 8) THEN source END AS source, \
+             CASE WHEN k = 4 THEN business_key END AS business_key \
+           FROM x WHERE NOT (k IN (1, 3, 4, 6, 8) AND state IS NULL)), \
+         per_user AS (SELECT k, p, state, category, source, business_key, user_key, \
+           count(*) AS n, sum(stars) AS ss, count(stars) AS ns, sum(compound) AS sc, \
+           count(compound) AS nc, max(CASE WHEN is_returning THEN 1 ELSE 0 END) AS ret \
+           FROM keyed GROUP BY k, p, state, category, source, business_key, user_key), \
+         agg AS (SELECT k, p, state, category, source, business_key, \
            CAST(sum(n) AS BIGINT) AS reviews, \
            CASE WHEN sum(ns) > 0 THEN sum(ss) / CAST(sum(ns) AS DOUBLE) END AS mean_stars, \
            CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
            CAST(count(*) AS BIGINT) AS reviewers, CAST(sum(ret) AS BIGINT) AS returners \
-           FROM per_user GROUP BY p, state, category, source, business_key) \
+           FROM per_user GROUP BY k, p, state, category, source, business_key) \
          SELECT p, state, category, source, business_key, reviews, mean_stars, \
            mean_sentiment, reviewers, returners, \
            lag(p, 1) {w} AS p1, lag(reviews, 1) {w} AS reviews1, \
@@ -565,8 +547,7 @@ fn kpi_query(g: Grain) -> String {
            lag(reviewers, 1) {w} AS reviewers1, lag(returners, 1) {w} AS returners1, \
            lag(p, 2) {w} AS p2, lag(reviews, 2) {w} AS reviews2, \
            lag(mean_stars, 2) {w} AS stars2, lag(mean_sentiment, 2) {w} AS sentiment2 \
-         FROM agg",
-        parts.join(" UNION ALL ")
+         FROM agg"
     )
 }
 
