@@ -197,7 +197,6 @@ async fn admit(
     source: Source,
     row: BizRow,
 ) -> Result<()> {
-    b.check_business_key(row.key, &row.source_id)?;
     let in_state = b.state_in_scope(row.state.as_deref());
     let in_cat = b.categories_in_scope(&row.categories);
     let entry = BizEntry {

@@ -15,6 +15,7 @@ use arrow::array::{
 };
 use reviewlake_lake::{Lake, QuerySession, Stage};
 use reviewlake_schema::Reason;
+use reviewlake_schema::col;
 use reviewlake_schema::progress::{Reporter, Unit};
 use reviewlake_schema::warehouse as wh;
 
@@ -49,7 +50,6 @@ pub(crate) struct Build<'a> {
     pub categories: Option<HashSet<usize>>,
     pub yelp_biz: HashMap<String, BizEntry>,
     pub google_biz: HashMap<String, BizEntry>,
-    pub business_keys: HashMap<i64, String>,
     /// (state, city) of the businesses in scope.
     pub locations: BTreeMap<i64, (Option<String>, Option<String>)>,
     /// Yelp user ids referenced by facts in scope.
@@ -142,20 +142,34 @@ impl Build<'_> {
         }
     }
 
-    pub(crate) fn check_business_key(&mut self, key: i64, id: &str) -> Result<()> {
-        match self.business_keys.get(&key) {
-            Some(other) if other != id => Err(WarehouseError::KeyCollision {
-                table: wh::DIM_BUSINESS.into(),
-                a: other.clone(),
-                b: id.to_string(),
-                key,
-            }),
-            Some(_) => Ok(()),
-            None => {
-                self.business_keys.insert(key, id.to_string());
-                Ok(())
-            }
+    /// Fails if two source ids of dimension `table` (just committed) hash to one key:
+    /// one aggregate over the table, not a map of every key.
+    pub(crate) async fn check_keys(&self, table: &str, key: &str) -> Result<()> {
+        self.raw
+            .refresh(reviewlake_lake::Zone::Warehouse, table)
+            .await?;
+        let id = format!("concat({}, ':', {})", col::SOURCE, col::SOURCE_ID);
+        let sql = format!(
+            "SELECT {key} AS k, min({id}) AS a, max({id}) AS b FROM {table} \
+             GROUP BY {key} HAVING count(DISTINCT {id}) > 1 LIMIT 1"
+        );
+        let batches = self.raw.collect(&sql).await.map_err(|e| match e {
+            reviewlake_lake::LakeError::Query(q) => WarehouseError::Query {
+                sql: sql.clone(),
+                source: q,
+            },
+            other => WarehouseError::Lake(other),
+        })?;
+        if let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) {
+            let c = crate::read::Cols::new(batch, table);
+            return Err(WarehouseError::KeyCollision {
+                table: table.into(),
+                a: c.str("a")?.value(0).to_string(),
+                b: c.str("b")?.value(0).to_string(),
+                key: c.i64("k")?.value(0),
+            });
         }
+        Ok(())
     }
 }
 
@@ -308,7 +322,6 @@ async fn build_locked(
         categories: categories_scope,
         yelp_biz: HashMap::new(),
         google_biz: HashMap::new(),
-        business_keys: HashMap::new(),
         locations: BTreeMap::new(),
         yelp_users: HashSet::new(),
         google_users: HashMap::new(),
@@ -328,10 +341,12 @@ async fn build_locked(
     write_dim_category(&mut b).await?;
 
     business::build_businesses(&mut b).await?;
+    b.check_keys(wh::DIM_BUSINESS, col::BUSINESS_KEY).await?;
     facts::build_reviews(&mut b).await?;
     facts::build_tips(&mut b).await?;
     facts::build_checkins(&mut b).await?;
     users::build_users(&mut b).await?;
+    b.check_keys(wh::DIM_USER, col::USER_KEY).await?;
 
     b.phase("dim_location, dim_date");
     write_dim_location(&mut b).await?;

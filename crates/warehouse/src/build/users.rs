@@ -1,19 +1,19 @@
 //! dim_user: Yelp users referenced by facts in scope (profile from the user file, or an
 //! inferred row when the file lacks them) and Google reviewers (from their reviews).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use arrow::array::RecordBatch;
 use reviewlake_schema::{Reason, YELP_USER_COMPLIMENTS, warehouse as wh};
 
 use super::columns::*;
 use super::{BATCH_ROWS, Build, user_key};
+use crate::Result;
 use crate::dedupe::Losers;
 use crate::keys::Source;
 use crate::parse;
 use crate::read::{Cols, RawTable, RescuedCol, json_i64, json_strings, opt_f64, opt_i64, opt_str};
 use crate::report::SourceReport;
-use crate::{Result, WarehouseError};
 use reviewlake_lake::TableRewrite as TableSink;
 
 #[derive(Default)]
@@ -96,20 +96,6 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     b.phase("dim_user: yelp_user");
     let mut sink = b.sink(wh::DIM_USER).await?;
     let mut rows = UserRows::default();
-    let mut keys_seen: HashMap<i64, String> = HashMap::new();
-    let mut check = |k: i64, id: &str| -> Result<()> {
-        if let Some(other) = keys_seen.insert(k, id.to_string())
-            && other != id
-        {
-            return Err(WarehouseError::KeyCollision {
-                table: wh::DIM_USER.into(),
-                a: other,
-                b: id.to_string(),
-                key: k,
-            });
-        }
-        Ok(())
-    };
     let name = "yelp_user";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
@@ -156,7 +142,6 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                     continue;
                 }
                 let k = user_key(Source::Yelp, uid);
-                check(k, uid)?;
                 found.insert(uid.to_string());
                 let mut flagged = false;
                 let mut nn = |v: Option<i64>| match v {
@@ -274,7 +259,6 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     missing.sort();
     b.inferred_users = missing.len() as u64;
     for uid in missing {
-        check(user_key(Source::Yelp, uid), uid)?;
         rows.push_bare(Source::Yelp, uid, None, None);
         rows.flush(&mut sink, false).await?;
     }
@@ -284,7 +268,6 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
         std::mem::take(&mut b.google_users).into_iter().collect();
     google.sort_by(|a, b| a.0.cmp(&b.0));
     for (uid, (name, n)) in google {
-        check(user_key(Source::Google, &uid), &uid)?;
         rows.push_bare(Source::Google, &uid, name, Some(n));
         rows.flush(&mut sink, false).await?;
     }
