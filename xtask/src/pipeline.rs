@@ -73,8 +73,8 @@ pub struct PipelineArgs {
     pub seed: u64,
     /// Memory the warehouse and features plans may use together (e.g. `512MiB`,
     /// `4GiB`): sorts, aggregates and joins spill to disk beyond it.
-    #[arg(long, default_value = "2GiB", value_parser = reviewlake_lake::parse_size)]
-    pub memory_limit: u64,
+    #[arg(long, default_value = "2GiB")]
+    pub memory_limit: String,
     /// Folder for the plans' spill files (default: the system temp folder).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
@@ -111,6 +111,8 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
         args.until
     );
     anyhow::ensure!(args.min_support >= 0, "--min-support must be 0 or more");
+    let memory_limit = reviewlake_lake::parse_size(&args.memory_limit)
+        .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     // Every option is checked before any work starts (and before a lake is created).
     let warehouse = if first <= 1 && last >= 1 {
@@ -141,8 +143,7 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
             Lake::open_existing(&args.lake)
         }
         .with_context(|| format!("opening lake {}", args.lake))?;
-        let mut engine =
-            reviewlake_lake::QueryEngine::unbounded().with_memory_limit(args.memory_limit);
+        let mut engine = reviewlake_lake::QueryEngine::unbounded().with_memory_limit(memory_limit);
         if let Some(dir) = &args.spill_dir {
             engine = engine.with_spill_dir(dir);
         }

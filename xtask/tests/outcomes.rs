@@ -52,6 +52,11 @@ fn bad_options_fail_at_once_and_write_nothing() {
         (vec!["--top-gdp", "0"], "--top-gdp must be at least 1"),
         (vec!["--top-gdp", "60"], "the GDP table has only"),
         (vec!["--until", "nowhere"], "unknown stage"),
+        (
+            vec!["--memory-limit", "lots"],
+            "--memory-limit: \"lots\" is not a size",
+        ),
+        (vec!["--memory-limit", "3 parsecs"], "unknown unit"),
     ] {
         let t0 = Instant::now();
         let out = pipeline(&src, &lake, &args);
