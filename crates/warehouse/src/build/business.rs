@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
+use reviewlake_schema::col;
+use reviewlake_schema::lineage;
 use reviewlake_schema::warehouse as wh;
 
 use super::columns::*;
@@ -279,7 +281,12 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let name = "yelp_business";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Losers::by_key(&raw, &["business_id"], "is_yelp_id(business_id)").await?;
+    let mut el = Losers::by_key(
+        &raw,
+        &[col::BUSINESS_ID],
+        &format!("is_yelp_id({})", col::BUSINESS_ID),
+    )
+    .await?;
     if !raw.exists() {
         b.sources.push(rep);
         return Ok(());
@@ -288,21 +295,25 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
     let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
     while let Some(batch) = s.next().await? {
         let c = Cols::new(&batch, name);
-        let id = c.str("business_id")?;
-        let file = c.str("_source_file")?;
-        let line = c.i64("_line")?;
+        let id = c.str(col::BUSINESS_ID)?;
+        let file = c.str(lineage::SOURCE_FILE)?;
+        let line = c.i64(lineage::LINE)?;
         let (nm, addr, city, state, postal) = (
-            c.str("name")?,
-            c.str("address")?,
-            c.str("city")?,
-            c.str("state")?,
-            c.str("postal_code")?,
+            c.str(col::NAME)?,
+            c.str(col::ADDRESS)?,
+            c.str(col::CITY)?,
+            c.str(col::STATE)?,
+            c.str(col::POSTAL_CODE)?,
         );
-        let (lat, lon, stars) = (c.f64("latitude")?, c.f64("longitude")?, c.f64("stars")?);
-        let (rc, open) = (c.i64("review_count")?, c.i64("is_open")?);
-        let attrs = c.map("attributes")?;
-        let cats = c.str("categories")?;
-        let hours_map = c.map("hours")?;
+        let (lat, lon, stars) = (
+            c.f64(col::LATITUDE)?,
+            c.f64(col::LONGITUDE)?,
+            c.f64(col::STARS)?,
+        );
+        let (rc, open) = (c.i64(col::REVIEW_COUNT)?, c.i64(col::IS_OPEN)?);
+        let attrs = c.map(col::ATTRIBUTES)?;
+        let cats = c.str(col::CATEGORIES)?;
+        let hours_map = c.map(col::HOURS)?;
         let resc = RescuedCol::of(&c)?;
         for i in 0..batch.num_rows() {
             rep.read += 1;
@@ -325,7 +336,7 @@ async fn yelp(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             let r = resc.row(i);
             let mut row = BizRow {
                 key: keys::business_key(Source::Yelp, bid),
-                source: "yelp",
+                source: Source::Yelp.as_str(),
                 source_id: bid.to_string(),
                 name: owned(opt_str(nm, i)),
                 address: owned(opt_str(addr, i)),
@@ -641,7 +652,7 @@ async fn review_folder_states(b: &Build<'_>) -> Result<HashMap<String, &'static 
         .await?;
     while let Some(batch) = s.next().await? {
         let c = Cols::new(&batch, "google_review");
-        let (g, f) = (c.str("gmap_id")?, c.str("f")?);
+        let (g, f) = (c.str(col::GMAP_ID)?, c.str("f")?);
         for i in 0..batch.num_rows() {
             if let (Some(g), Some(f)) = (opt_str(g, i), opt_str(f, i))
                 && let Some(r) = states::state_from_google_path(f)
@@ -661,31 +672,36 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         b.sources.push(rep);
         return Ok(());
     }
-    let mut el = Losers::by_key(&raw, &["gmap_id"], "is_gmap_id(gmap_id)").await?;
+    let mut el = Losers::by_key(
+        &raw,
+        &[col::GMAP_ID],
+        &format!("is_gmap_id({})", col::GMAP_ID),
+    )
+    .await?;
     let folder_states = review_folder_states(b).await?;
     let tax = b.taxonomy;
     let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
     while let Some(batch) = s.next().await? {
         let c = Cols::new(&batch, name);
-        let id = c.str("gmap_id")?;
-        let file = c.str("_source_file")?;
-        let line = c.i64("_line")?;
+        let id = c.str(col::GMAP_ID)?;
+        let file = c.str(lineage::SOURCE_FILE)?;
+        let line = c.i64(lineage::LINE)?;
         let (nm, addr, desc, url) = (
-            c.str("name")?,
-            c.str("address")?,
-            c.str("description")?,
-            c.str("url")?,
+            c.str(col::NAME)?,
+            c.str(col::ADDRESS)?,
+            c.str(col::DESCRIPTION)?,
+            c.str(col::URL)?,
         );
         let (lat, lon, rating) = (
-            c.f64("latitude")?,
-            c.f64("longitude")?,
-            c.f64("avg_rating")?,
+            c.f64(col::LATITUDE)?,
+            c.f64(col::LONGITUDE)?,
+            c.f64(col::AVG_RATING)?,
         );
-        let nrev = c.i64("num_of_reviews")?;
-        let price = c.str("price")?;
-        let status = c.str("state")?;
-        let cats = c.list("category")?;
-        let hours_l = c.list("hours")?;
+        let nrev = c.i64(col::NUM_OF_REVIEWS)?;
+        let price = c.str(col::PRICE)?;
+        let status = c.str(col::STATE)?;
+        let cats = c.list(col::CATEGORY)?;
+        let hours_l = c.list(col::HOURS)?;
         let misc = c.map("MISC")?;
         for i in 0..batch.num_rows() {
             rep.read += 1;
@@ -738,7 +754,7 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
             };
             let mut row = BizRow {
                 key: keys::business_key(Source::Google, gid),
-                source: "google",
+                source: Source::Google.as_str(),
                 source_id: gid.to_string(),
                 name: owned(opt_str(nm, i)),
                 address: parts

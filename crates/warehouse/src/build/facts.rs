@@ -1,6 +1,7 @@
 //! fact_review, fact_tip and fact_checkin.
 
 use arrow::array::{Array, AsArray, RecordBatch};
+use reviewlake_schema::col;
 use reviewlake_schema::{Reason, lineage, warehouse as wh};
 
 use super::columns::*;
@@ -124,20 +125,26 @@ async fn yelp_reviews(
     let name = "yelp_review";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Losers::by_key(&raw, &["review_id"], "is_yelp_id(review_id)").await?;
+    let mut el = Losers::by_key(
+        &raw,
+        &[col::REVIEW_ID],
+        &format!("is_yelp_id({})", col::REVIEW_ID),
+    )
+    .await?;
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
             let (rid, uid, bid) = (
-                c.str("review_id")?,
-                c.str("user_id")?,
-                c.str("business_id")?,
+                c.str(col::REVIEW_ID)?,
+                c.str(col::USER_ID)?,
+                c.str(col::BUSINESS_ID)?,
             );
-            let stars = c.f64("stars")?;
-            let (useful, funny, cool) = (c.i64("useful")?, c.i64("funny")?, c.i64("cool")?);
-            let (text, date) = (c.str("text")?, c.str("date")?);
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let stars = c.f64(col::STARS)?;
+            let (useful, funny, cool) =
+                (c.i64(col::USEFUL)?, c.i64(col::FUNNY)?, c.i64(col::COOL)?);
+            let (text, date) = (c.str(col::TEXT)?, c.str(col::DATE)?);
+            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
             let resc = RescuedCol::of(&c)?;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
@@ -217,7 +224,7 @@ async fn yelp_reviews(
                 b.note_day(ts_us);
                 rows.review_key
                     .push(keys::review_key(Source::Yelp, review_id));
-                rows.source.push("yelp".into());
+                rows.source.push(Source::Yelp.as_str().into());
                 rows.source_review_id.push(review_id.to_string());
                 rows.business_key.push(biz.key);
                 rows.user_key.push(user_key(Source::Yelp, user_id));
@@ -266,25 +273,31 @@ async fn google_reviews(
     let mut rep = SourceReport::new(name);
     let mut el = Losers::by_key(
         &raw,
-        &["user_id", "gmap_id", "\"time\""],
-        "is_google_user_id(user_id) AND is_gmap_id(gmap_id) AND \"time\" IS NOT NULL",
+        &[col::USER_ID, col::GMAP_ID, &format!("\"{}\"", col::TIME)],
+        &format!(
+            "is_google_user_id({u}) AND is_gmap_id({g}) AND \"{t}\" IS NOT NULL",
+            u = col::USER_ID,
+            g = col::GMAP_ID,
+            t = col::TIME
+        ),
     )
     .await?;
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
-            let (uid, uname, time) = (c.str("user_id")?, c.str("name")?, c.i64("time")?);
-            let (rating, text, gid) = (c.f64("rating")?, c.str("text")?, c.str("gmap_id")?);
-            let pics = c.list("pics")?;
-            let resp = c.strukt("resp")?;
+            let (uid, uname, time) = (c.str(col::USER_ID)?, c.str(col::NAME)?, c.i64(col::TIME)?);
+            let (rating, text, gid) =
+                (c.f64(col::RATING)?, c.str(col::TEXT)?, c.str(col::GMAP_ID)?);
+            let pics = c.list(col::PICS)?;
+            let resp = c.strukt(col::RESP)?;
             let resp_time = resp
-                .column_by_name("time")
+                .column_by_name(col::TIME)
                 .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int64Type>());
             let resp_text = resp
-                .column_by_name("text")
+                .column_by_name(col::TEXT)
                 .and_then(|a| a.as_string_opt::<i32>());
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
             for i in 0..batch.num_rows() {
                 rep.read += 1;
                 let (f, l) = (file.value(i), line.value(i));
@@ -366,7 +379,7 @@ async fn google_reviews(
                 let srid = format!("{user_id}|{gmap_id}|{t}");
                 rows.review_key
                     .push(keys::review_key(Source::Google, &srid));
-                rows.source.push("google".into());
+                rows.source.push(Source::Google.as_str().into());
                 rows.source_review_id.push(srid);
                 rows.business_key.push(biz.key);
                 rows.user_key.push(user_key(Source::Google, user_id));
@@ -416,27 +429,27 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
     let cols = [
-        "user_id",
-        "business_id",
-        "text",
-        "date",
-        "compliment_count",
+        col::USER_ID,
+        col::BUSINESS_ID,
+        col::TEXT,
+        col::DATE,
+        col::COMPLIMENT_COUNT,
         lineage::RESCUED_DATA,
-        "_source_file",
-        "_line",
+        lineage::SOURCE_FILE,
+        lineage::LINE,
     ];
     let mut el = Losers::by_content(&raw).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
             let (uid, bid, text, date) = (
-                c.str("user_id")?,
-                c.str("business_id")?,
-                c.str("text")?,
-                c.str("date")?,
+                c.str(col::USER_ID)?,
+                c.str(col::BUSINESS_ID)?,
+                c.str(col::TEXT)?,
+                c.str(col::DATE)?,
             );
-            let cc = c.i64("compliment_count")?;
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let cc = c.i64(col::COMPLIMENT_COUNT)?;
+            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
             let resc = RescuedCol::of(&c)?;
             let (
                 mut k_,
@@ -530,7 +543,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                     &ts_us.to_string(),
                     t.unwrap_or(""),
                 ));
-                src.push("yelp".to_string());
+                src.push(Source::Yelp.as_str().to_string());
                 bk.push(biz.key);
                 uk.push(user_key(Source::Yelp, user_id));
                 dk.push(date_of(ts_us));
@@ -617,7 +630,7 @@ impl CheckinRows {
         Ok(RecordBatch::try_new(
             wh::fact_checkin(),
             vec![
-                utf8_nn(vec!["yelp".to_string(); n]),
+                utf8_nn(vec![Source::Yelp.as_str().to_string(); n]),
                 i64_nn(self.business_key),
                 i32s(self.date_key),
                 ts(self.ts),
@@ -689,18 +702,18 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
     let mut rep = SourceReport::new(name);
     // The rescued fields are content: two histograms of one business are two records.
     let cols = [
-        "business_id",
-        "date",
+        col::BUSINESS_ID,
+        col::DATE,
         lineage::RESCUED_DATA,
-        "_source_file",
-        "_line",
+        lineage::SOURCE_FILE,
+        lineage::LINE,
     ];
     let mut el = Losers::by_content(&raw).await?;
     if let Some(mut s) = raw.stream(&cols).await? {
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
-            let (bid, date) = (c.str("business_id")?, c.str("date")?);
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let (bid, date) = (c.str(col::BUSINESS_ID)?, c.str(col::DATE)?);
+            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
             let resc = RescuedCol::of(&c)?;
             let mut out = CheckinRows::default();
             for i in 0..batch.num_rows() {

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 
 use arrow::array::RecordBatch;
+use reviewlake_schema::col;
+use reviewlake_schema::lineage;
 use reviewlake_schema::{Reason, YELP_USER_COMPLIMENTS, warehouse as wh};
 
 use super::columns::*;
@@ -99,31 +101,39 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     let name = "yelp_user";
     let raw = RawTable::open(&b.raw, name).await?;
     let mut rep = SourceReport::new(name);
-    let mut el = Losers::by_key(&raw, &["user_id"], "is_yelp_id(user_id)").await?;
+    let mut el = Losers::by_key(
+        &raw,
+        &[col::USER_ID],
+        &format!("is_yelp_id({})", col::USER_ID),
+    )
+    .await?;
     let mut found: HashSet<String> = HashSet::new();
     if raw.exists() {
         let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, name);
-            let id = c.str("user_id")?;
+            let id = c.str(col::USER_ID)?;
             let (nm, rc, since) = (
-                c.str("name")?,
-                c.i64("review_count")?,
-                c.str("yelping_since")?,
+                c.str(col::NAME)?,
+                c.i64(col::REVIEW_COUNT)?,
+                c.str(col::YELPING_SINCE)?,
             );
             let (useful, funny, cool, fans) = (
-                c.i64("useful")?,
-                c.i64("funny")?,
-                c.i64("cool")?,
-                c.i64("fans")?,
+                c.i64(col::USEFUL)?,
+                c.i64(col::FUNNY)?,
+                c.i64(col::COOL)?,
+                c.i64(col::FANS)?,
             );
-            let (elite, friends, avg) =
-                (c.str("elite")?, c.str("friends")?, c.f64("average_stars")?);
+            let (elite, friends, avg) = (
+                c.str(col::ELITE)?,
+                c.str(col::FRIENDS)?,
+                c.f64(col::AVERAGE_STARS)?,
+            );
             let compl = YELP_USER_COMPLIMENTS
                 .iter()
                 .map(|n| c.i64(n))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            let (file, line) = (c.str("_source_file")?, c.i64("_line")?);
+            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
             let resc = RescuedCol::of(&c)?;
             for i in 0..batch.num_rows() {
                 rep.read += 1;
@@ -218,7 +228,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                     o => o,
                 };
                 rows.key.push(k);
-                rows.source.push("yelp".into());
+                rows.source.push(Source::Yelp.as_str().into());
                 rows.id.push(uid.to_string());
                 rows.name.push(
                     opt_str(nm, i)
