@@ -16,8 +16,8 @@
 //! **Architecture invariant:** this crate does no I/O and depends on nothing but
 //! `arrow-schema` (plus, behind the optional features `serde` and `openapi`, the derives
 //! the API needs for [`Source`]). Other crates ask this one for column lists and names instead of
-//! spelling them again — except the warehouse's raw readers, which name raw source
-//! fields and lineage columns as string literals (checked by type when read).
+//! spelling them again (the warehouse's raw readers too; what they still spell are the
+//! JSON keys inside rescued fields of old releases).
 //!
 //! Nested types use the Delta Lake naming conventions (`element` for list items,
 //! `key_value`/`key`/`value` for maps) so the Parquet files written against these
