@@ -105,6 +105,27 @@ pub enum BenchCommand {
         #[arg(long)]
         no_implicit: bool,
     },
+    /// Each stage of the pipeline in its own process on generated trees of one or more
+    /// sizes: wall time and peak RSS per stage (`--reviews 500000,2000000` shows how
+    /// memory grows with the data; `--reviews 7000000` is the Yelp dump's size).
+    Scale {
+        /// Generated reviews per tree (comma-separated: one run per size).
+        #[arg(long, value_delimiter = ',', default_value = "7000000")]
+        reviews: Vec<u64>,
+        /// Work folder (trees and lakes under `<work>/scale-<reviews>`).
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
+        /// The plans' memory limit (`pipeline --memory-limit`).
+        #[arg(long, default_value = "2GiB")]
+        memory_limit: String,
+        /// Stages to measure, in order (each also needs the ones before it done).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "ingest,warehouse,features,ml"
+        )]
+        stages: Vec<String>,
+    },
     /// The API's recommendations endpoint under wrk on loopback: requests/s, p50/p99
     /// latency, errors, server memory with the snapshot loaded, dist binary size (see
     /// `xtask/src/bench_api.rs`).
@@ -257,6 +278,12 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             python,
         } => bench_sentiment(texts, &work, &python),
         BenchCommand::Sql { reviews, work } => bench_sql(reviews, &work),
+        BenchCommand::Scale {
+            reviews,
+            work,
+            memory_limit,
+            stages,
+        } => bench_scale(&reviews, &work, &memory_limit, &stages),
         BenchCommand::Api {
             reviews,
             work,
@@ -336,6 +363,74 @@ fn warehouse_lake(reviews: u64, work: &Path) -> Result<PathBuf> {
         anyhow::ensure!(st.success(), "building the lake failed");
     }
     Ok(lake_dir)
+}
+
+/// `bench scale`: every stage alone, in its own process, per tree size.
+fn bench_scale(sizes: &[u64], work: &Path, memory_limit: &str, stages: &[String]) -> Result<()> {
+    reviewlake_lake::parse_size(memory_limit)
+        .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?;
+    for st in stages {
+        anyhow::ensure!(
+            crate::pipeline::STAGES.contains(&st.as_str()),
+            "unknown stage {st:?}: stages are {}",
+            crate::pipeline::STAGES.join(", ")
+        );
+    }
+    if cfg!(debug_assertions) {
+        println!("warning: debug build; use `cargo xtask-release bench scale` for real figures");
+    }
+    let mut results: Vec<(u64, String, Measured)> = Vec::new();
+    for &n in sizes {
+        let dir = work.join(format!("scale-{n}"));
+        let src = dir.join("src");
+        if !src.join("manifest.json").is_file() {
+            println!("generating {n} reviews into {}", src.display());
+            let opts = reviewlake_datagen::GenOptions::new(n)
+                .seed(42)
+                .reporter(crate::progress::reporter(false));
+            reviewlake_datagen::generate(&src, &opts)?;
+        }
+        let lake = dir.join("lake");
+        if stages.first().map(String::as_str) == Some("ingest") {
+            let _ = std::fs::remove_dir_all(&lake);
+        }
+        for st in stages {
+            let m = measure(
+                Command::new(std::env::current_exe()?)
+                    .args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
+                    .args(["--categories", "all", "--from", st, "--until", st])
+                    .args(["--memory-limit", memory_limit, "--source"])
+                    .arg(&src)
+                    .arg("--lake")
+                    .arg(&lake)
+                    .stdout(Stdio::null()),
+                None,
+            )?;
+            println!(
+                "{n} reviews, {st}: {:.1} s, peak RSS {:.0} MiB",
+                m.seconds,
+                m.peak_rss as f64 / (1024.0 * 1024.0)
+            );
+            results.push((n, st.clone(), m));
+        }
+    }
+    println!();
+    println!("memory limit {memory_limit}");
+    println!("| reviews | stage | seconds | peak RSS (MiB) | RSS vs the smallest size |");
+    println!("|---|---|---|---|---|");
+    for (n, st, m) in &results {
+        let base = results
+            .iter()
+            .find(|(_, s, _)| s == st)
+            .map_or(m.peak_rss, |(_, _, b)| b.peak_rss);
+        println!(
+            "| {n} | {st} | {:.1} | {:.0} | {:.2}x |",
+            m.seconds,
+            m.peak_rss as f64 / (1024.0 * 1024.0),
+            m.peak_rss as f64 / base.max(1) as f64
+        );
+    }
+    Ok(())
 }
 
 fn bench_sql(reviews: u64, work: &Path) -> Result<()> {

@@ -150,8 +150,8 @@ impl Build<'_> {
             .await?;
         let id = format!("concat({}, ':', {})", col::SOURCE, col::SOURCE_ID);
         let sql = format!(
-            "SELECT {key} AS k, min({id}) AS a, max({id}) AS b FROM {table} \
-             GROUP BY {key} HAVING count(DISTINCT {id}) > 1 LIMIT 1"
+            "SELECT k, a, b FROM (SELECT {key} AS k, min({id}) AS a, max({id}) AS b \
+             FROM {table} GROUP BY {key}) WHERE a <> b LIMIT 1"
         );
         let batches = self.raw.collect(&sql).await.map_err(|e| match e {
             reviewlake_lake::LakeError::Query(q) => WarehouseError::Query {
