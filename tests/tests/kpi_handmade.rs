@@ -473,5 +473,30 @@ async fn every_kpi_matches_the_worked_out_values() -> anyhow::Result<()> {
         .await?;
     let v = share[0].column(0).as_primitive::<Float64Type>().value(0);
     assert!((v - 2.0 / 3.0).abs() < 1e-9, "{v}");
+
+    // User features. B1's mean stars: (4 + 2 + 5 + 3 + 5) / 5 = 3.8; B2's: 3.
+    // U1: 3 reviews of 2 businesses, mean 4, bias (0.2 + 0 + 1.2) / 3, sentiment
+    // (good + good + great) / 3; U3: 2 reviews of B1, mean 4, bias (-0.8 + 1.2) / 2.
+    let uk = |u: &str| reviewlake_warehouse::keys::user_key(Source::Yelp, u);
+    for (u, reviews, businesses, mean, bias, sentiment) in [
+        (&u1, 3, 2, 4.0, 1.4 / 3.0, (GOOD + GOOD + GREAT) / 3.0),
+        (&u3, 2, 1, 4.0, 0.2, (GOOD + GREAT) / 2.0),
+        (&u2, 1, 1, 2.0, 2.0 - 3.8, BAD),
+    ] {
+        let b = lake
+            .sql(&format!(
+                "SELECT reviews, businesses, mean_rating, rating_bias, mean_sentiment \
+                 FROM user_features WHERE user_key = {}",
+                uk(u)
+            ))
+            .await?;
+        assert_eq!(b[0].num_rows(), 1, "{u}");
+        let i = |c: usize| b[0].column(c).as_primitive::<Int64Type>().value(0);
+        let f = |c: usize| b[0].column(c).as_primitive::<Float64Type>().value(0);
+        assert_eq!((i(0), i(1)), (reviews, businesses), "{u}");
+        for (got, want) in [(f(2), mean), (f(3), bias), (f(4), sentiment)] {
+            assert!((got - want).abs() < 1e-9, "{u}: {got} vs {want}");
+        }
+    }
     Ok(())
 }

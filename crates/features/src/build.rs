@@ -469,17 +469,25 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     run.write_sql(ft::BUSINESS_FEATURES, ft::business_features(&cats), &sql)
         .await?;
 
-    // User features.
+    // User features (per user and business first: distinct businesses without a
+    // distinct-value set per user).
     run.write_sql(
         ft::USER_FEATURES,
         ft::user_features(),
         "WITH bm AS (SELECT business_key, avg(stars) AS mean_stars FROM review_features \
            GROUP BY business_key), \
-         agg AS (SELECT r.user_key, count(*) AS reviews, count(DISTINCT r.business_key) AS businesses, \
-           avg(r.stars) AS mean_rating, avg(r.stars - bm.mean_stars) AS rating_bias, \
-           avg(r.compound) AS mean_sentiment, min(r.review_ts) AS first_review, \
-           max(r.review_ts) AS last_review \
-           FROM review_features r JOIN bm ON r.business_key = bm.business_key GROUP BY r.user_key) \
+         ub AS (SELECT r.user_key, r.business_key, count(*) AS n, sum(r.stars) AS ss, \
+           sum(r.stars - bm.mean_stars) AS sdev, sum(r.compound) AS sc, count(r.compound) AS nc, \
+           min(r.review_ts) AS first_review, max(r.review_ts) AS last_review \
+           FROM review_features r JOIN bm ON r.business_key = bm.business_key \
+           GROUP BY r.user_key, r.business_key), \
+         agg AS (SELECT user_key, CAST(sum(n) AS BIGINT) AS reviews, \
+           CAST(count(*) AS BIGINT) AS businesses, \
+           sum(ss) / CAST(sum(n) AS DOUBLE) AS mean_rating, \
+           sum(sdev) / CAST(sum(n) AS DOUBLE) AS rating_bias, \
+           CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
+           min(first_review) AS first_review, max(last_review) AS last_review \
+           FROM ub GROUP BY user_key) \
          SELECT u.user_key, u.source, coalesce(agg.reviews, 0) AS reviews, \
            coalesce(agg.businesses, 0) AS businesses, \
            agg.mean_rating, agg.rating_bias, agg.mean_sentiment, agg.first_review, agg.last_review, \
