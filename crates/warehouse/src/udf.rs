@@ -4,6 +4,8 @@
 //!
 //! - `is_yelp_id(text)`, `is_gmap_id(text)`, `is_google_user_id(text)` → boolean
 //!   (false for null): the id checks of [`crate::parse`].
+//! - `user_key(source, id)` → the `user_key` of a platform's user id
+//!   ([`crate::keys::user_key`]; null for an unknown platform or a null id).
 //! - `row_hash(a, b, ...)` → 64-bit hash of the values (nulls included) as a
 //!   `BIGINT`: content equality of raw rows, for labelling duplicates.
 //!
@@ -45,6 +47,7 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::from(IdCheck::new("is_gmap_id", parse::is_gmap_id)),
         ScalarUDF::from(IdCheck::new("is_google_user_id", parse::is_google_user_id)),
         ScalarUDF::from(RowHash::new()),
+        ScalarUDF::from(UserKey::new()),
     ]
 }
 
@@ -167,6 +170,62 @@ impl ScalarUDFImpl for RowHash {
         let mut h = vec![0u64; n];
         create_hashes(&arrs, &RandomState::with_seed(0), &mut h)?;
         let out = Int64Array::from_iter_values(h.into_iter().map(|x| x as i64));
+        shaped(Arc::new(out), scalar)
+    }
+}
+
+/// `user_key(source, id) -> BIGINT`: [`crate::keys::user_key`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct UserKey {
+    signature: Signature,
+}
+
+impl Default for UserKey {
+    fn default() -> Self {
+        UserKey::new()
+    }
+}
+
+impl UserKey {
+    /// The function.
+    pub fn new() -> UserKey {
+        UserKey {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for UserKey {
+    fn name(&self) -> &str {
+        "user_key"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        let [src, id] = arrs.as_slice() else {
+            return exec_err!("user_key takes (source, id)");
+        };
+        let (src, id) = (cast(src, &DataType::Utf8)?, cast(id, &DataType::Utf8)?);
+        let (Some(src), Some(id)) = (
+            src.as_any().downcast_ref::<StringArray>(),
+            id.as_any().downcast_ref::<StringArray>(),
+        ) else {
+            return exec_err!("user_key: expected text");
+        };
+        let out: Int64Array = (0..id.len())
+            .map(|i| {
+                if src.is_null(i) || id.is_null(i) {
+                    return None;
+                }
+                crate::keys::Source::parse(src.value(i))
+                    .map(|s| crate::keys::user_key(s, id.value(i)))
+            })
+            .collect();
         shaped(Arc::new(out), scalar)
     }
 }

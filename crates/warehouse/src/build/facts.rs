@@ -220,7 +220,6 @@ async fn yelp_reviews(
                 if flagged {
                     rep.alter(Reason::NegativeVotes);
                 }
-                b.yelp_users.insert(user_id.to_string());
                 b.note_day(ts_us);
                 rows.review_key
                     .push(keys::review_key(Source::Yelp, review_id));
@@ -535,7 +534,6 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                     }
                     o => o,
                 };
-                b.yelp_users.insert(user_id.to_string());
                 b.note_day(ts_us);
                 k_.push(keys::tip_key(
                     user_id,

@@ -53,7 +53,6 @@ pub(crate) struct Build<'a> {
     /// (state, city) of the businesses in scope.
     pub locations: BTreeMap<i64, (Option<String>, Option<String>)>,
     /// Yelp user ids referenced by facts in scope.
-    pub yelp_users: HashSet<String>,
     /// Google users referenced by facts in scope: id -> (name, reviews).
     pub google_users: HashMap<String, (Option<String>, i64)>,
     /// Smallest and largest fact day (days since the epoch).
@@ -323,7 +322,6 @@ async fn build_locked(
         yelp_biz: HashMap::new(),
         google_biz: HashMap::new(),
         locations: BTreeMap::new(),
-        yelp_users: HashSet::new(),
         google_users: HashMap::new(),
         day_range: None,
         quarantine: QuarantineRows::default(),

@@ -1,7 +1,7 @@
 //! dim_user: Yelp users referenced by facts in scope (profile from the user file, or an
 //! inferred row when the file lacks them) and Google reviewers (from their reviews).
 
-use std::collections::HashSet;
+use arrow::array::Array;
 
 use arrow::array::RecordBatch;
 use reviewlake_schema::col;
@@ -94,6 +94,33 @@ impl UserRows {
     }
 }
 
+/// The flag column of the users query: the row's user is referenced by a fact.
+const REFERENCED: &str = "__referenced";
+
+/// A query of the distinct user keys of Yelp facts in scope (the fact tables just
+/// committed, registered into the build's session).
+async fn referenced_yelp_users(b: &Build<'_>) -> Result<String> {
+    let mut parts = Vec::new();
+    for t in [wh::FACT_REVIEW, wh::FACT_TIP] {
+        if b.tables.contains_key(t) {
+            b.raw.refresh(reviewlake_lake::Zone::Warehouse, t).await?;
+            parts.push(format!(
+                "SELECT {uk} FROM {t} WHERE {src} = '{yelp}'",
+                uk = col::USER_KEY,
+                src = col::SOURCE,
+                yelp = Source::Yelp.as_str()
+            ));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(format!(
+            "SELECT CAST(NULL AS BIGINT) AS {} WHERE false",
+            col::USER_KEY
+        ));
+    }
+    Ok(parts.join(" UNION "))
+}
+
 pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     b.phase("dim_user: yelp_user");
     let mut sink = b.sink(wh::DIM_USER).await?;
@@ -107,10 +134,25 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
         &format!("is_yelp_id({})", col::USER_ID),
     )
     .await?;
-    let mut found: HashSet<String> = HashSet::new();
+    // The Yelp users that facts in scope reference: the user keys of the fact tables
+    // just committed (a join, not a set of every id).
+    let referenced = referenced_yelp_users(b).await?;
     if raw.exists() {
-        let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
-        while let Some(batch) = s.next().await? {
+        let sql = format!(
+            "SELECT u.*, r.{uk} IS NOT NULL AS {REFERENCED} FROM ({referenced}) r \
+             RIGHT JOIN {name} u ON r.{uk} = user_key('{yelp}', u.{id})",
+            uk = col::USER_KEY,
+            yelp = Source::Yelp.as_str(),
+            id = col::USER_ID,
+        );
+        let mut s = raw.query(&sql).await?;
+        while let Some(full) = s.next().await? {
+            let is_referenced = Cols::new(&full, name).bool(REFERENCED)?.clone();
+            // The raw row alone (what a quarantined row records).
+            let keep: Vec<usize> = (0..full.num_columns())
+                .filter(|&i| full.schema().field(i).name() != REFERENCED)
+                .collect();
+            let batch = full.project(&keep)?;
             let c = Cols::new(&batch, name);
             let id = c.str(col::USER_ID)?;
             let (nm, rc, since) = (
@@ -147,12 +189,11 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
                 if !el.keep(f, l) {
                     continue;
                 }
-                if !b.yelp_users.contains(uid) {
+                if is_referenced.is_null(i) || !is_referenced.value(i) {
                     rep.drop(Reason::NoActivityInScope);
                     continue;
                 }
                 let k = user_key(Source::Yelp, uid);
-                found.insert(uid.to_string());
                 let mut flagged = false;
                 let mut nn = |v: Option<i64>| match v {
                     Some(x) if x < 0 => {
@@ -260,17 +301,45 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     rep.drop_n(Reason::DuplicateUserId, other);
     b.sources.push(rep);
 
-    // Users that facts reference but the user file lacks: inferred rows.
-    let mut missing: Vec<&String> = b
-        .yelp_users
-        .iter()
-        .filter(|u| !found.contains(*u))
-        .collect();
-    missing.sort();
-    b.inferred_users = missing.len() as u64;
-    for uid in missing {
-        rows.push_bare(Source::Yelp, uid, None, None);
-        rows.flush(&mut sink, false).await?;
+    // Users that facts reference but the user file lacks (no row with a valid id):
+    // inferred rows, from the facts' raw rows.
+    let mut ids: Vec<String> = Vec::new();
+    for t in ["yelp_review", "yelp_tip"] {
+        if b.raw.has_table(t) {
+            ids.push(format!("SELECT {id} FROM {t}", id = col::USER_ID));
+        }
+    }
+    if !ids.is_empty() {
+        let known = if raw.exists() {
+            format!(
+                "SELECT {id} FROM {name} WHERE is_yelp_id({id})",
+                id = col::USER_ID
+            )
+        } else {
+            format!(
+                "SELECT CAST(NULL AS VARCHAR) AS {} WHERE false",
+                col::USER_ID
+            )
+        };
+        let sql = format!(
+            "SELECT DISTINCT f.{id} FROM ({ids}) f \
+             JOIN ({referenced}) r ON r.{uk} = user_key('{yelp}', f.{id}) \
+             WHERE is_yelp_id(f.{id}) AND f.{id} NOT IN ({known}) ORDER BY f.{id}",
+            id = col::USER_ID,
+            ids = ids.join(" UNION ALL "),
+            uk = col::USER_KEY,
+            yelp = Source::Yelp.as_str(),
+        );
+        let mut s = raw.query(&sql).await?;
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, name);
+            let id = c.str(col::USER_ID)?;
+            for i in 0..batch.num_rows() {
+                b.inferred_users += 1;
+                rows.push_bare(Source::Yelp, id.value(i), None, None);
+                rows.flush(&mut sink, false).await?;
+            }
+        }
     }
 
     b.phase("dim_user: google reviewers");
