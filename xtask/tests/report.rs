@@ -13,6 +13,18 @@ fn xtask() -> Command {
     c
 }
 
+/// `xtask sql --format csv` over `lake`: the trimmed output (header and rows).
+fn sql_csv(lake: &std::path::Path, q: &str) -> String {
+    let o = xtask()
+        .args(["sql", "--format", "csv", "--lake"])
+        .arg(lake)
+        .arg(q)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
 fn rgb(hex: &str) -> [u8; 3] {
     let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
     [(v >> 16) as u8, (v >> 8) as u8, v as u8]
@@ -39,16 +51,7 @@ fn report_renders_charts_in_headless_chromium() {
     let text = std::fs::read_to_string(&html).unwrap();
     // The generated data ends inside a quarter (and Google's before Yelp's): those
     // quarters are marked partial and the headline is the latest whole one.
-    let sql = |q: &str| -> String {
-        let o = xtask()
-            .args(["sql", "--format", "csv", "--lake"])
-            .arg(&lake)
-            .arg(q)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let sql = |q: &str| sql_csv(&lake, q);
     let overall = "grain = 'quarter' AND state IS NULL AND category IS NULL AND source IS NULL \
                    AND business_key IS NULL AND kpi = 'review_growth_rate'";
     let last = sql(&format!(
@@ -153,16 +156,7 @@ fn real_samples_build_no_headline_below_the_minimum_support() {
     );
 
     // Every KPI row under 30 reviews is marked.
-    let sql = |q: &str| {
-        let o = xtask()
-            .args(["sql", "--format", "csv", "--lake"])
-            .arg(&lake)
-            .arg(q)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let sql = |q: &str| sql_csv(&lake, q);
     let unmarked = sql("SELECT count(*) AS n FROM kpi WHERE support < 30 AND NOT low_support");
     assert!(
         unmarked.ends_with("\n0") || unmarked == "n\n0",
