@@ -561,7 +561,8 @@ fn kpi_query(g: Grain) -> String {
 
 /// The check-in activity of one grain: per group (overall, by state, by category, by
 /// both) and period, the businesses with check-ins (`n`), those of them that also had
-/// check-ins the period before (`kept`), and the same of the two previous rows.
+/// check-ins the period before (`kept`: a `lag` over each business's periods in the
+/// group, not a self-join), and the same of the two previous rows.
 fn checkin_query(g: Grain) -> String {
     let u = g.as_str();
     let months = g.months();
@@ -579,17 +580,12 @@ fn checkin_query(g: Grain) -> String {
            UNION ALL SELECT a.p, a.business_key, a.state, bc.category \
              FROM act a JOIN business_category bc ON a.business_key = bc.business_key \
              WHERE a.state IS NOT NULL)), \
-         gk AS (SELECT p, business_key, state, category, coalesce(state, '') AS ks, \
-           coalesce(category, '') AS kc FROM gd), \
-         cnt AS (SELECT p, state, category, coalesce(state, '') AS ks, \
-           coalesce(category, '') AS kc, CAST(count(*) AS BIGINT) AS n \
-           FROM gd GROUP BY p, state, category), \
-         kept AS (SELECT a.p, a.ks, a.kc, CAST(count(*) AS BIGINT) AS kept \
-           FROM gk a JOIN gk b ON a.business_key = b.business_key AND a.ks = b.ks \
-             AND a.kc = b.kc AND b.p = CAST(a.p - INTERVAL '{months} months' AS DATE) \
-           GROUP BY a.p, a.ks, a.kc), \
-         ck AS (SELECT c.p, c.state, c.category, c.n, coalesce(k.kept, 0) AS kept \
-           FROM cnt c LEFT JOIN kept k ON c.p = k.p AND c.ks = k.ks AND c.kc = k.kc) \
+         flagged AS (SELECT p, state, category, \
+           CASE WHEN lag(p, 1) OVER (PARTITION BY business_key, state, category ORDER BY p) \
+             = CAST(p - INTERVAL '{months} months' AS DATE) THEN 1 ELSE 0 END AS kept \
+           FROM gd), \
+         ck AS (SELECT p, state, category, CAST(count(*) AS BIGINT) AS n, \
+           CAST(sum(kept) AS BIGINT) AS kept FROM flagged GROUP BY p, state, category) \
          SELECT p, state, category, n, kept, lag(p, 1) {w} AS p1, lag(n, 1) {w} AS n1, \
            lag(kept, 1) {w} AS kept1, lag(p, 2) {w} AS p2, lag(n, 2) {w} AS n2 FROM ck"
     )
