@@ -45,6 +45,18 @@ pub fn s3_options(s3: &S3Server) -> reviewlake_lake::LakeOptions {
         .with("AWS_S3_ALLOW_UNSAFE_RENAME", "true")
 }
 
+/// The identity of one `features/kpi` row: (grain, period start in days, state, category,
+/// source, business key, kpi).
+pub type KpiKey = (
+    String,
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+);
+
 /// Runs `sql` on the lake and returns the first column of the first row as i64.
 pub async fn scalar_i64(lake: &Lake, sql: &str) -> anyhow::Result<i64> {
     let batches = lake.sql(sql).await?;

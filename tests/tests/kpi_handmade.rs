@@ -34,15 +34,7 @@ fn id(s: &str) -> String {
     format!("{s:_<22}")
 }
 
-type Key = (
-    String,
-    i32,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-);
+use reviewlake_tests::KpiKey as Key;
 
 async fn kpis(
     lake: &Lake,

@@ -40,16 +40,7 @@ async fn rows(lake: &Lake, sql: &str) -> anyhow::Result<Vec<RecordBatch>> {
         .collect()
 }
 
-/// One KPI row's identity and its numbers.
-type Key = (
-    String,
-    i32,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-);
+use reviewlake_tests::KpiKey as Key;
 type Numbers = (Option<f64>, Option<f64>, Option<bool>, i64, i64);
 /// A grouping set's (state, category, source, business) of one review.
 type Set = (Option<String>, Option<String>, Option<String>, Option<i64>);
