@@ -1,5 +1,6 @@
 //! The query engine the stages run their plans on: DataFusion in this process, with a
-//! memory pool and disk spilling.
+//! memory pool and disk spilling, or (feature `ballista`) the same plans on an Apache
+//! Ballista cluster.
 //!
 //! Every [`QuerySession`](crate::QuerySession) of a [`Lake`](crate::Lake) shares the
 //! lake's engine, so a stage's queries draw on one memory pool: operators that can spill
@@ -28,7 +29,87 @@ pub struct QueryEngine {
     memory_limit: Option<u64>,
     spill_dir: Option<PathBuf>,
     target_partitions: Option<usize>,
+    scheduler: Option<Scheduler>,
     runtime: OnceLock<Arc<RuntimeEnv>>,
+}
+
+/// The address of a Ballista scheduler (`df://HOST:PORT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduler {
+    host: String,
+    port: u16,
+}
+
+impl Scheduler {
+    /// Parses `df://HOST:PORT` (`df://HOST` means port 50050, Ballista's default).
+    ///
+    /// ```
+    /// use reviewlake_lake::Scheduler;
+    /// let s = Scheduler::parse("df://127.0.0.1:50077").unwrap();
+    /// assert_eq!(s.to_string(), "df://127.0.0.1:50077");
+    /// assert!(Scheduler::parse("http://x:1").is_err());
+    /// ```
+    pub fn parse(url: &str) -> Result<Scheduler> {
+        let bad = |reason: &str| LakeError::InvalidLocation {
+            location: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let rest = url
+            .strip_prefix("df://")
+            .ok_or_else(|| bad("a scheduler address is df://HOST:PORT"))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is a number from 1 to 65535"))?,
+            ),
+            None => (rest, 50050),
+        };
+        if host.is_empty() || port == 0 {
+            return Err(bad("a scheduler address is df://HOST:PORT"));
+        }
+        Ok(Scheduler {
+            host: host.to_string(),
+            port,
+        })
+    }
+
+    /// The host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Checks within `timeout` that something accepts connections at the address: a
+    /// run against a scheduler that is not there fails before it does any work.
+    pub async fn check_reachable(&self, timeout: std::time::Duration) -> Result<()> {
+        let addr = format!("{}:{}", self.host, self.port);
+        let unreachable = |why: String| {
+            LakeError::Engine(format!(
+                "no Ballista scheduler at {self}: {why} (start one with `cargo xtask cluster up`, \
+             or run with --engine local)"
+            ))
+        };
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addr)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(unreachable(e.to_string())),
+            Err(_) => Err(unreachable(format!(
+                "no answer within {} s",
+                timeout.as_secs()
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "df://{}:{}", self.host, self.port)
+    }
 }
 
 impl Clone for QueryEngine {
@@ -37,6 +118,7 @@ impl Clone for QueryEngine {
             memory_limit: self.memory_limit,
             spill_dir: self.spill_dir.clone(),
             target_partitions: self.target_partitions,
+            scheduler: self.scheduler.clone(),
             runtime: OnceLock::new(),
         }
     }
@@ -65,6 +147,23 @@ impl QueryEngine {
     pub fn with_target_partitions(mut self, n: usize) -> QueryEngine {
         self.target_partitions = Some(n.max(1));
         self
+    }
+
+    /// Plans run on the Ballista cluster of `scheduler`: tables are read as the Parquet
+    /// files of their pinned Delta versions, the project's UDFs must be known to the
+    /// cluster (its own scheduler and executor binaries, crate `reviewlake-cluster`), and
+    /// results stream back to this process. The memory limit is then the executors'.
+    #[cfg(feature = "ballista")]
+    pub fn ballista(scheduler: Scheduler) -> QueryEngine {
+        QueryEngine {
+            scheduler: Some(scheduler),
+            ..QueryEngine::default()
+        }
+    }
+
+    /// The Ballista scheduler plans run on, `None` for this process.
+    pub fn scheduler(&self) -> Option<&Scheduler> {
+        self.scheduler.as_ref()
     }
 
     /// The memory limit, if any.
@@ -98,6 +197,24 @@ impl QueryEngine {
     /// A new context on this engine's runtime (shared pool), with the lake's types
     /// (plain `Utf8` strings rather than string views).
     pub fn context(&self) -> Result<SessionContext> {
+        let mut cfg = self.config();
+        #[cfg(feature = "ballista")]
+        if let Some(s) = &self.scheduler {
+            use ballista_core::extension::{SessionConfigExt, SessionStateExt};
+            cfg = cfg.upgrade_for_ballista();
+            let state = datafusion::execution::SessionStateBuilder::new()
+                .with_default_features()
+                .with_config(cfg)
+                .with_runtime_env(self.runtime()?)
+                .build()
+                .upgrade_for_ballista(format!("http://{}:{}", s.host, s.port))?;
+            return Ok(SessionContext::new_with_state(state));
+        }
+        Ok(SessionContext::new_with_config_rt(cfg, self.runtime()?))
+    }
+
+    /// The settings every session of this engine (and every cluster node) plans with.
+    pub fn config(&self) -> SessionConfig {
         let mut cfg = SessionConfig::new()
             .set_bool(
                 "datafusion.execution.parquet.schema_force_view_types",
@@ -122,7 +239,7 @@ impl QueryEngine {
                 merge as usize,
             );
         }
-        Ok(SessionContext::new_with_config_rt(cfg, self.runtime()?))
+        cfg
     }
 }
 

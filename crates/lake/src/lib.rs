@@ -50,6 +50,7 @@ mod lease;
 mod rewrite;
 mod session;
 pub mod source;
+mod stores;
 mod table;
 mod vacuum;
 mod writer;
@@ -66,11 +67,12 @@ use url::Url;
 
 pub use catalog::{Snapshot, Stage, TableVersion};
 pub use columns::Columns;
-pub use engine::{DEFAULT_MEMORY_LIMIT, QueryEngine, parse_size};
+pub use engine::{DEFAULT_MEMORY_LIMIT, QueryEngine, Scheduler, parse_size};
 pub use lease::WriterGuard;
 pub use reviewlake_schema::Zone;
 pub use rewrite::TableRewrite;
 pub use session::{BatchStream, QuerySession};
+pub use stores::object_store_registry;
 pub use table::{CommitKind, DataFile, FileSink, Table};
 pub use vacuum::{VacuumReport, VacuumedTable};
 pub use writer::DataFileWriter;
@@ -191,6 +193,18 @@ pub enum LakeError {
     /// An Arrow operation failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The query engine cannot run the plans (e.g. no Ballista scheduler answers).
+    #[error("{0}")]
+    Engine(String),
+    /// A table uses a Delta feature the cluster engine cannot read from plain Parquet
+    /// files (deletion vectors, column mapping, partitions).
+    #[error("table {table}: {reason}")]
+    Unsupported {
+        /// `zone/name`.
+        table: String,
+        /// What the table uses.
+        reason: String,
+    },
 }
 
 impl From<datafusion::error::DataFusionError> for LakeError {

@@ -140,6 +140,9 @@ impl QuerySession {
     /// Registers `table` under `name`, after checking its columns against the schema
     /// this release expects for it.
     pub(crate) async fn register(&self, table: &Table, name: &str) -> Result<()> {
+        if self.lake.engine().scheduler().is_some() {
+            return self.register_files(table, name).await;
+        }
         table
             .delta
             .update_datafusion_session(&self.ctx.state())
@@ -165,6 +168,51 @@ impl QuerySession {
             })?;
         }
         let provider: Arc<dyn TableProvider> = Arc::new(LimitExact { inner: provider });
+        if self.ctx.table_exist(name)? {
+            self.ctx.deregister_table(name)?;
+        }
+        self.ctx.register_table(name, provider)?;
+        Ok(())
+    }
+
+    /// Registers `table` as a listing table of the Parquet files of its version: the
+    /// form a Ballista cluster can read (scheduler and executors plan and read the
+    /// files themselves; a Delta scan cannot be sent to them, delta-rs#4171).
+    async fn register_files(&self, table: &Table, name: &str) -> Result<()> {
+        use datafusion::datasource::file_format::parquet::ParquetFormat;
+        use datafusion::datasource::listing::{
+            ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+        };
+        let schema = table.arrow_schema()?;
+        if let Some(expected) = reviewlake_schema::expected_schema(table.zone, table.name()) {
+            check_schema(&table.label(), &expected, &schema)?;
+        }
+        let root = self.lake.table_url(table.zone, &table.name);
+        let files = table.parquet_files()?;
+        let (paths, extension) = if files.is_empty() {
+            // A listing table needs a path: the table's folder, with an extension no
+            // file has, is an empty table.
+            (
+                vec![ListingTableUrl::parse(root.as_str())?],
+                ".reviewlake-none",
+            )
+        } else {
+            let mut paths = Vec::with_capacity(files.len());
+            for f in &files {
+                let url = root.join(f).map_err(|e| LakeError::Schema {
+                    table: table.label(),
+                    reason: format!("data file {f}: {e}"),
+                })?;
+                paths.push(ListingTableUrl::parse(url.as_str())?);
+            }
+            (paths, ".parquet")
+        };
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(extension);
+        let config = ListingTableConfig::new_with_multi_paths(paths)
+            .with_listing_options(options)
+            .with_schema(schema);
+        let provider: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
         if self.ctx.table_exist(name)? {
             self.ctx.deregister_table(name)?;
         }

@@ -133,6 +133,45 @@ impl Table {
             .collect())
     }
 
+    /// The active data files as plain Parquet files: what an engine without a Delta
+    /// reader (a Ballista cluster: delta-rs has no physical codec for its scan) reads
+    /// to see exactly this version. Valid because the project writes no deletion
+    /// vectors, no column mapping and no partitions; a table that has any is refused
+    /// with [`LakeError::Unsupported`] rather than read wrong.
+    pub fn parquet_files(&self) -> Result<Vec<String>> {
+        let snap = self.delta.snapshot().map_err(|e| self.err(e))?;
+        let unsupported = |reason: String| LakeError::Unsupported {
+            table: self.label(),
+            reason,
+        };
+        if let Some(mode) = snap
+            .metadata()
+            .configuration()
+            .get("delta.columnMapping.mode")
+            && mode != "none"
+        {
+            return Err(unsupported(format!(
+                "column mapping ({mode}) cannot be read as plain Parquet files"
+            )));
+        }
+        if !snap.metadata().partition_columns().is_empty() {
+            return Err(unsupported(
+                "partitioned tables cannot be read as a list of Parquet files".into(),
+            ));
+        }
+        let mut out = Vec::new();
+        for f in snap.log_data().iter() {
+            if f.deletion_vector_descriptor().is_some() {
+                return Err(unsupported(format!(
+                    "file {} has a deletion vector: its Parquet rows are not the table's",
+                    f.path()
+                )));
+            }
+            out.push(f.path().into_owned());
+        }
+        Ok(out)
+    }
+
     /// Rows of the active files, from the statistics each commit recorded (`None` if
     /// some file has none).
     pub fn row_count(&self) -> Option<u64> {
