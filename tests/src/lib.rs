@@ -293,3 +293,126 @@ impl Drop for LockFile {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// One cell of a table row, for comparisons across engines: floats compared to a
+/// tolerance (summation order may change their last bits), everything else as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A floating-point value (`NaN` compares equal to `NaN`).
+    Float(f64),
+    /// Any other value, as Arrow displays it; `None` for null.
+    Text(Option<String>),
+}
+
+impl Cell {
+    fn sort_key(&self) -> String {
+        match self {
+            // Rounded: two engines' last bits must not change the row order.
+            Cell::Float(f) => format!("{f:.6}"),
+            Cell::Text(Some(s)) => format!("v{s}"),
+            Cell::Text(None) => "n".into(),
+        }
+    }
+
+    fn close(&self, other: &Cell) -> bool {
+        match (self, other) {
+            (Cell::Float(a), Cell::Float(b)) => {
+                (a.is_nan() && b.is_nan())
+                    || a == b
+                    || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// Every row of `zone/table`, in a canonical order, with its column names.
+pub async fn table_rows(
+    lake: &Lake,
+    zone: Zone,
+    table: &str,
+) -> anyhow::Result<(Vec<String>, Vec<Vec<Cell>>)> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let batches = lake.read_table(zone, table).await?;
+    let mut names = Vec::new();
+    let mut rows = Vec::new();
+    for b in &batches {
+        if names.is_empty() {
+            names = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+        }
+        let opts = FormatOptions::default();
+        let mut cols: Vec<Box<dyn Fn(usize) -> Cell + '_>> = Vec::new();
+        for c in b.columns() {
+            match c.data_type() {
+                DataType::Float64 | DataType::Float32 => {
+                    let f = cast(c, &DataType::Float64)?;
+                    let f = f.as_primitive::<arrow::datatypes::Float64Type>().clone();
+                    cols.push(Box::new(move |i| {
+                        if f.is_null(i) {
+                            Cell::Text(None)
+                        } else {
+                            Cell::Float(f.value(i))
+                        }
+                    }));
+                }
+                _ => {
+                    let fmt = ArrayFormatter::try_new(c.as_ref(), &opts)?;
+                    let c = c.clone();
+                    cols.push(Box::new(move |i| {
+                        if c.is_null(i) {
+                            Cell::Text(None)
+                        } else {
+                            Cell::Text(Some(fmt.value(i).to_string()))
+                        }
+                    }));
+                }
+            }
+        }
+        for i in 0..b.num_rows() {
+            rows.push(cols.iter().map(|f| f(i)).collect::<Vec<Cell>>());
+        }
+    }
+    rows.sort_by_cached_key(|r| r.iter().map(Cell::sort_key).collect::<Vec<_>>());
+    Ok((names, rows))
+}
+
+/// Asserts that every table of `zone` is the same in both lakes, row for row (floats to
+/// 1e-9 relative), and that both lakes have the same tables there. Returns the tables
+/// and rows compared.
+pub async fn assert_zone_equal(a: &Lake, b: &Lake, zone: Zone) -> anyhow::Result<(usize, usize)> {
+    let mut ta = a.list_tables(zone).await?;
+    let mut tb = b.list_tables(zone).await?;
+    ta.sort();
+    tb.sort();
+    anyhow::ensure!(ta == tb, "{zone}: tables differ: {ta:?} vs {tb:?}");
+    let mut rows = 0;
+    for t in &ta {
+        let (na, ra) = table_rows(a, zone, t).await?;
+        let (nb, rb) = table_rows(b, zone, t).await?;
+        anyhow::ensure!(
+            ra.len() == rb.len(),
+            "{zone}/{t}: {} rows vs {} rows",
+            ra.len(),
+            rb.len()
+        );
+        if !ra.is_empty() {
+            anyhow::ensure!(na == nb, "{zone}/{t}: columns differ: {na:?} vs {nb:?}");
+        }
+        for (i, (x, y)) in ra.iter().zip(&rb).enumerate() {
+            for (j, (cx, cy)) in x.iter().zip(y).enumerate() {
+                anyhow::ensure!(
+                    cx.close(cy),
+                    "{zone}/{t}: row {i} column {}: {cx:?} vs {cy:?}",
+                    na.get(j).map(String::as_str).unwrap_or("?")
+                );
+            }
+        }
+        rows += ra.len();
+    }
+    Ok((ta.len(), rows))
+}
