@@ -125,6 +125,14 @@ pub enum BenchCommand {
             default_value = "ingest,warehouse,features,ml"
         )]
         stages: Vec<String>,
+        /// Where the warehouse and features stages run: `local`, `ballista` (a local
+        /// cluster started per stage: a scheduler and --executors executors, each with
+        /// --memory-limit; their peak RSS is reported beside the driver's) or `both`.
+        #[arg(long, default_value = "local", value_parser = ["local", "ballista", "both"])]
+        engine: String,
+        /// Executors of the `ballista` runs.
+        #[arg(long, default_value_t = 2)]
+        executors: usize,
     },
     /// The API's recommendations endpoint under wrk on loopback: requests/s, p50/p99
     /// latency, errors, server memory with the snapshot loaded, dist binary size (see
@@ -283,7 +291,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             work,
             memory_limit,
             stages,
-        } => bench_scale(&reviews, &work, &memory_limit, &stages),
+            engine,
+            executors,
+        } => bench_scale(&reviews, &work, &memory_limit, &stages, &engine, executors),
         BenchCommand::Api {
             reviews,
             work,
@@ -366,7 +376,100 @@ fn warehouse_lake(reviews: u64, work: &Path) -> Result<PathBuf> {
 }
 
 /// `bench scale`: every stage alone, in its own process, per tree size.
-fn bench_scale(sizes: &[u64], work: &Path, memory_limit: &str, stages: &[String]) -> Result<()> {
+/// Peak RSS (VmHWM) of a running process, bytes.
+fn peak_rss_of(pid: i64) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Runs `stage` of the pipeline on a fresh local Ballista cluster: the driver's time
+/// and peak RSS, and the cluster's peak RSS (executors summed, the scheduler apart).
+fn scale_on_cluster(
+    src: &Path,
+    lake: &Path,
+    stage: &str,
+    memory_limit: &str,
+    executors: usize,
+    work: &Path,
+) -> Result<(Measured, u64, u64)> {
+    let exe = std::env::current_exe()?;
+    let _ = Command::new(&exe)
+        .args(["cluster", "down", "--work"])
+        .arg(work)
+        .stdout(Stdio::null())
+        .status();
+    let up = Command::new(&exe)
+        .args([
+            "cluster",
+            "up",
+            "--memory-limit",
+            memory_limit,
+            "--executors",
+        ])
+        .arg(executors.to_string())
+        .arg("--work")
+        .arg(work)
+        .output()
+        .context("cluster up")?;
+    anyhow::ensure!(
+        up.status.success(),
+        "cluster up failed: {}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let text = String::from_utf8_lossy(&up.stdout).to_string();
+    let url = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("scheduler "))
+        .context("cluster up printed no scheduler")?
+        .to_string();
+    let result = measure(
+        Command::new(&exe)
+            .args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
+            .args(["--categories", "all", "--from", stage, "--until", stage])
+            .args(["--engine", "ballista", "--scheduler", &url, "--source"])
+            .arg(src)
+            .arg("--lake")
+            .arg(lake)
+            .stdout(Stdio::null()),
+        None,
+    );
+    let state: serde_json::Value = std::fs::read_to_string(work.join("cluster.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let (mut executors_rss, mut scheduler_rss) = (0, 0);
+    for p in state["processes"].as_array().into_iter().flatten() {
+        let rss = peak_rss_of(p["pid"].as_i64().unwrap_or(0));
+        if p["role"] == "scheduler" {
+            scheduler_rss = rss;
+        } else {
+            executors_rss += rss;
+        }
+    }
+    let _ = Command::new(&exe)
+        .args(["cluster", "down", "--work"])
+        .arg(work)
+        .stdout(Stdio::null())
+        .status();
+    Ok((result?, executors_rss, scheduler_rss))
+}
+
+fn bench_scale(
+    sizes: &[u64],
+    work: &Path,
+    memory_limit: &str,
+    stages: &[String],
+    engine: &str,
+    executors: usize,
+) -> Result<()> {
     reviewlake_lake::parse_size(memory_limit)
         .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?;
     for st in stages {
@@ -379,7 +482,8 @@ fn bench_scale(sizes: &[u64], work: &Path, memory_limit: &str, stages: &[String]
     if cfg!(debug_assertions) {
         println!("warning: debug build; use `cargo xtask-release bench scale` for real figures");
     }
-    let mut results: Vec<(u64, String, Measured)> = Vec::new();
+    #[allow(clippy::type_complexity)]
+    let mut results: Vec<(u64, String, String, Measured, Option<(u64, u64)>)> = Vec::new();
     for &n in sizes {
         let dir = work.join(format!("scale-{n}"));
         let src = dir.join("src");
@@ -394,37 +498,74 @@ fn bench_scale(sizes: &[u64], work: &Path, memory_limit: &str, stages: &[String]
         if stages.first().map(String::as_str) == Some("ingest") {
             let _ = std::fs::remove_dir_all(&lake);
         }
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        let local = engine != "ballista";
         for st in stages {
-            let m = measure(
-                Command::new(std::env::current_exe()?)
-                    .args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
-                    .args(["--categories", "all", "--from", st, "--until", st])
-                    .args(["--memory-limit", memory_limit, "--source"])
-                    .arg(&src)
-                    .arg("--lake")
-                    .arg(&lake)
-                    .stdout(Stdio::null()),
-                None,
-            )?;
-            println!(
-                "{n} reviews, {st}: {:.1} s, peak RSS {:.0} MiB",
-                m.seconds,
-                m.peak_rss as f64 / (1024.0 * 1024.0)
-            );
-            results.push((n, st.clone(), m));
+            let on_cluster = st == "warehouse" || st == "features";
+            if local || !on_cluster {
+                let m = measure(
+                    Command::new(std::env::current_exe()?)
+                        .args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
+                        .args(["--categories", "all", "--from", st, "--until", st])
+                        .args(["--memory-limit", memory_limit, "--source"])
+                        .arg(&src)
+                        .arg("--lake")
+                        .arg(&lake)
+                        .stdout(Stdio::null()),
+                    None,
+                )?;
+                println!(
+                    "{n} reviews, {st}: {:.1} s, peak RSS {:.0} MiB",
+                    m.seconds,
+                    mib(m.peak_rss)
+                );
+                results.push((n, st.clone(), "local".into(), m, None));
+            }
+        }
+        if engine != "local" {
+            for st in stages
+                .iter()
+                .filter(|s| *s == "warehouse" || *s == "features")
+            {
+                let (m, ex, sc) = scale_on_cluster(
+                    &src,
+                    &lake,
+                    st,
+                    memory_limit,
+                    executors,
+                    &dir.join("cluster"),
+                )?;
+                println!(
+                    "{n} reviews, {st} on ballista ({executors} executors): {:.1} s, driver peak RSS {:.0} MiB, executors {:.0} MiB, scheduler {:.0} MiB",
+                    m.seconds,
+                    mib(m.peak_rss),
+                    mib(ex),
+                    mib(sc)
+                );
+                results.push((n, st.clone(), "ballista".into(), m, Some((ex, sc))));
+            }
         }
     }
     println!();
     println!("memory limit {memory_limit}");
-    println!("| reviews | stage | seconds | peak RSS (MiB) | RSS vs the smallest size |");
-    println!("|---|---|---|---|---|");
-    for (n, st, m) in &results {
+    println!(
+        "| reviews | stage | engine | seconds | peak RSS (MiB) | RSS vs the smallest size | executors' peak RSS, summed (MiB) | scheduler (MiB) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (n, st, en, m, cl) in &results {
         let base = results
             .iter()
-            .find(|(_, s, _)| s == st)
-            .map_or(m.peak_rss, |(_, _, b)| b.peak_rss);
+            .find(|(_, s, e, _, _)| s == st && e == en)
+            .map_or(m.peak_rss, |(_, _, _, b, _)| b.peak_rss);
+        let (ex, sc) = match cl {
+            Some((ex, sc)) => (
+                format!("{:.0}", *ex as f64 / 1048576.0),
+                format!("{:.0}", *sc as f64 / 1048576.0),
+            ),
+            None => ("".into(), "".into()),
+        };
         println!(
-            "| {n} | {st} | {:.1} | {:.0} | {:.2}x |",
+            "| {n} | {st} | {en} | {:.1} | {:.0} | {:.2}x | {ex} | {sc} |",
             m.seconds,
             m.peak_rss as f64 / (1024.0 * 1024.0),
             m.peak_rss as f64 / base.max(1) as f64

@@ -17,6 +17,7 @@ mod als;
 mod bench;
 mod bench_als;
 mod bench_api;
+mod cluster;
 mod gdp_page;
 mod pipeline;
 mod progress;
@@ -56,6 +57,13 @@ enum Command {
     },
     /// Run the pipeline stages in order.
     Pipeline(pipeline::PipelineArgs),
+    /// A local Ballista cluster (scheduler and executors on loopback) for `pipeline
+    /// --engine ballista`.
+    Cluster {
+        /// up, status or down.
+        #[command(subcommand)]
+        cmd: cluster::ClusterCmd,
+    },
     /// Query the lake with SQL (every table registered by name).
     Sql(sql::SqlArgs),
     /// Rebuild the offline GDP page (crates/warehouse/data/gdp_by_state_wikipedia.html)
@@ -266,6 +274,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Sql(args) => sql::run(args),
+        Command::Cluster { cmd } => cluster::run(cmd),
         Command::Sentiment => sentiment(),
         Command::Report { lake, out } => {
             use anyhow::Context;

@@ -78,6 +78,15 @@ pub struct PipelineArgs {
     /// Folder for the plans' spill files (default: the system temp folder).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Where the warehouse and features plans run: `local` (this process, with
+    /// --memory-limit) or `ballista` (the cluster of --scheduler; ingest, ml, commits
+    /// and the lease stay here).
+    #[arg(long, default_value = "local", value_parser = ["local", "ballista"])]
+    pub engine: String,
+    /// The Ballista scheduler for `--engine ballista`, `df://HOST:PORT` (`cargo xtask
+    /// cluster up` prints it).
+    #[arg(long, env = "REVIEWLAKE_SCHEDULER")]
+    pub scheduler: Option<String>,
     /// For tests of failure handling: make the warehouse build fail its reconciliation
     /// check after writing its tables.
     #[arg(long, hide = true)]
@@ -115,6 +124,22 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
         .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     // Every option is checked before any work starts (and before a lake is created).
+    let cluster = match (args.engine.as_str(), &args.scheduler) {
+        ("ballista", Some(s)) => {
+            let s = reviewlake_lake::Scheduler::parse(s).context("--scheduler")?;
+            if first <= 2 && last >= 1 {
+                // A scheduler that is not there fails the run before any work.
+                rt.block_on(s.check_reachable(std::time::Duration::from_secs(5)))?;
+            }
+            Some(s)
+        }
+        ("ballista", None) => {
+            bail!(
+                "--engine ballista needs --scheduler df://HOST:PORT (`cargo xtask cluster up` prints it)"
+            )
+        }
+        _ => None,
+    };
     let warehouse = if first <= 1 && last >= 1 {
         Some(rt.block_on(warehouse_options(&args))?)
     } else {
@@ -148,10 +173,28 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
             engine = engine.with_spill_dir(dir);
         }
         let lake = lake.with_engine(engine);
+        // The warehouse and features plans run on the cluster; the handle shares this
+        // one's writer lease.
+        let stage_lake = match &cluster {
+            Some(s) => lake
+                .clone()
+                .with_engine(reviewlake_lake::QueryEngine::ballista(s.clone())),
+            None => lake.clone(),
+        };
         let run_id = format!("pipeline-{}", std::process::id());
         // One writer at a time for the whole run; each stage joins this lease.
         let guard = lake.acquire_writer(&run_id).await?;
-        let result = run_stages(&lake, &args, warehouse, &source, first, last, &reporter).await;
+        let result = run_stages(
+            &lake,
+            &stage_lake,
+            &args,
+            warehouse,
+            &source,
+            first,
+            last,
+            &reporter,
+        )
+        .await;
         guard.release().await;
         result
     });
@@ -182,8 +225,10 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
     Ok(warnings)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_stages(
     lake: &Lake,
+    stage_lake: &Lake,
     args: &PipelineArgs,
     warehouse: Option<reviewlake_warehouse::WarehouseOptions>,
     source: &str,
@@ -212,7 +257,7 @@ async fn run_stages(
     let mut warehouse_report = None;
     if let Some(mut opts) = warehouse {
         opts.reporter = reporter.clone();
-        let wr = reviewlake_warehouse::build(lake, &opts)
+        let wr = reviewlake_warehouse::build(stage_lake, &opts)
             .await
             .with_context(|| format!("building the warehouse of {}", lake.root()))?;
         say!(args.quiet, "{wr}");
@@ -222,7 +267,7 @@ async fn run_stages(
     }
     if first <= 2 && last >= 2 {
         let fr = reviewlake_features::build(
-            lake,
+            stage_lake,
             &reviewlake_features::FeaturesOptions {
                 reporter: reporter.clone(),
                 min_support: args.min_support,
