@@ -348,18 +348,30 @@ async fn tip_features(run: &mut Run<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The first review of each (user, business) pair the user reviewed more than once, as
+/// the CTE `multi`: a reviewer's first visit for the "new / returning" counts. A pair
+/// reviewed once has its only review as its first, so it needs no row: `multi` is small
+/// (the build side of a hash join) and comes from a grouped aggregate, which spills,
+/// instead of a window that sorts every review by (user, business).
+const MULTI_VISITS: &str = "multi AS (SELECT user_key, business_key, \
+    min(review_ts) AS first_ts FROM review_features \
+    GROUP BY user_key, business_key HAVING count(*) > 1)";
+
 async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     // business x month panel.
     run.write_sql(
         ft::BUSINESS_MONTH,
         ft::business_month(),
         // A reviewer is new in the month of their first review of the business,
-        // returning after it: the first review comes from a window over the
-        // (user, business) pair, the counts from a per-reviewer pre-aggregation.
-        "WITH r AS (SELECT business_key, user_key, stars, compound, \
-           date_trunc('month', review_ts) AS mstart, \
-           min(review_ts) OVER (PARTITION BY user_key, business_key) AS first_ts \
-           FROM review_features), \
+        // returning after it: the first review of a pair reviewed more than once comes
+        // from `multi`, the counts from a per-reviewer pre-aggregation.
+        &format!(
+            "WITH {MULTI_VISITS}, \
+         r AS (SELECT f.business_key, f.user_key, f.stars, f.compound, \
+           date_trunc('month', f.review_ts) AS mstart, \
+           coalesce(m.first_ts, f.review_ts) AS first_ts \
+           FROM multi m RIGHT JOIN review_features f \
+             ON m.user_key = f.user_key AND m.business_key = f.business_key), \
          pu AS (SELECT business_key, mstart, user_key, count(*) AS n, sum(stars) AS ss, \
            count(stars) AS ns, sum(compound) AS sc, count(compound) AS nc, \
            max(CASE WHEN first_ts >= mstart THEN 1 ELSE 0 END) AS is_new, \
@@ -370,7 +382,8 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
            CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
            CAST(sum(is_new) AS BIGINT) AS new_reviewers, \
            CAST(sum(is_returning) AS BIGINT) AS returning_reviewers \
-         FROM pu GROUP BY business_key, mstart",
+         FROM pu GROUP BY business_key, mstart"
+        ),
     )
     .await?;
 
@@ -506,9 +519,9 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
 ///
 /// Nine grouping sets `k` (0 overall; 1 by state; 2 by platform; 3 by state and
 /// platform; 4 by state, platform and business; 5 by category; 6 by state and category;
-/// 7 by category and platform; 8 by all three). One scan of `review_features`: a
-/// reviewer's first review of each business comes from a window over the (user,
-/// business) pair; each review meets its business's categories (a small hash join),
+/// 7 by category and platform; 8 by all three). One scan of `review_features` (and one
+/// grouped aggregate of it for `multi`: a reviewer's first review of a business they
+/// reviewed more than once, joined as the small side); each review meets its business's categories (a small hash join),
 /// and `unnest` turns it into one row per grouping set it counts in (the sets without
 /// a category from the first category row only). Two aggregation levels (per reviewer,
 /// then per group) count distinct and returning reviewers without distinct-value sets;
@@ -518,11 +531,12 @@ fn kpi_query(g: Grain) -> String {
     let u = g.as_str();
     let w = "OVER (PARTITION BY k, state, category, source, business_key ORDER BY p)";
     format!(
-        "WITH r AS (SELECT business_key, user_key, source, state, stars, compound, \
-           CAST(date_trunc('{u}', review_ts) AS DATE) AS p, \
-           min(review_ts) OVER (PARTITION BY user_key, business_key) \
-             < date_trunc('{u}', review_ts) AS is_returning \
-           FROM review_features), \
+        "WITH {MULTI_VISITS}, \
+         r AS (SELECT f.business_key, f.user_key, f.source, f.state, f.stars, f.compound, \
+           CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
+           coalesce(m.first_ts < date_trunc('{u}', f.review_ts), false) AS is_returning \
+           FROM multi m RIGHT JOIN review_features f \
+             ON m.user_key = f.user_key AND m.business_key = f.business_key), \
          bcr AS (SELECT business_key, category, \
            row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
            FROM business_category), \
