@@ -87,6 +87,10 @@ pub struct PipelineArgs {
     /// cluster up` prints it).
     #[arg(long, env = "REVIEWLAKE_SCHEDULER")]
     pub scheduler: Option<String>,
+    /// Partitions of each plan stage (default: the cores here with `--engine local`,
+    /// 8 with `--engine ballista`: about the task slots of the cluster).
+    #[arg(long)]
+    pub partitions: Option<usize>,
     /// For tests of failure handling: make the warehouse build fail its reconciliation
     /// check after writing its tables.
     #[arg(long, hide = true)]
@@ -169,6 +173,9 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
         }
         .with_context(|| format!("opening lake {}", args.lake))?;
         let mut engine = reviewlake_lake::QueryEngine::unbounded().with_memory_limit(memory_limit);
+        if let Some(n) = args.partitions {
+            engine = engine.with_target_partitions(n);
+        }
         if let Some(dir) = &args.spill_dir {
             engine = engine.with_spill_dir(dir);
         }
@@ -176,9 +183,10 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
         // The warehouse and features plans run on the cluster; the handle shares this
         // one's writer lease.
         let stage_lake = match &cluster {
-            Some(s) => lake
-                .clone()
-                .with_engine(reviewlake_lake::QueryEngine::ballista(s.clone())),
+            Some(s) => lake.clone().with_engine(
+                reviewlake_lake::QueryEngine::ballista(s.clone())
+                    .with_target_partitions(args.partitions.unwrap_or(8)),
+            ),
             None => lake.clone(),
         };
         let run_id = format!("pipeline-{}", std::process::id());
