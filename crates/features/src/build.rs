@@ -431,6 +431,11 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     } else {
         "SELECT CAST(NULL AS BIGINT) AS business_key, CAST(NULL AS DOUBLE) AS tip_sentiment WHERE false"
     };
+    // The strings of `dim_business` are cast to plain `Utf8` before the chain of joins:
+    // the Delta scan yields string views, and a hash join's build side of view arrays
+    // that the previous join took rows from keeps (and copies the handles of) every data
+    // buffer of the scan per batch: at 560k businesses it grew past 20 GiB outside the
+    // memory pool (found by `bench scale --reviews 7000000`).
     let sql = format!(
         "WITH agg AS (SELECT business_key, count(*) AS reviews, avg(stars) AS mean_stars, \
             avg(compound) AS mean_sentiment, min(review_ts) AS first_review, \
@@ -458,7 +463,11 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
             row_number() OVER (PARTITION BY business_key ORDER BY sum(n) DESC, h) AS rn \
             FROM chk_cells GROUP BY business_key, h) WHERE rn = 1), \
          tips AS ({tips}), \
-         oh AS (SELECT bc.business_key, {onehot} FROM business_category bc GROUP BY bc.business_key) \
+         oh AS (SELECT bc.business_key, {onehot} FROM business_category bc GROUP BY bc.business_key), \
+         b AS (SELECT business_key, arrow_cast(source, 'Utf8') AS source, \
+           arrow_cast(name, 'Utf8') AS name, arrow_cast(state, 'Utf8') AS state, \
+           arrow_cast(city, 'Utf8') AS city, latitude, longitude, price_level, is_restaurant \
+           FROM dim_business) \
          SELECT b.business_key, b.source, b.name, b.state, b.city, b.latitude, b.longitude, \
            b.price_level, b.is_restaurant, coalesce(agg.reviews, 0) AS reviews, agg.mean_stars, \
            agg.mean_sentiment, trend.stars_trend AS stars_trend_12m, \
@@ -471,7 +480,7 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
            rep.repeat_share AS repeat_customer_share, agg.response_rate, agg.first_review, \
            agg.last_review, coalesce(chk.checkins, 0) AS checkins, peak.hour AS peak_checkin_hour, \
            tips.tip_sentiment, {cat_cols} \
-         FROM dim_business b LEFT JOIN agg ON b.business_key = agg.business_key \
+         FROM b LEFT JOIN agg ON b.business_key = agg.business_key \
            LEFT JOIN rep ON b.business_key = rep.business_key \
            LEFT JOIN trend ON b.business_key = trend.business_key \
            LEFT JOIN chk ON b.business_key = chk.business_key \
