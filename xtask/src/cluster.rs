@@ -318,13 +318,26 @@ fn stop(procs: &[Proc]) {
         .map(|p| p.pid)
         .filter(|&pid| alive(pid) && ours(pid))
         .collect();
-    for &pid in &targets {
-        // SAFETY: plain signal to a process id read from our own state file.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-    }
-    let start = Instant::now();
-    while targets.iter().any(|&p| alive(p)) && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(100));
+    // Executors first (they tell the scheduler they stop), then the scheduler.
+    let scheduler: Vec<i32> = procs
+        .iter()
+        .filter(|p| p.role == "scheduler")
+        .map(|p| p.pid)
+        .collect();
+    for group in [false, true] {
+        let pids: Vec<i32> = targets
+            .iter()
+            .copied()
+            .filter(|p| scheduler.contains(p) == group)
+            .collect();
+        for &pid in &pids {
+            // SAFETY: plain signal to a process id read from our own state file.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let start = Instant::now();
+        while pids.iter().any(|&p| alive(p)) && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     for &pid in targets.iter().filter(|&&p| alive(p)) {
         // SAFETY: as above.
