@@ -272,8 +272,44 @@ impl QuerySession {
     pub async fn stream(&self, sql: &str) -> Result<BatchStream> {
         let df = self.sql(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let inner = df.execute_stream().await?;
-        Ok(BatchStream { inner, schema })
+        if self.lake.engine().scheduler().is_none() {
+            let inner = df.execute_stream().await?;
+            return Ok(BatchStream { inner, schema });
+        }
+        // On a cluster, a job whose gRPC connection broke before it returned anything
+        // (a transport error: a reset or broken pipe) is submitted again, up to three
+        // times; nothing of it has reached the caller, so nothing is repeated.
+        let mut attempt = 0;
+        loop {
+            let mut inner = df.clone().execute_stream().await?;
+            match inner.next().await {
+                Some(Err(e)) if attempt < 3 && is_transport_error(&e) => {
+                    attempt += 1;
+                    tracing::warn!(attempt, error = %e, "cluster job lost its connection; submitting it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+                }
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(first)) => {
+                    let rest = futures::stream::once(async move { Ok(first) }).chain(inner);
+                    let inner: SendableRecordBatchStream = Box::pin(
+                        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                            schema.clone(),
+                            rest,
+                        ),
+                    );
+                    return Ok(BatchStream { inner, schema });
+                }
+                None => {
+                    let inner: SendableRecordBatchStream = Box::pin(
+                        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                            schema.clone(),
+                            futures::stream::empty(),
+                        ),
+                    );
+                    return Ok(BatchStream { inner, schema });
+                }
+            }
+        }
     }
 
     /// Runs `sql` and collects its result (for small results).
@@ -285,6 +321,12 @@ impl QuerySession {
         }
         Ok(out)
     }
+}
+
+/// Whether `e` is a broken connection to a cluster node rather than a failed plan.
+fn is_transport_error(e: &datafusion::error::DataFusionError) -> bool {
+    let m = e.to_string();
+    m.contains("transport error") || m.contains("broken pipe") || m.contains("connection reset")
 }
 
 /// The batches of a query, as they come.
