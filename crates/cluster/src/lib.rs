@@ -62,6 +62,11 @@ pub enum ClusterError {
     },
 }
 
+/// Stack of the cluster processes' runtime threads (32 MiB): the plans of the features
+/// stage are deep trees that Ballista plans and (de)serializes recursively; 2 MiB, tokio's
+/// default, overflowed in debug builds.
+pub const THREAD_STACK_BYTES: usize = 32 << 20;
+
 /// Result alias of this crate.
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
 

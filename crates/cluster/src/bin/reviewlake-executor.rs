@@ -36,8 +36,18 @@ struct Args {
     work_dir: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Planning, serializing and deserializing the stages' plans recurses over deep
+    // expression trees: the default 2 MiB worker stacks overflow in debug builds.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(reviewlake_cluster::THREAD_STACK_BYTES)
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
