@@ -389,6 +389,20 @@ fn peak_rss_of(pid: i64) -> u64 {
         * 1024
 }
 
+/// The pipeline command that runs `stage` alone on the tree `src` and the lake `lake`
+/// (all states and categories, no tuning, no progress output).
+fn stage_command(src: &Path, lake: &Path, stage: &str) -> Result<Command> {
+    let mut c = Command::new(std::env::current_exe()?);
+    c.args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
+        .args(["--categories", "all", "--from", stage, "--until", stage])
+        .arg("--source")
+        .arg(src)
+        .arg("--lake")
+        .arg(lake)
+        .stdout(Stdio::null());
+    Ok(c)
+}
+
 /// Runs `stage` of the pipeline on a fresh local Ballista cluster: the driver's time
 /// and peak RSS, and the cluster's peak RSS (executors summed, the scheduler apart).
 fn scale_on_cluster(
@@ -399,66 +413,27 @@ fn scale_on_cluster(
     executors: usize,
     work: &Path,
 ) -> Result<(Measured, u64, u64)> {
-    let exe = std::env::current_exe()?;
-    let _ = Command::new(&exe)
-        .args(["cluster", "down", "--work"])
-        .arg(work)
-        .stdout(Stdio::null())
-        .status();
-    let up = Command::new(&exe)
-        .args([
-            "cluster",
-            "up",
-            "--memory-limit",
-            memory_limit,
-            "--executors",
-        ])
-        .arg(executors.to_string())
-        .arg("--work")
-        .arg(work)
-        .output()
-        .context("cluster up")?;
-    anyhow::ensure!(
-        up.status.success(),
-        "cluster up failed: {}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    let text = String::from_utf8_lossy(&up.stdout).to_string();
-    let url = text
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("scheduler "))
-        .context("cluster up printed no scheduler")?
-        .to_string();
+    crate::cluster::down(work)?;
+    let cluster = crate::cluster::up(executors, work, memory_limit, 0)?;
     let result = measure(
-        Command::new(&exe)
-            .args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
-            .args(["--categories", "all", "--from", stage, "--until", stage])
-            .args(["--engine", "ballista", "--scheduler", &url, "--source"])
-            .arg(src)
-            .arg("--lake")
-            .arg(lake)
-            .stdout(Stdio::null()),
+        stage_command(src, lake, stage)?.args([
+            "--engine",
+            "ballista",
+            "--scheduler",
+            &cluster.scheduler,
+        ]),
         None,
     );
-    let state: serde_json::Value = std::fs::read_to_string(work.join("cluster.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
     let (mut executors_rss, mut scheduler_rss) = (0, 0);
-    for p in state["processes"].as_array().into_iter().flatten() {
-        let rss = peak_rss_of(p["pid"].as_i64().unwrap_or(0));
-        if p["role"] == "scheduler" {
+    for p in &cluster.processes {
+        let rss = peak_rss_of(i64::from(p.pid));
+        if p.role == "scheduler" {
             scheduler_rss = rss;
         } else {
             executors_rss += rss;
         }
     }
-    let _ = Command::new(&exe)
-        .args(["cluster", "down", "--work"])
-        .arg(work)
-        .stdout(Stdio::null())
-        .status();
+    crate::cluster::down(work)?;
     Ok((result?, executors_rss, scheduler_rss))
 }
 
@@ -504,14 +479,7 @@ fn bench_scale(
             let on_cluster = st == "warehouse" || st == "features";
             if local || !on_cluster {
                 let m = measure(
-                    Command::new(std::env::current_exe()?)
-                        .args(["pipeline", "--quiet", "--no-tune", "--states", "all"])
-                        .args(["--categories", "all", "--from", st, "--until", st])
-                        .args(["--memory-limit", memory_limit, "--source"])
-                        .arg(&src)
-                        .arg("--lake")
-                        .arg(&lake)
-                        .stdout(Stdio::null()),
+                    stage_command(&src, &lake, st)?.args(["--memory-limit", memory_limit]),
                     None,
                 )?;
                 println!(

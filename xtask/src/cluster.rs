@@ -46,16 +46,22 @@ pub enum ClusterCmd {
 
 /// What `up` started, in `WORK/cluster.json`.
 #[derive(Debug, Serialize, Deserialize)]
-struct State {
-    scheduler: String,
-    processes: Vec<Proc>,
+pub struct State {
+    /// The scheduler, `df://HOST:PORT`.
+    pub scheduler: String,
+    /// The scheduler's and the executors' processes.
+    pub processes: Vec<Proc>,
 }
 
+/// One process of a cluster.
 #[derive(Debug, Serialize, Deserialize)]
-struct Proc {
-    role: String,
-    pid: i32,
-    log: PathBuf,
+pub struct Proc {
+    /// `scheduler` or `executor-N`.
+    pub role: String,
+    /// Process id.
+    pub pid: i32,
+    /// Its log file.
+    pub log: PathBuf,
 }
 
 const STATE: &str = "cluster.json";
@@ -68,9 +74,27 @@ pub fn run(cmd: ClusterCmd) -> Result<()> {
             work,
             memory_limit,
             concurrent_tasks,
-        } => up(executors, &work, &memory_limit, concurrent_tasks),
+        } => {
+            let state = up(executors, &work, &memory_limit, concurrent_tasks)?;
+            println!("scheduler {}", state.scheduler);
+            for p in &state.processes {
+                println!("{:<12} pid {:<8} log {}", p.role, p.pid, p.log.display());
+            }
+            println!(
+                "run: cargo xtask pipeline --engine ballista --scheduler {}   stop: cargo xtask cluster down --work {}",
+                state.scheduler,
+                work.display()
+            );
+            Ok(())
+        }
         ClusterCmd::Status { work } => status(&work),
-        ClusterCmd::Down { work } => down(&work),
+        ClusterCmd::Down { work } => {
+            match down(&work)? {
+                Some(s) => println!("stopped {} processes ({})", s.processes.len(), s.scheduler),
+                None => println!("no cluster in {}", work.display()),
+            }
+            Ok(())
+        }
     }
 }
 
@@ -190,7 +214,15 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-fn up(executors: usize, work: &Path, memory_limit: &str, concurrent_tasks: usize) -> Result<()> {
+/// Starts a scheduler and `executors` executors with their files in `work`, waits until
+/// every executor has registered, and returns what it started (also in
+/// `work/cluster.json`).
+pub fn up(
+    executors: usize,
+    work: &Path,
+    memory_limit: &str,
+    concurrent_tasks: usize,
+) -> Result<State> {
     anyhow::ensure!(executors >= 1, "--executors must be 1 or more");
     reviewlake_lake::parse_size(memory_limit)
         .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?;
@@ -263,16 +295,7 @@ fn up(executors: usize, work: &Path, memory_limit: &str, concurrent_tasks: usize
         let _ = std::fs::remove_file(work.join(STATE));
         return Err(e);
     }
-    println!("scheduler {}", state.scheduler);
-    for p in &state.processes {
-        println!("{:<12} pid {:<8} log {}", p.role, p.pid, p.log.display());
-    }
-    println!(
-        "run: cargo xtask pipeline --engine ballista --scheduler {}   stop: cargo xtask cluster down --work {}",
-        state.scheduler,
-        work.display()
-    );
-    Ok(())
+    Ok(state)
 }
 
 fn write_state(work: &Path, state: &State) -> Result<()> {
@@ -345,14 +368,13 @@ fn stop(procs: &[Proc]) {
     }
 }
 
-fn down(work: &Path) -> Result<()> {
+/// Stops the cluster `up` started in `work`; what it stopped, `None` if there was none.
+pub fn down(work: &Path) -> Result<Option<State>> {
     let Some(s) = read_state(work)? else {
-        println!("no cluster in {}", work.display());
-        return Ok(());
+        return Ok(None);
     };
     stop(&s.processes);
     std::fs::remove_file(work.join(STATE))
         .with_context(|| format!("removing {}", work.join(STATE).display()))?;
-    println!("stopped {} processes ({})", s.processes.len(), s.scheduler);
-    Ok(())
+    Ok(Some(s))
 }

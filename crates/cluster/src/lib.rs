@@ -67,6 +67,37 @@ pub enum ClusterError {
 /// default, overflowed in debug builds.
 pub const THREAD_STACK_BYTES: usize = 32 << 20;
 
+/// Runs `process` (a scheduler's or an executor's main future) the way both cluster
+/// binaries do: logs through `tracing` to stderr (`RUST_LOG`, default `info`), on a
+/// multi-threaded tokio runtime whose threads have [`THREAD_STACK_BYTES`] of stack.
+///
+/// # Errors
+/// The runtime cannot start ([`std::io::Error`], converted into `E`), or `process`
+/// fails.
+pub fn serve<F, T, E>(process: F) -> std::result::Result<T, E>
+where
+    F: std::future::Future<Output = std::result::Result<T, E>>,
+    E: From<std::io::Error>,
+{
+    // Planning, serializing and deserializing the stages' plans recurses over deep
+    // expression trees: the default 2 MiB worker stacks overflow in debug builds.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()?;
+    runtime.block_on(async {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+        process.await
+    })
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
 

@@ -37,25 +37,10 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Planning, serializing and deserializing the stages' plans recurses over deep
-    // expression trees: the default 2 MiB worker stacks overflow in debug builds.
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(reviewlake_cluster::THREAD_STACK_BYTES)
-        .build()
-        .context("starting the async runtime")?
-        .block_on(run())
+    reviewlake_cluster::serve(run())
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let args = Args::parse();
     let scheduler = Scheduler::parse(&args.scheduler).context("--scheduler")?;
     let port = match args.port {
