@@ -131,6 +131,13 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
     let cluster = match (args.engine.as_str(), &args.scheduler) {
         ("ballista", Some(s)) => {
             let s = reviewlake_lake::Scheduler::parse(s).context("--scheduler")?;
+            // Executors open the lake's files themselves: an in-memory lake lives in this
+            // process only.
+            anyhow::ensure!(
+                !args.lake.starts_with("memory://"),
+                "--engine ballista cannot use an in-memory lake ({}): its executors read the tables from a folder or S3",
+                args.lake
+            );
             if first <= 2 && last >= 1 {
                 // A scheduler that is not there fails the run before any work.
                 rt.block_on(s.check_reachable(std::time::Duration::from_secs(5)))?;

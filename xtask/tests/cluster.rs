@@ -173,5 +173,15 @@ async fn a_missing_scheduler_fails_within_ten_seconds_and_commits_nothing() -> a
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --scheduler"));
     assert!(!dir.path().join("new").exists());
+    // An in-memory lake cannot reach executors: refused before the scheduler is tried.
+    let out = xtask()
+        .args(["pipeline", "--quiet", "--source"])
+        .arg(&src)
+        .args(["--lake", "memory://bench", "--engine", "ballista"])
+        .args(["--scheduler", &url])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("cannot use an in-memory lake"), "{err}");
     Ok(())
 }
