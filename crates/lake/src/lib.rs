@@ -590,40 +590,43 @@ pub fn new_context() -> datafusion::prelude::SessionContext {
     datafusion::prelude::SessionContext::new_with_config(cfg)
 }
 
+/// `t` with every string or binary view (at any depth) replaced by its plain type.
+pub(crate) fn plain_type(t: &arrow_schema::DataType) -> arrow_schema::DataType {
+    use arrow_schema::DataType;
+    match t {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        DataType::List(f) => DataType::List(Arc::new(
+            f.as_ref().clone().with_data_type(plain_type(f.data_type())),
+        )),
+        DataType::Struct(fs) => DataType::Struct(
+            fs.iter()
+                .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
+                .collect(),
+        ),
+        DataType::Map(f, sorted) => DataType::Map(
+            Arc::new(f.as_ref().clone().with_data_type(plain_type(f.data_type()))),
+            *sorted,
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Casts every string-view column of `batch` to a plain string column.
 pub fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
-    use arrow_schema::{DataType, Field, Schema};
-    fn plain(t: &DataType) -> DataType {
-        match t {
-            DataType::Utf8View => DataType::Utf8,
-            DataType::BinaryView => DataType::Binary,
-            DataType::List(f) => DataType::List(Arc::new(
-                f.as_ref().clone().with_data_type(plain(f.data_type())),
-            )),
-            DataType::Struct(fs) => DataType::Struct(
-                fs.iter()
-                    .map(|f| f.as_ref().clone().with_data_type(plain(f.data_type())))
-                    .collect(),
-            ),
-            DataType::Map(f, sorted) => DataType::Map(
-                Arc::new(f.as_ref().clone().with_data_type(plain(f.data_type()))),
-                *sorted,
-            ),
-            other => other.clone(),
-        }
-    }
+    use arrow_schema::{Field, Schema};
     let schema = batch.schema();
     if schema
         .fields()
         .iter()
-        .all(|f| plain(f.data_type()) == *f.data_type())
+        .all(|f| plain_type(f.data_type()) == *f.data_type())
     {
         return Ok(batch.clone());
     }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(plain(f.data_type())))
+        .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
         .collect();
     let cols = batch
         .columns()

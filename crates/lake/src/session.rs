@@ -25,7 +25,9 @@ use datafusion::prelude::{DataFrame, SQLOptions, SessionContext};
 use futures::StreamExt;
 
 use crate::columns::check_schema;
-use crate::{Lake, LakeError, Result, Snapshot, Table, TableVersion, Zone, plain_strings};
+use crate::{
+    Lake, LakeError, Result, Snapshot, Table, TableVersion, Zone, plain_strings, plain_type,
+};
 
 /// A read-only query session over one snapshot of a lake. Cheap to clone.
 #[derive(Clone)]
@@ -167,7 +169,7 @@ impl QuerySession {
                 }
             })?;
         }
-        let provider: Arc<dyn TableProvider> = Arc::new(LimitExact { inner: provider });
+        let provider: Arc<dyn TableProvider> = Arc::new(LimitExact::new(provider));
         if self.ctx.table_exist(name)? {
             self.ctx.deregister_table(name)?;
         }
@@ -354,15 +356,68 @@ impl BatchStream {
 /// metadata-only scans (`SELECT 1 FROM t LIMIT 2`) ignore the limit DataFusion pushes
 /// into them (delta-rs#4037). A pushed limit gets an explicit limit node above the
 /// scan. Writes are not supported (the trait's defaults refuse them).
+///
+/// It also reads plain strings: delta-rs's scan yields string views whatever the
+/// session says, and a hash join whose build side holds view arrays keeps every data
+/// buffer they point into, outside the memory pool (at 7M reviews a chain of joins over
+/// `dim_business` grew past 20 GiB). The scan's view columns are cast to `Utf8` (and
+/// `Binary`) right above it, as the listing tables of a cluster read them.
 #[derive(Debug)]
 struct LimitExact {
     inner: Arc<dyn TableProvider>,
+    schema: SchemaRef,
+}
+
+impl LimitExact {
+    fn new(inner: Arc<dyn TableProvider>) -> Self {
+        let s = inner.schema();
+        let fields: Vec<arrow_schema::Field> = s
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
+            .collect();
+        let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+            fields,
+            s.metadata().clone(),
+        ));
+        Self { inner, schema }
+    }
+}
+
+/// `plan` with its view columns cast to plain strings (itself when it has none).
+fn plain_plan(plan: Arc<dyn ExecutionPlan>) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+    use datafusion::physical_expr::expressions::{CastExpr, Column};
+    let schema = plan.schema();
+    if schema
+        .fields()
+        .iter()
+        .all(|f| plain_type(f.data_type()) == *f.data_type())
+    {
+        return Ok(plan);
+    }
+    let exprs: Vec<ProjectionExpr> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let column: Arc<dyn datafusion::physical_expr::PhysicalExpr> =
+                Arc::new(Column::new(f.name(), i));
+            let target = plain_type(f.data_type());
+            let expr = if target == *f.data_type() {
+                column
+            } else {
+                Arc::new(CastExpr::new(column, target, None))
+            };
+            ProjectionExpr::new(expr, f.name().clone())
+        })
+        .collect();
+    Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
 }
 
 #[async_trait]
 impl TableProvider for LimitExact {
     fn schema(&self) -> SchemaRef {
-        self.inner.schema()
+        self.schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -390,7 +445,7 @@ impl TableProvider for LimitExact {
         // A scan that needs no column becomes a scan of one narrow column whose values
         // are then dropped, so delta-rs plans an ordinary (limit-aware) Parquet scan.
         if limit.is_some() && projection.is_some_and(|p| p.is_empty()) {
-            let schema = self.inner.schema();
+            let schema = self.schema.clone();
             let narrow = schema
                 .fields()
                 .iter()
@@ -413,6 +468,6 @@ impl TableProvider for LimitExact {
                 });
             }
         }
-        self.inner.scan(state, projection, filters, limit).await
+        plain_plan(self.inner.scan(state, projection, filters, limit).await?)
     }
 }

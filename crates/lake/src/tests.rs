@@ -154,6 +154,37 @@ async fn sessions_are_read_only() {
 }
 
 #[tokio::test]
+async fn scans_give_plain_strings_and_filters_on_them_still_prune() {
+    let lake = Lake::open("memory://").unwrap();
+    append(&lake, Zone::Warehouse, "t", &[1, 2, 3]).await;
+    append(&lake, Zone::Warehouse, "t", &[4, 5]).await;
+    let s = lake.session().await.unwrap();
+    // The plan itself (not only the streamed result) reads `Utf8`: delta-rs's scan
+    // gives string views, which a hash join's build side must not hold.
+    let df = s
+        .sql("SELECT a.name, b.id FROM t a JOIN t b ON a.name = b.name WHERE a.name <> 'n2'")
+        .await
+        .unwrap();
+    assert_eq!(df.schema().field(0).data_type(), &DataType::Utf8);
+    let batches = df.collect().await.unwrap();
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.column(0).data_type() == &DataType::Utf8)
+    );
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 4);
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM t WHERE name = 'n4'").await,
+        1
+    );
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM t WHERE name IN ('n1', 'n5', 'x')").await,
+        2
+    );
+}
+
+#[tokio::test]
 async fn limit_is_honoured_even_without_columns() {
     let lake = Lake::open("memory://").unwrap();
     for chunk in (0..40).collect::<Vec<i64>>().chunks(10) {
