@@ -41,6 +41,10 @@ pub struct SqlArgs {
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Memory the query may use (e.g. `512MiB`, `4GiB`): sorts, aggregates and joins
+    /// spill to disk beyond it.
+    #[arg(long, default_value = "2GiB")]
+    pub memory_limit: String,
 }
 
 /// Runs the query and prints or writes the result as it streams in.
@@ -51,10 +55,13 @@ pub fn run(args: SqlArgs) -> Result<()> {
     {
         bail!("--format parquet writes binary: give --out FILE or redirect stdout");
     }
+    let memory_limit = reviewlake_lake::parse_size(&args.memory_limit)
+        .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         let lake = Lake::open_existing(&args.lake)
-            .with_context(|| format!("opening lake {}", args.lake))?;
+            .with_context(|| format!("opening lake {}", args.lake))?
+            .with_engine(reviewlake_lake::QueryEngine::unbounded().with_memory_limit(memory_limit));
         let session = lake
             .session_at(args.snapshot)
             .await

@@ -431,11 +431,10 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     } else {
         "SELECT CAST(NULL AS BIGINT) AS business_key, CAST(NULL AS DOUBLE) AS tip_sentiment WHERE false"
     };
-    // The strings of `dim_business` are cast to plain `Utf8` before the chain of joins:
-    // the Delta scan yields string views, and a hash join's build side of view arrays
-    // that the previous join took rows from keeps (and copies the handles of) every data
-    // buffer of the scan per batch: at 560k businesses it grew past 20 GiB outside the
-    // memory pool (found by `bench scale --reviews 7000000`).
+    // `dim_business` joins a chain of aggregates: the lake's scans give plain strings
+    // (a build side of string views kept every data buffer of the scan per batch and
+    // grew past 20 GiB outside the memory pool at 560k businesses; see
+    // `reviewlake_lake::QuerySession`).
     let sql = format!(
         "WITH agg AS (SELECT business_key, count(*) AS reviews, avg(stars) AS mean_stars, \
             avg(compound) AS mean_sentiment, min(review_ts) AS first_review, \
@@ -464,10 +463,8 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
             FROM chk_cells GROUP BY business_key, h) WHERE rn = 1), \
          tips AS ({tips}), \
          oh AS (SELECT bc.business_key, {onehot} FROM business_category bc GROUP BY bc.business_key), \
-         b AS (SELECT business_key, arrow_cast(source, 'Utf8') AS source, \
-           arrow_cast(name, 'Utf8') AS name, arrow_cast(state, 'Utf8') AS state, \
-           arrow_cast(city, 'Utf8') AS city, latitude, longitude, price_level, is_restaurant \
-           FROM dim_business) \
+         b AS (SELECT business_key, source, name, state, city, latitude, longitude, \
+           price_level, is_restaurant FROM dim_business) \
          SELECT b.business_key, b.source, b.name, b.state, b.city, b.latitude, b.longitude, \
            b.price_level, b.is_restaurant, coalesce(agg.reviews, 0) AS reviews, agg.mean_stars, \
            agg.mean_sentiment, trend.stars_trend AS stars_trend_12m, \
@@ -523,94 +520,214 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The grouped review aggregates of one grain, each row with the same group's two
-/// previous rows (by period) beside it: one plan.
+/// The grouped review aggregates of one grain, sorted by group and period: the
+/// consumer ([`KpiWalk`]) finds each row's previous two periods in the rows just
+/// before it.
 ///
 /// Nine grouping sets `k` (0 overall; 1 by state; 2 by platform; 3 by state and
 /// platform; 4 by state, platform and business; 5 by category; 6 by state and category;
-/// 7 by category and platform; 8 by all three). One scan of `review_features` (and one
-/// grouped aggregate of it for `multi`: a reviewer's first review of a business they
-/// reviewed more than once, joined as the small side); each review meets its business's categories (a small hash join),
-/// and `unnest` turns it into one row per grouping set it counts in (the sets without
-/// a category from the first category row only). Two aggregation levels (per reviewer,
-/// then per group) count distinct and returning reviewers without distinct-value sets;
-/// `lag` over each group's periods brings the previous two beside each row. A group
-/// "by state" is a real state: reviews without one count only in the all-states sets.
-fn kpi_query(g: Grain) -> String {
+/// 7 by category and platform; 8 by all three). One scan of `review_features` (with two
+/// grouped aggregates of it joined as small sides: `multi`, a reviewer's first review of
+/// a business they reviewed more than once; `up`, the reviewers with more than one
+/// review in a period); each review meets its business's categories (a hash join with
+/// the categories as the build side), and `unnest` turns it into one row per grouping
+/// set it counts in (the sets without a category from the first category row only). A
+/// group "by state" is a real state: reviews without one count only in the all-states
+/// sets.
+///
+/// Distinct and returning reviewers come from two aggregation levels without
+/// distinct-value sets. A reviewer with one review in the period (`solo`, most of them)
+/// is one reviewer of each group the review counts in, so those rows aggregate straight
+/// into their group (`ukey` null: the level's row counts them all); only reviewers with
+/// more reviews in the period keep a row per reviewer and group (`ukey` = the user).
+///
+/// The aggregates group by integers only: a set's state and platform are packed into
+/// `gid` (their numbers in `lookups`, 0 = all), its business or category key is `ekey`
+/// (0 = none); the names come back by joins with the same small tables after the last
+/// aggregate. The lookups are `VALUES` lists, whose exact sizes make them the build
+/// sides of their joins.
+fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
     let u = g.as_str();
-    let w = "OVER (PARTITION BY k, state, category, source, business_key ORDER BY p)";
+    let KpiLookups {
+        states: st,
+        sources: so,
+        categories: cat,
+    } = lookups;
     format!(
-        "WITH {MULTI_VISITS}, \
-         r AS (SELECT f.business_key, f.user_key, f.source, f.state, f.stars, f.compound, \
-           CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
-           coalesce(m.first_ts < date_trunc('{u}', f.review_ts), false) AS is_returning \
-           FROM multi m RIGHT JOIN review_features f \
-             ON m.user_key = f.user_key AND m.business_key = f.business_key), \
-         bcr AS (SELECT business_key, category, \
+        "WITH {MULTI_VISITS}, st AS ({st}), so AS ({so}), cat AS ({cat}), \
+         up AS (SELECT user_key, date_trunc('{u}', review_ts) AS pt FROM review_features \
+           GROUP BY 1, 2 HAVING count(*) > 1), \
+         r0 AS (SELECT f.business_key, f.user_key, f.state, f.source, f.stars, f.compound, \
+           f.review_ts, (up.user_key IS NULL) AS solo \
+           FROM up RIGHT JOIN review_features f \
+             ON up.user_key = f.user_key AND up.pt = date_trunc('{u}', f.review_ts)), \
+         bcr AS (SELECT business_key, category_key, \
            row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
            FROM business_category), \
-         x AS (SELECT r.p, r.user_key, r.stars, r.compound, r.is_returning, r.state, \
-             r.source, r.business_key, bcr.category, \
-             unnest(CASE WHEN bcr.category IS NULL THEN make_array(0, 1, 2, 3, 4) \
+         r AS (SELECT f.solo, f.business_key, f.user_key, coalesce(st.sid, 0) AS sid, so.srcid, \
+           f.stars, f.compound, CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
+           coalesce(m.first_ts < date_trunc('{u}', f.review_ts), false) AS is_returning \
+           FROM multi m RIGHT JOIN r0 f \
+             ON m.user_key = f.user_key AND m.business_key = f.business_key \
+           LEFT JOIN st ON f.state = st.state LEFT JOIN so ON f.source = so.source), \
+         x AS (SELECT r.solo, r.p, r.user_key, r.stars, r.compound, r.is_returning, r.sid, \
+             r.srcid, r.business_key, bcr.category_key, \
+             unnest(CASE WHEN bcr.category_key IS NULL THEN make_array(0, 1, 2, 3, 4) \
                WHEN bcr.cr = 1 THEN make_array(0, 1, 2, 3, 4, 5, 6, 7, 8) \
                ELSE make_array(5, 6, 7, 8) END) AS k \
-           FROM r LEFT JOIN bcr ON r.business_key = bcr.business_key), \
-         keyed AS (SELECT k, p, user_key, stars, compound, is_returning, \
-             CASE WHEN k IN (1, 3, 4, 6, 8) THEN state END AS state, \
-             CASE WHEN k >= 5 THEN category END AS category, \
-             CASE WHEN k IN (2, 3, 4, 7, 8) THEN source END AS source, \
-             CASE WHEN k = 4 THEN business_key END AS business_key \
-           FROM x WHERE NOT (k IN (1, 3, 4, 6, 8) AND state IS NULL)), \
-         per_user AS (SELECT k, p, state, category, source, business_key, user_key, \
-           count(*) AS n, sum(stars) AS ss, count(stars) AS ns, sum(compound) AS sc, \
-           count(compound) AS nc, max(CASE WHEN is_returning THEN 1 ELSE 0 END) AS ret \
-           FROM keyed GROUP BY k, p, state, category, source, business_key, user_key), \
-         agg AS (SELECT k, p, state, category, source, business_key, \
-           CAST(sum(n) AS BIGINT) AS reviews, \
+           FROM bcr RIGHT JOIN r ON r.business_key = bcr.business_key), \
+         keyed AS (SELECT k, p, CASE WHEN solo THEN NULL ELSE user_key END AS ukey, stars, \
+             compound, is_returning, \
+             (CASE WHEN k IN (1, 3, 4, 6, 8) THEN sid ELSE 0 END) * {PACK} \
+               + (CASE WHEN k IN (2, 3, 4, 7, 8) THEN srcid ELSE 0 END) AS gid, \
+             CASE WHEN k = 4 THEN business_key WHEN k >= 5 THEN category_key ELSE 0 END AS ekey \
+           FROM x WHERE NOT (k IN (1, 3, 4, 6, 8) AND sid = 0)), \
+         per_user AS (SELECT k, p, gid, ekey, ukey, count(*) AS n, sum(stars) AS ss, \
+           count(stars) AS ns, sum(compound) AS sc, count(compound) AS nc, \
+           CASE WHEN ukey IS NULL THEN count(*) ELSE 1 END AS rv, \
+           CASE WHEN ukey IS NULL THEN sum(CASE WHEN is_returning THEN 1 ELSE 0 END) \
+             ELSE max(CASE WHEN is_returning THEN 1 ELSE 0 END) END AS ret \
+           FROM keyed GROUP BY k, p, gid, ekey, ukey), \
+         agg AS (SELECT k, p, gid, ekey, CAST(sum(n) AS BIGINT) AS reviews, \
            CASE WHEN sum(ns) > 0 THEN sum(ss) / CAST(sum(ns) AS DOUBLE) END AS mean_stars, \
            CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
-           CAST(count(*) AS BIGINT) AS reviewers, CAST(sum(ret) AS BIGINT) AS returners \
-           FROM per_user GROUP BY k, p, state, category, source, business_key) \
-         SELECT p, state, category, source, business_key, reviews, mean_stars, \
-           mean_sentiment, reviewers, returners, \
-           lag(p, 1) {w} AS p1, lag(reviews, 1) {w} AS reviews1, \
-           lag(mean_stars, 1) {w} AS stars1, lag(mean_sentiment, 1) {w} AS sentiment1, \
-           lag(reviewers, 1) {w} AS reviewers1, lag(returners, 1) {w} AS returners1, \
-           lag(p, 2) {w} AS p2, lag(reviews, 2) {w} AS reviews2, \
-           lag(mean_stars, 2) {w} AS stars2, lag(mean_sentiment, 2) {w} AS sentiment2 \
-         FROM agg"
+           CAST(sum(rv) AS BIGINT) AS reviewers, CAST(sum(ret) AS BIGINT) AS returners \
+           FROM per_user GROUP BY k, p, gid, ekey) \
+         SELECT w.k, w.gid, w.ekey, w.p, st.state, cat.category, so.source, \
+           CASE WHEN w.k = 4 THEN w.ekey END AS business_key, w.reviews, w.mean_stars, \
+           w.mean_sentiment, w.reviewers, w.returners \
+         FROM agg w LEFT JOIN st ON st.sid = w.gid / {PACK} \
+           LEFT JOIN so ON so.srcid = w.gid % {PACK} \
+           LEFT JOIN cat ON w.k >= 5 AND cat.category_key = w.ekey \
+         ORDER BY w.k, w.gid, w.ekey, w.p"
     )
 }
 
-/// The check-in activity of one grain: per group (overall, by state, by category, by
-/// both) and period, the businesses with check-ins (`n`), those of them that also had
-/// check-ins the period before (`kept`: a `lag` over each business's periods in the
-/// group, not a self-join), and the same of the two previous rows.
-fn checkin_query(g: Grain) -> String {
+/// The factor that packs a state's number and a platform's number into one key of
+/// [`kpi_query`] (`sid * PACK + srcid`): room for 65,535 platforms.
+const PACK: i64 = 65_536;
+
+/// The small tables [`kpi_query`] numbers states and platforms with (and names
+/// categories by key): SQL queries over `VALUES` lists.
+struct KpiLookups {
+    /// `state`, `sid` (1, 2, ...).
+    states: String,
+    /// `source`, `srcid` (1, 2, ...).
+    sources: String,
+    /// `category_key`, `category`.
+    categories: String,
+}
+
+/// A SQL string literal.
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A query of `rows` (SQL literals) with the columns `cols` of SQL types `types`; an
+/// empty query of those columns when there are no rows.
+fn values_query(cols: [&str; 2], types: [&str; 2], rows: &[[String; 2]]) -> String {
+    if rows.is_empty() {
+        return format!(
+            "SELECT CAST(NULL AS {}) AS {}, CAST(NULL AS {}) AS {} WHERE false",
+            types[0], cols[0], types[1], cols[1]
+        );
+    }
+    let values = rows
+        .iter()
+        .map(|[a, b]| format!("(CAST({a} AS {}), CAST({b} AS {}))", types[0], types[1]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT column1 AS {}, column2 AS {} FROM (VALUES {values})",
+        cols[0], cols[1]
+    )
+}
+
+/// The distinct states (of reviews and check-ins) and platforms of `review_features`
+/// and the categories of `business_category`, as [`KpiLookups`].
+async fn kpi_lookups(run: &Run<'_>) -> Result<KpiLookups> {
+    let mut names = Vec::new();
+    // The states of check-ins too: the check-in KPIs group by them.
+    let states = if run.session.has_table(wh::FACT_CHECKIN) {
+        "SELECT DISTINCT v FROM (SELECT state AS v FROM review_features \
+           UNION ALL SELECT state AS v FROM fact_checkin) WHERE v IS NOT NULL ORDER BY v"
+    } else {
+        "SELECT DISTINCT state AS v FROM review_features WHERE state IS NOT NULL ORDER BY v"
+    };
+    for sql in [
+        states,
+        "SELECT DISTINCT source AS v FROM review_features WHERE source IS NOT NULL ORDER BY v",
+    ] {
+        let mut rows = Vec::new();
+        for b in run.collect(sql).await? {
+            let v = Columns::new(&b, "kpi lookups").str("v")?;
+            for i in 0..b.num_rows() {
+                if v.is_valid(i) {
+                    rows.push([sql_str(v.value(i)), (rows.len() + 1).to_string()]);
+                }
+            }
+        }
+        names.push(rows);
+    }
+    let mut cats = Vec::new();
+    let sql = "SELECT DISTINCT category_key, category FROM business_category";
+    for b in run.collect(sql).await? {
+        let c = Columns::new(&b, wh::BUSINESS_CATEGORY);
+        let (k, n) = (c.i64(col::CATEGORY_KEY)?, c.str(col::CATEGORY)?);
+        for i in 0..b.num_rows() {
+            if k.is_valid(i) && n.is_valid(i) {
+                cats.push([k.value(i).to_string(), sql_str(n.value(i))]);
+            }
+        }
+    }
+    let sources = names.pop().unwrap_or_default();
+    let states = names.pop().unwrap_or_default();
+    Ok(KpiLookups {
+        states: values_query(["state", "sid"], ["VARCHAR", "BIGINT"], &states),
+        sources: values_query(["source", "srcid"], ["VARCHAR", "BIGINT"], &sources),
+        categories: values_query(["category_key", "category"], ["BIGINT", "VARCHAR"], &cats),
+    })
+}
+
+/// The check-in activity of one grain, sorted by group and period (the consumer,
+/// [`CheckinWalk`], finds each row's previous two periods in the rows just before it):
+/// per group (overall, by state, by category, by both) and period, the businesses with
+/// check-ins (`n`) and those of them that also had check-ins the period before
+/// (`kept`: a `lag` over each business's periods, then summed into every group the
+/// business counts in). Groups are keyed by integers as in [`kpi_query`].
+fn checkin_query(g: Grain, lookups: &KpiLookups) -> String {
     let u = g.as_str();
     let months = g.months();
-    let w = "OVER (PARTITION BY state, category ORDER BY p)";
+    let KpiLookups {
+        states: st,
+        categories: cat,
+        ..
+    } = lookups;
     format!(
-        "WITH act AS (SELECT DISTINCT CAST(date_trunc('{u}', checkin_ts) AS DATE) AS p, \
-           business_key, state FROM fact_checkin WHERE checkin_ts IS NOT NULL), \
-         gd AS (SELECT DISTINCT p, business_key, state, category FROM ( \
-           SELECT p, business_key, CAST(NULL AS VARCHAR) AS state, \
-             CAST(NULL AS VARCHAR) AS category FROM act \
-           UNION ALL SELECT p, business_key, state, CAST(NULL AS VARCHAR) AS category \
-             FROM act WHERE state IS NOT NULL \
-           UNION ALL SELECT a.p, a.business_key, CAST(NULL AS VARCHAR) AS state, bc.category \
-             FROM act a JOIN business_category bc ON a.business_key = bc.business_key \
-           UNION ALL SELECT a.p, a.business_key, a.state, bc.category \
-             FROM act a JOIN business_category bc ON a.business_key = bc.business_key \
-             WHERE a.state IS NOT NULL)), \
-         flagged AS (SELECT p, state, category, \
-           CASE WHEN lag(p, 1) OVER (PARTITION BY business_key, state, category ORDER BY p) \
+        "WITH st AS ({st}), cat AS ({cat}), \
+         act AS (SELECT CAST(date_trunc('{u}', checkin_ts) AS DATE) AS p, business_key, \
+           max(state) AS state FROM fact_checkin WHERE checkin_ts IS NOT NULL GROUP BY 1, 2), \
+         kp AS (SELECT p, business_key, state, \
+           CASE WHEN lag(p, 1) OVER (PARTITION BY business_key ORDER BY p) \
              = CAST(p - INTERVAL '{months} months' AS DATE) THEN 1 ELSE 0 END AS kept \
-           FROM gd), \
-         ck AS (SELECT p, state, category, CAST(count(*) AS BIGINT) AS n, \
-           CAST(sum(kept) AS BIGINT) AS kept FROM flagged GROUP BY p, state, category) \
-         SELECT p, state, category, n, kept, lag(p, 1) {w} AS p1, lag(n, 1) {w} AS n1, \
-           lag(kept, 1) {w} AS kept1, lag(p, 2) {w} AS p2, lag(n, 2) {w} AS n2 FROM ck"
+           FROM act), \
+         bcr AS (SELECT business_key, category_key, \
+           row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
+           FROM business_category), \
+         x AS (SELECT kp.p, kp.kept, coalesce(st.sid, 0) AS state_no, bcr.category_key, \
+             unnest(CASE WHEN bcr.category_key IS NULL THEN make_array(0, 1) \
+               WHEN bcr.cr = 1 THEN make_array(0, 1, 2, 3) ELSE make_array(2, 3) END) AS k \
+           FROM bcr RIGHT JOIN kp ON kp.business_key = bcr.business_key \
+           LEFT JOIN st ON kp.state = st.state), \
+         keyed AS (SELECT k, p, kept, CASE WHEN k IN (1, 3) THEN state_no ELSE 0 END AS gid, \
+             CASE WHEN k >= 2 THEN category_key ELSE 0 END AS ekey \
+           FROM x WHERE NOT (k IN (1, 3) AND state_no = 0)), \
+         ck AS (SELECT k, gid, ekey, p, CAST(count(*) AS BIGINT) AS n, \
+           CAST(sum(kept) AS BIGINT) AS kept FROM keyed GROUP BY k, gid, ekey, p) \
+         SELECT ck.k, ck.gid, ck.ekey, ck.p, st.state, cat.category, ck.n, ck.kept \
+         FROM ck LEFT JOIN st ON st.sid = ck.gid \
+           LEFT JOIN cat ON ck.k >= 2 AND cat.category_key = ck.ekey \
+         ORDER BY ck.k, ck.gid, ck.ekey, ck.p"
     )
 }
 
@@ -637,47 +754,35 @@ fn opt_date(a: &Date32Array, i: usize) -> Option<i32> {
 /// The columns of [`kpi_query`], with the types the KPI code reads.
 fn kpi_agg_schema() -> SchemaRef {
     use arrow::datatypes::{DataType, Field, Schema};
-    let mut fields = vec![
+    Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int64, true),
+        Field::new("gid", DataType::Int64, true),
+        Field::new("ekey", DataType::Int64, true),
         Field::new("p", DataType::Date32, true),
         Field::new(col::STATE, DataType::Utf8, true),
         Field::new(col::CATEGORY, DataType::Utf8, true),
         Field::new(col::SOURCE, DataType::Utf8, true),
         Field::new(col::BUSINESS_KEY, DataType::Int64, true),
-    ];
-    for (sfx, prev) in [("", false), ("1", true), ("2", true)] {
-        if prev {
-            fields.push(Field::new(format!("p{sfx}"), DataType::Date32, true));
-        }
-        fields.push(Field::new(format!("reviews{sfx}"), DataType::Int64, true));
-        let (stars, sentiment) = if prev {
-            (format!("stars{sfx}"), format!("sentiment{sfx}"))
-        } else {
-            (col::MEAN_STARS.to_string(), col::MEAN_SENTIMENT.to_string())
-        };
-        fields.push(Field::new(stars, DataType::Float64, true));
-        fields.push(Field::new(sentiment, DataType::Float64, true));
-        if sfx != "2" {
-            fields.push(Field::new(format!("reviewers{sfx}"), DataType::Int64, true));
-            fields.push(Field::new(format!("returners{sfx}"), DataType::Int64, true));
-        }
-    }
-    Arc::new(Schema::new(fields))
+        Field::new("reviews", DataType::Int64, true),
+        Field::new(col::MEAN_STARS, DataType::Float64, true),
+        Field::new(col::MEAN_SENTIMENT, DataType::Float64, true),
+        Field::new("reviewers", DataType::Int64, true),
+        Field::new("returners", DataType::Int64, true),
+    ]))
 }
 
 /// The columns of [`checkin_query`].
 fn checkin_schema() -> SchemaRef {
     use arrow::datatypes::{DataType, Field, Schema};
     Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int64, true),
+        Field::new("gid", DataType::Int64, true),
+        Field::new("ekey", DataType::Int64, true),
         Field::new("p", DataType::Date32, true),
         Field::new(col::STATE, DataType::Utf8, true),
         Field::new(col::CATEGORY, DataType::Utf8, true),
         Field::new("n", DataType::Int64, true),
         Field::new("kept", DataType::Int64, true),
-        Field::new("p1", DataType::Date32, true),
-        Field::new("n1", DataType::Int64, true),
-        Field::new("kept1", DataType::Int64, true),
-        Field::new("p2", DataType::Date32, true),
-        Field::new("n2", DataType::Int64, true),
     ]))
 }
 
@@ -804,22 +909,25 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
         Vec::new()
     };
     let agg_schema = kpi_agg_schema();
+    let lookups = kpi_lookups(run).await?;
     for g in Grain::ALL {
         run.step(&format!("{} ({})", ft::KPI, g.as_str()));
-        let sql = kpi_query(g);
+        let sql = kpi_query(g, &lookups);
         let mut stream = run.stream(&sql).await?;
+        let mut walk = KpiWalk::default();
         while let Some(b) = stream.next().await {
             let b = conform(&b.map_err(qerr(&sql))?, &agg_schema, "kpi aggregates")?;
-            let out = kpi_batch(run, g, &b, &reviews_cover)?;
+            let out = walk.batch(run, g, &b, &reviews_cover)?;
             sink.write(out.batch(&schema)?).await?;
         }
         if run.session.has_table(wh::FACT_CHECKIN) {
-            let sql = checkin_query(g);
+            let sql = checkin_query(g, &lookups);
             let cschema = checkin_schema();
+            let mut walk = CheckinWalk::default();
             let mut stream = run.stream(&sql).await?;
             while let Some(b) = stream.next().await {
                 let b = conform(&b.map_err(qerr(&sql))?, &cschema, "check-in activity")?;
-                let out = checkin_batch(run, g, &b, &checkin_cover)?;
+                let out = walk.batch(run, g, &b, &checkin_cover)?;
                 sink.write(out.batch(&schema)?).await?;
             }
         }
@@ -827,151 +935,187 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
     run.commit(sink).await
 }
 
-/// The four KPI rows of every group row of a [`kpi_query`] batch.
-fn kpi_batch(
-    run: &mut Run<'_>,
-    g: Grain,
-    b: &RecordBatch,
-    cover: &[(String, kpi::Coverage)],
-) -> Result<KpiCols> {
-    let c = Columns::new(b, "kpi aggregates");
-    let p = c.date32("p")?;
-    let (state, category, source) = (
-        c.str(col::STATE)?,
-        c.str(col::CATEGORY)?,
-        c.str(col::SOURCE)?,
-    );
-    let biz = c.i64(col::BUSINESS_KEY)?;
-    let agg = |sfx: &str, stars: &str, sentiment: &str| -> Result<_> {
-        Ok((
-            c.i64(&format!("reviews{sfx}"))?,
-            c.f64(stars)?,
-            c.f64(sentiment)?,
-        ))
-    };
-    let now = agg("", col::MEAN_STARS, col::MEAN_SENTIMENT)?;
-    let one = agg("1", "stars1", "sentiment1")?;
-    let two = agg("2", "stars2", "sentiment2")?;
-    let (reviewers, returning) = (c.i64("reviewers")?, c.i64("returners")?);
-    let (reviewers1, returning1) = (c.i64("reviewers1")?, c.i64("returners1")?);
-    let (p1, p2) = (c.date32("p1")?, c.date32("p2")?);
-    let read = |cols: &(&Int64Array, &Float64Array, &Float64Array),
-                people: Option<(&Int64Array, &Int64Array)>,
-                i: usize| ReviewAgg {
-        reviews: opt_i64(cols.0, i).unwrap_or(0),
-        mean_stars: opt_f64(cols.1, i),
-        mean_sentiment: opt_f64(cols.2, i),
-        reviewers: people.and_then(|(r, _)| opt_i64(r, i)).unwrap_or(0),
-        returning: people.and_then(|(_, r)| opt_i64(r, i)).unwrap_or(0),
-    };
-    let mut out = KpiCols::default();
-    for i in 0..b.num_rows() {
-        let Some(start) = opt_date(p, i) else {
-            continue;
-        };
-        let (prev, prev2) = (g.previous(start), g.shift(start, -2));
-        let a = read(&now, Some((reviewers, returning)), i);
-        // The group one period earlier (the previous row, when it is that period) and
-        // two periods earlier (the row before it).
-        let before =
-            (opt_date(p1, i) == Some(prev)).then(|| read(&one, Some((reviewers1, returning1)), i));
-        let before2 = match (opt_date(p1, i), opt_date(p2, i)) {
-            (Some(x), _) if x == prev2 => Some(read(&one, None, i)),
-            (_, Some(x)) if x == prev2 => Some(read(&two, None, i)),
-            _ => None,
-        };
-        let group = Group {
-            grain: g,
-            period_start: start,
-            state: opt_string(state, i),
-            category: opt_string(category, i),
-            source: opt_string(source, i),
-            business_key: opt_i64(biz, i),
-        };
-        let partial = partial_for(g, start, group.source.as_deref(), cover);
-        for k in kpi::KPIS {
-            let v = kpi::value(k, &a, before.as_ref());
-            let pv = before
-                .as_ref()
-                .and_then(|bf| kpi::value(k, bf, before2.as_ref()));
-            let row = KpiRow {
-                group: group.clone(),
-                kpi: k,
-                value: v,
-                previous_value: pv,
-                target_met: v.map(|x| kpi::target_met(k, x)),
-                support: a.reviews,
-                previous_support: before.as_ref().map_or(0, |bf| bf.reviews),
-            };
-            count_row(run, &row, partial);
-            out.push(&row, run.min_support, partial);
-        }
-    }
-    Ok(out)
+/// The walk over the sorted rows of a [`kpi_query`]: the last two rows seen (their
+/// group, period and aggregate), so that each row finds its group's previous two
+/// periods among them. It holds two rows, whatever the size of the stream.
+#[derive(Default)]
+struct KpiWalk {
+    /// Newest first: (group `k`, `gid`, `ekey`), period start, aggregate.
+    last: [Option<((i64, i64, i64), i32, ReviewAgg)>; 2],
 }
 
-/// The check-in retention row of every group row of a [`checkin_query`] batch.
-fn checkin_batch(
-    run: &mut Run<'_>,
-    g: Grain,
-    b: &RecordBatch,
-    cover: &[(String, kpi::Coverage)],
-) -> Result<KpiCols> {
-    let c = Columns::new(b, "check-in activity");
-    let (p, state, category) = (c.date32("p")?, c.str(col::STATE)?, c.str(col::CATEGORY)?);
-    let (kept, p1, n1, kept1, p2, n2) = (
-        c.i64("kept")?,
-        c.date32("p1")?,
-        c.i64("n1")?,
-        c.i64("kept1")?,
-        c.date32("p2")?,
-        c.i64("n2")?,
-    );
-    let mut out = KpiCols::default();
-    for i in 0..b.num_rows() {
-        let Some(start) = opt_date(p, i) else {
-            continue;
-        };
-        let (prev, prev2) = (g.previous(start), g.shift(start, -2));
-        let has_prev = opt_date(p1, i) == Some(prev);
-        // Businesses with check-ins in the previous period, and the one before it.
-        let n_prev = if has_prev { opt_i64(n1, i) } else { None };
-        let n_prev2 = match (opt_date(p1, i), opt_date(p2, i)) {
-            (Some(x), _) if x == prev2 => opt_i64(n1, i),
-            (_, Some(x)) if x == prev2 => opt_i64(n2, i),
-            _ => None,
-        };
-        let share = |kept: i64, of: Option<i64>| {
-            of.filter(|n| *n > 0)
-                .map(|n| kept as f64 / n as f64 * 100.0)
-        };
-        let v = share(opt_i64(kept, i).unwrap_or(0), n_prev);
-        let pv = if has_prev {
-            share(opt_i64(kept1, i).unwrap_or(0), n_prev2)
-        } else {
-            None
-        };
-        let row = KpiRow {
-            group: Group {
+impl KpiWalk {
+    /// The four KPI rows of every group row of a [`kpi_query`] batch.
+    fn batch(
+        &mut self,
+        run: &mut Run<'_>,
+        g: Grain,
+        b: &RecordBatch,
+        cover: &[(String, kpi::Coverage)],
+    ) -> Result<KpiCols> {
+        let c = Columns::new(b, "kpi aggregates");
+        let (k, gid, ekey) = (c.i64("k")?, c.i64("gid")?, c.i64("ekey")?);
+        let p = c.date32("p")?;
+        let (state, category, source) = (
+            c.str(col::STATE)?,
+            c.str(col::CATEGORY)?,
+            c.str(col::SOURCE)?,
+        );
+        let biz = c.i64(col::BUSINESS_KEY)?;
+        let reviews = c.i64("reviews")?;
+        let (stars, sentiment) = (c.f64(col::MEAN_STARS)?, c.f64(col::MEAN_SENTIMENT)?);
+        let (reviewers, returning) = (c.i64("reviewers")?, c.i64("returners")?);
+        let mut out = KpiCols::default();
+        for i in 0..b.num_rows() {
+            let Some(start) = opt_date(p, i) else {
+                continue;
+            };
+            let id = (
+                opt_i64(k, i).unwrap_or(-1),
+                opt_i64(gid, i).unwrap_or(0),
+                opt_i64(ekey, i).unwrap_or(0),
+            );
+            let a = ReviewAgg {
+                reviews: opt_i64(reviews, i).unwrap_or(0),
+                mean_stars: opt_f64(stars, i),
+                mean_sentiment: opt_f64(sentiment, i),
+                reviewers: opt_i64(reviewers, i).unwrap_or(0),
+                returning: opt_i64(returning, i).unwrap_or(0),
+            };
+            // The group's rows one and two periods earlier, if the stream just gave them.
+            let (prev, prev2) = (g.previous(start), g.shift(start, -2));
+            let earlier = |n: usize| {
+                self.last[n]
+                    .as_ref()
+                    .filter(|(key, _, _)| *key == id)
+                    .map(|(_, p, a)| (*p, *a))
+            };
+            let (one, two) = (earlier(0), earlier(1));
+            let before = one.filter(|(p, _)| *p == prev).map(|(_, a)| a);
+            let before2 = [one, two]
+                .into_iter()
+                .flatten()
+                .find(|(p, _)| *p == prev2)
+                .map(|(_, a)| ReviewAgg {
+                    reviewers: 0,
+                    returning: 0,
+                    ..a
+                });
+            let group = Group {
                 grain: g,
                 period_start: start,
                 state: opt_string(state, i),
                 category: opt_string(category, i),
-                source: Some(reviewlake_schema::Source::Yelp.as_str().to_string()),
-                business_key: None,
-            },
-            kpi: kpi::CHECKIN_RETENTION,
-            value: v,
-            previous_value: pv,
-            target_met: v.map(|x| kpi::target_met(kpi::CHECKIN_RETENTION, x)),
-            support: n_prev.unwrap_or(0),
-            previous_support: n_prev2.unwrap_or(0),
-        };
-        let partial = partial_for(g, start, None, cover);
-        count_row(run, &row, partial);
-        out.push(&row, run.min_support, partial);
+                source: opt_string(source, i),
+                business_key: opt_i64(biz, i),
+            };
+            let partial = partial_for(g, start, group.source.as_deref(), cover);
+            for kpi_name in kpi::KPIS {
+                let v = kpi::value(kpi_name, &a, before.as_ref());
+                let pv = before
+                    .as_ref()
+                    .and_then(|bf| kpi::value(kpi_name, bf, before2.as_ref()));
+                let row = KpiRow {
+                    group: group.clone(),
+                    kpi: kpi_name,
+                    value: v,
+                    previous_value: pv,
+                    target_met: v.map(|x| kpi::target_met(kpi_name, x)),
+                    support: a.reviews,
+                    previous_support: before.as_ref().map_or(0, |bf| bf.reviews),
+                };
+                count_row(run, &row, partial);
+                out.push(&row, run.min_support, partial);
+            }
+            self.last[1] = self.last[0].take();
+            self.last[0] = Some((id, start, a));
+        }
+        Ok(out)
     }
-    Ok(out)
+}
+
+/// The walk over the sorted rows of a [`checkin_query`]: the last two rows seen (group,
+/// period, businesses with check-ins, of them kept from the period before).
+#[derive(Default)]
+struct CheckinWalk {
+    /// Newest first.
+    last: [Option<((i64, i64, i64), i32, i64, i64)>; 2],
+}
+
+impl CheckinWalk {
+    /// The check-in retention row of every group row of a [`checkin_query`] batch.
+    fn batch(
+        &mut self,
+        run: &mut Run<'_>,
+        g: Grain,
+        b: &RecordBatch,
+        cover: &[(String, kpi::Coverage)],
+    ) -> Result<KpiCols> {
+        let c = Columns::new(b, "check-in activity");
+        let (k, gid, ekey) = (c.i64("k")?, c.i64("gid")?, c.i64("ekey")?);
+        let (p, state, category) = (c.date32("p")?, c.str(col::STATE)?, c.str(col::CATEGORY)?);
+        let (n, kept) = (c.i64("n")?, c.i64("kept")?);
+        let mut out = KpiCols::default();
+        for i in 0..b.num_rows() {
+            let Some(start) = opt_date(p, i) else {
+                continue;
+            };
+            let id = (
+                opt_i64(k, i).unwrap_or(-1),
+                opt_i64(gid, i).unwrap_or(0),
+                opt_i64(ekey, i).unwrap_or(0),
+            );
+            let (n_now, kept_now) = (opt_i64(n, i).unwrap_or(0), opt_i64(kept, i).unwrap_or(0));
+            let (prev, prev2) = (g.previous(start), g.shift(start, -2));
+            let earlier = |j: usize| {
+                self.last[j]
+                    .as_ref()
+                    .filter(|(key, ..)| *key == id)
+                    .map(|&(_, p, n, kept)| (p, n, kept))
+            };
+            let (one, two) = (earlier(0), earlier(1));
+            let has_prev = one.is_some_and(|(p, ..)| p == prev);
+            // Businesses with check-ins in the previous period, and the one before it.
+            let n_prev = one.filter(|_| has_prev).map(|(_, n, _)| n);
+            let n_prev2 = [one, two]
+                .into_iter()
+                .flatten()
+                .find(|(p, ..)| *p == prev2)
+                .map(|(_, n, _)| n);
+            let share = |kept: i64, of: Option<i64>| {
+                of.filter(|n| *n > 0)
+                    .map(|n| kept as f64 / n as f64 * 100.0)
+            };
+            let v = share(kept_now, n_prev);
+            let pv = if has_prev {
+                share(one.map_or(0, |(_, _, kept)| kept), n_prev2)
+            } else {
+                None
+            };
+            let row = KpiRow {
+                group: Group {
+                    grain: g,
+                    period_start: start,
+                    state: opt_string(state, i),
+                    category: opt_string(category, i),
+                    source: Some(reviewlake_schema::Source::Yelp.as_str().to_string()),
+                    business_key: None,
+                },
+                kpi: kpi::CHECKIN_RETENTION,
+                value: v,
+                previous_value: pv,
+                target_met: v.map(|x| kpi::target_met(kpi::CHECKIN_RETENTION, x)),
+                support: n_prev.unwrap_or(0),
+                previous_support: n_prev2.unwrap_or(0),
+            };
+            let partial = partial_for(g, start, None, cover);
+            count_row(run, &row, partial);
+            out.push(&row, run.min_support, partial);
+            self.last[1] = self.last[0].take();
+            self.last[0] = Some((id, start, n_now, kept_now));
+        }
+        Ok(out)
+    }
 }
 
 /// Counts a KPI row in the build report.
