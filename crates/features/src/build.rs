@@ -940,9 +940,12 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
 /// periods among them. It holds two rows, whatever the size of the stream.
 #[derive(Default)]
 struct KpiWalk {
-    /// Newest first: (group `k`, `gid`, `ekey`), period start, aggregate.
-    last: [Option<((i64, i64, i64), i32, ReviewAgg)>; 2],
+    /// Newest first: group, period start, aggregate.
+    last: [Option<(GroupId, i32, ReviewAgg)>; 2],
 }
+
+/// A group of [`kpi_query`] or [`checkin_query`]: its `k`, `gid` and `ekey`.
+type GroupId = (i64, i64, i64);
 
 impl KpiWalk {
     /// The four KPI rows of every group row of a [`kpi_query`] batch.
@@ -1038,8 +1041,8 @@ impl KpiWalk {
 /// period, businesses with check-ins, of them kept from the period before).
 #[derive(Default)]
 struct CheckinWalk {
-    /// Newest first.
-    last: [Option<((i64, i64, i64), i32, i64, i64)>; 2],
+    /// Newest first: group, period start, `n`, `kept`.
+    last: [Option<(GroupId, i32, i64, i64)>; 2],
 }
 
 impl CheckinWalk {
