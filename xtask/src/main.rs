@@ -226,6 +226,8 @@ fn vacuum(lake: &str, retain_hours: u64) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // Before any thread starts: the stages' memory stays near the pool's (see the docs).
+    reviewlake_lake::limit_malloc_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

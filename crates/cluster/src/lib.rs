@@ -69,7 +69,8 @@ pub const THREAD_STACK_BYTES: usize = 32 << 20;
 
 /// Runs `process` (a scheduler's or an executor's main future) the way both cluster
 /// binaries do: logs through `tracing` to stderr (`RUST_LOG`, default `info`), on a
-/// multi-threaded tokio runtime whose threads have [`THREAD_STACK_BYTES`] of stack.
+/// multi-threaded tokio runtime whose threads have [`THREAD_STACK_BYTES`] of stack,
+/// with [`reviewlake_lake::limit_malloc_arenas`].
 ///
 /// # Errors
 /// The runtime cannot start ([`std::io::Error`], converted into `E`), or `process`
@@ -79,6 +80,7 @@ where
     F: std::future::Future<Output = std::result::Result<T, E>>,
     E: From<std::io::Error>,
 {
+    reviewlake_lake::limit_malloc_arenas();
     // Planning, serializing and deserializing the stages' plans recurses over deep
     // expression trees: the default 2 MiB worker stacks overflow in debug builds.
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -67,7 +67,7 @@ use url::Url;
 
 pub use catalog::{Snapshot, Stage, TableVersion};
 pub use columns::Columns;
-pub use engine::{DEFAULT_MEMORY_LIMIT, QueryEngine, Scheduler, parse_size};
+pub use engine::{DEFAULT_MEMORY_LIMIT, QueryEngine, Scheduler, limit_malloc_arenas, parse_size};
 pub use lease::WriterGuard;
 pub use reviewlake_schema::Zone;
 pub use rewrite::TableRewrite;
