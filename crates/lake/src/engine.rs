@@ -281,8 +281,8 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 /// process about to start its threads. With one arena per thread (glibc's default, up
 /// to eight per core), the Arrow buffers that the stages allocate and free on every
 /// worker thread leave each arena's freed pages resident: at 2M reviews and a 512 MiB
-/// pool the warehouse stage peaked at 714 MiB with the default and 428 MiB with two
-/// arenas (the features stage: 671 and 479 MiB, same speed; docs/BENCHMARKS.md). A
+/// pool the warehouse stage peaked at 762 MiB with the default and about 540 MiB with
+/// two arenas (the features stage: 671 and 525 MiB, same speed; docs/BENCHMARKS.md). A
 /// no-op elsewhere than Linux with glibc.
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
