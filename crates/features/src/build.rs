@@ -561,9 +561,7 @@ fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
            f.review_ts, (up.user_key IS NULL) AS solo \
            FROM up RIGHT JOIN review_features f \
              ON up.user_key = f.user_key AND up.pt = date_trunc('{u}', f.review_ts)), \
-         bcr AS (SELECT business_key, category_key, \
-           row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
-           FROM business_category), \
+         {FIRST_CATEGORY}, \
          r AS (SELECT f.solo, f.business_key, f.user_key, coalesce(st.sid, 0) AS sid, so.srcid, \
            f.stars, f.compound, CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
            coalesce(m.first_ts < date_trunc('{u}', f.review_ts), false) AS is_returning \
@@ -602,6 +600,13 @@ fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
          ORDER BY w.k, w.gid, w.ekey, w.p"
     )
 }
+
+/// Each business's categories numbered by name (`cr` = 1 for its first), as the CTE
+/// `bcr`: a review or business counts in the sets without a category from its first
+/// category row only.
+const FIRST_CATEGORY: &str = "bcr AS (SELECT business_key, category_key, \
+    row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
+    FROM business_category)";
 
 /// The factor that packs a state's number and a platform's number into one key of
 /// [`kpi_query`] (`sid * PACK + srcid`): room for 65,535 platforms.
@@ -711,9 +716,7 @@ fn checkin_query(g: Grain, lookups: &KpiLookups) -> String {
            CASE WHEN lag(p, 1) OVER (PARTITION BY business_key ORDER BY p) \
              = CAST(p - INTERVAL '{months} months' AS DATE) THEN 1 ELSE 0 END AS kept \
            FROM act), \
-         bcr AS (SELECT business_key, category_key, \
-           row_number() OVER (PARTITION BY business_key ORDER BY category) AS cr \
-           FROM business_category), \
+         {FIRST_CATEGORY}, \
          x AS (SELECT kp.p, kp.kept, coalesce(st.sid, 0) AS state_no, bcr.category_key, \
              unnest(CASE WHEN bcr.category_key IS NULL THEN make_array(0, 1) \
                WHEN bcr.cr = 1 THEN make_array(0, 1, 2, 3) ELSE make_array(2, 3) END) AS k \
@@ -935,19 +938,64 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
     run.commit(sink).await
 }
 
-/// The walk over the sorted rows of a [`kpi_query`]: the last two rows seen (their
-/// group, period and aggregate), so that each row finds its group's previous two
-/// periods among them. It holds two rows, whatever the size of the stream.
-#[derive(Default)]
-struct KpiWalk {
-    /// Newest first: group, period start, aggregate.
-    last: [Option<(GroupId, i32, ReviewAgg)>; 2],
-}
-
 /// A group of [`kpi_query`] or [`checkin_query`]: its `k`, `gid` and `ekey`.
 type GroupId = (i64, i64, i64);
 
-impl KpiWalk {
+/// The walk over a stream of group rows sorted by group and period: the last two rows
+/// seen (group, period start, the row's figures `T`), so that each row finds its
+/// group's previous two periods among them. It holds two rows, whatever the size of
+/// the stream.
+struct Walk<T> {
+    /// Newest first.
+    last: [Option<(GroupId, i32, T)>; 2],
+}
+
+impl<T> Default for Walk<T> {
+    fn default() -> Self {
+        Walk { last: [None, None] }
+    }
+}
+
+impl<T: Copy> Walk<T> {
+    /// The columns `k`, `gid` and `ekey` of a batch, which make a row's group.
+    fn group_columns<'a>(c: &Columns<'a>) -> Result<[&'a Int64Array; 3]> {
+        Ok([c.i64("k")?, c.i64("gid")?, c.i64("ekey")?])
+    }
+
+    /// The group of row `i`, from its [`Walk::group_columns`].
+    fn group(cols: &[&Int64Array; 3], i: usize) -> GroupId {
+        (
+            opt_i64(cols[0], i).unwrap_or(-1),
+            opt_i64(cols[1], i).unwrap_or(0),
+            opt_i64(cols[2], i).unwrap_or(0),
+        )
+    }
+
+    /// The rows of group `id` one and two rows back (their period starts and figures),
+    /// where the stream's last rows are that group's.
+    fn earlier(&self, id: GroupId) -> [Option<(i32, T)>; 2] {
+        self.last
+            .map(|r| r.filter(|(key, ..)| *key == id).map(|(_, p, v)| (p, v)))
+    }
+
+    /// The figures of the row of `rows` that starts at `period`.
+    fn at(rows: [Option<(i32, T)>; 2], period: i32) -> Option<T> {
+        rows.into_iter()
+            .flatten()
+            .find(|(p, _)| *p == period)
+            .map(|(_, v)| v)
+    }
+
+    /// Records the row just handled.
+    fn push(&mut self, id: GroupId, start: i32, v: T) {
+        self.last = [Some((id, start, v)), self.last[0]];
+    }
+}
+
+/// The walk over the rows of a [`kpi_query`].
+type KpiWalk = Walk<ReviewAgg>;
+
+impl Walk<ReviewAgg> {
     /// The four KPI rows of every group row of a [`kpi_query`] batch.
     fn batch(
         &mut self,
@@ -957,7 +1005,7 @@ impl KpiWalk {
         cover: &[(String, kpi::Coverage)],
     ) -> Result<KpiCols> {
         let c = Columns::new(b, "kpi aggregates");
-        let (k, gid, ekey) = (c.i64("k")?, c.i64("gid")?, c.i64("ekey")?);
+        let groups = Self::group_columns(&c)?;
         let p = c.date32("p")?;
         let (state, category, source) = (
             c.str(col::STATE)?,
@@ -973,11 +1021,7 @@ impl KpiWalk {
             let Some(start) = opt_date(p, i) else {
                 continue;
             };
-            let id = (
-                opt_i64(k, i).unwrap_or(-1),
-                opt_i64(gid, i).unwrap_or(0),
-                opt_i64(ekey, i).unwrap_or(0),
-            );
+            let id = Self::group(&groups, i);
             let a = ReviewAgg {
                 reviews: opt_i64(reviews, i).unwrap_or(0),
                 mean_stars: opt_f64(stars, i),
@@ -987,23 +1031,13 @@ impl KpiWalk {
             };
             // The group's rows one and two periods earlier, if the stream just gave them.
             let (prev, prev2) = (g.previous(start), g.shift(start, -2));
-            let earlier = |n: usize| {
-                self.last[n]
-                    .as_ref()
-                    .filter(|(key, _, _)| *key == id)
-                    .map(|(_, p, a)| (*p, *a))
-            };
-            let (one, two) = (earlier(0), earlier(1));
-            let before = one.filter(|(p, _)| *p == prev).map(|(_, a)| a);
-            let before2 = [one, two]
-                .into_iter()
-                .flatten()
-                .find(|(p, _)| *p == prev2)
-                .map(|(_, a)| ReviewAgg {
-                    reviewers: 0,
-                    returning: 0,
-                    ..a
-                });
+            let earlier = self.earlier(id);
+            let before = Self::at([earlier[0], None], prev);
+            let before2 = Self::at(earlier, prev2).map(|a| ReviewAgg {
+                reviewers: 0,
+                returning: 0,
+                ..a
+            });
             let group = Group {
                 grain: g,
                 period_start: start,
@@ -1030,22 +1064,16 @@ impl KpiWalk {
                 count_row(run, &row, partial);
                 out.push(&row, run.min_support, partial);
             }
-            self.last[1] = self.last[0].take();
-            self.last[0] = Some((id, start, a));
+            self.push(id, start, a);
         }
         Ok(out)
     }
 }
 
-/// The walk over the sorted rows of a [`checkin_query`]: the last two rows seen (group,
-/// period, businesses with check-ins, of them kept from the period before).
-#[derive(Default)]
-struct CheckinWalk {
-    /// Newest first: group, period start, `n`, `kept`.
-    last: [Option<(GroupId, i32, i64, i64)>; 2],
-}
+/// The walk over the rows of a [`checkin_query`]: its figures are `n` and `kept`.
+type CheckinWalk = Walk<(i64, i64)>;
 
-impl CheckinWalk {
+impl Walk<(i64, i64)> {
     /// The check-in retention row of every group row of a [`checkin_query`] batch.
     fn batch(
         &mut self,
@@ -1055,7 +1083,7 @@ impl CheckinWalk {
         cover: &[(String, kpi::Coverage)],
     ) -> Result<KpiCols> {
         let c = Columns::new(b, "check-in activity");
-        let (k, gid, ekey) = (c.i64("k")?, c.i64("gid")?, c.i64("ekey")?);
+        let groups = Self::group_columns(&c)?;
         let (p, state, category) = (c.date32("p")?, c.str(col::STATE)?, c.str(col::CATEGORY)?);
         let (n, kept) = (c.i64("n")?, c.i64("kept")?);
         let mut out = KpiCols::default();
@@ -1063,38 +1091,20 @@ impl CheckinWalk {
             let Some(start) = opt_date(p, i) else {
                 continue;
             };
-            let id = (
-                opt_i64(k, i).unwrap_or(-1),
-                opt_i64(gid, i).unwrap_or(0),
-                opt_i64(ekey, i).unwrap_or(0),
-            );
+            let id = Self::group(&groups, i);
             let (n_now, kept_now) = (opt_i64(n, i).unwrap_or(0), opt_i64(kept, i).unwrap_or(0));
             let (prev, prev2) = (g.previous(start), g.shift(start, -2));
-            let earlier = |j: usize| {
-                self.last[j]
-                    .as_ref()
-                    .filter(|(key, ..)| *key == id)
-                    .map(|&(_, p, n, kept)| (p, n, kept))
-            };
-            let (one, two) = (earlier(0), earlier(1));
-            let has_prev = one.is_some_and(|(p, ..)| p == prev);
+            let earlier = self.earlier(id);
+            let one = Self::at([earlier[0], None], prev);
             // Businesses with check-ins in the previous period, and the one before it.
-            let n_prev = one.filter(|_| has_prev).map(|(_, n, _)| n);
-            let n_prev2 = [one, two]
-                .into_iter()
-                .flatten()
-                .find(|(p, ..)| *p == prev2)
-                .map(|(_, n, _)| n);
+            let n_prev = one.map(|(n, _)| n);
+            let n_prev2 = Self::at(earlier, prev2).map(|(n, _)| n);
             let share = |kept: i64, of: Option<i64>| {
                 of.filter(|n| *n > 0)
                     .map(|n| kept as f64 / n as f64 * 100.0)
             };
             let v = share(kept_now, n_prev);
-            let pv = if has_prev {
-                share(one.map_or(0, |(_, _, kept)| kept), n_prev2)
-            } else {
-                None
-            };
+            let pv = one.and_then(|(_, kept)| share(kept, n_prev2));
             let row = KpiRow {
                 group: Group {
                     grain: g,
@@ -1114,8 +1124,7 @@ impl CheckinWalk {
             let partial = partial_for(g, start, None, cover);
             count_row(run, &row, partial);
             out.push(&row, run.min_support, partial);
-            self.last[1] = self.last[0].take();
-            self.last[0] = Some((id, start, n_now, kept_now));
+            self.push(id, start, (n_now, kept_now));
         }
         Ok(out)
     }
