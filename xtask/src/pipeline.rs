@@ -87,6 +87,11 @@ pub struct PipelineArgs {
     /// cluster up` prints it).
     #[arg(long, env = "REVIEWLAKE_SCHEDULER")]
     pub scheduler: Option<String>,
+    /// With `--engine ballista`: seconds a cluster job may run before it returns its
+    /// first rows; a job past it is cancelled and its stage fails, publishing nothing
+    /// (a Ballista job can hang after losing an executor). 0: no limit.
+    #[arg(long, default_value_t = 3600)]
+    pub job_timeout: u64,
     /// Partitions of each plan stage (default: the cores here with `--engine local`,
     /// 8 with `--engine ballista`: about the task slots of the cluster).
     #[arg(long)]
@@ -190,10 +195,15 @@ pub fn run(args: PipelineArgs) -> Result<Vec<String>> {
         // The warehouse and features plans run on the cluster; the handle shares this
         // one's writer lease.
         let stage_lake = match &cluster {
-            Some(s) => lake.clone().with_engine(
-                reviewlake_lake::QueryEngine::ballista(s.clone())
-                    .with_target_partitions(args.partitions.unwrap_or(8)),
-            ),
+            Some(s) => {
+                let mut engine = reviewlake_lake::QueryEngine::ballista(s.clone())
+                    .with_target_partitions(args.partitions.unwrap_or(8));
+                if args.job_timeout > 0 {
+                    engine =
+                        engine.with_job_timeout(std::time::Duration::from_secs(args.job_timeout));
+                }
+                lake.clone().with_engine(engine)
+            }
             None => lake.clone(),
         };
         let run_id = format!("pipeline-{}", std::process::id());

@@ -130,6 +130,35 @@ async fn latest_snapshot(lake: &Lake) -> anyhow::Result<Option<i64>> {
     Ok(lake.session().await?.snapshot_id())
 }
 
+/// How long one cluster job may take before it is cancelled and its stage fails.
+const JOB_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Whatever hangs, the test ends: after `TEST_LIMIT` it prints the tail of every
+/// cluster log under `dir` and exits the test process with a failure.
+const TEST_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+fn watchdog(dir: PathBuf) {
+    std::thread::spawn(move || {
+        std::thread::sleep(TEST_LIMIT);
+        eprintln!("the Ballista test did not finish within {TEST_LIMIT:?}; cluster logs:");
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(40)..];
+                eprintln!(
+                    "--- {} (last {} lines)\n{}",
+                    path.display(),
+                    tail.len(),
+                    tail.join("\n")
+                );
+            }
+        }
+        std::process::exit(101);
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ballista_builds_the_same_tables_as_the_local_engine() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -147,12 +176,15 @@ async fn ballista_builds_the_same_tables_as_the_local_engine() -> anyhow::Result
 
     // Ballista, with the lake in s3s-fs.
     let s3 = start_s3(&["lake"])?;
-    let cluster = start_cluster(&dir.path().join("cluster"), &s3_env(&s3), 2)?;
+    let cluster_dir = dir.path().join("cluster");
+    watchdog(cluster_dir.clone());
+    let cluster = start_cluster(&cluster_dir, &s3_env(&s3), 2)?;
     let lake = Lake::open_with("s3://lake/reviewlake", s3_options(&s3))?;
     ingest(&lake, &IngestOptions::new(&src)).await?;
-    let on_cluster = lake
-        .clone()
-        .with_engine(QueryEngine::ballista(cluster.scheduler.clone()));
+    // A job that hangs (Ballista 55 can, after losing an executor) fails its stage.
+    let on_cluster = lake.clone().with_engine(
+        QueryEngine::ballista(cluster.scheduler.clone()).with_job_timeout(JOB_TIMEOUT),
+    );
     let t = Instant::now();
     stages(&on_cluster).await?;
     eprintln!("ballista: {:.1} s", t.elapsed().as_secs_f64());
@@ -168,6 +200,26 @@ async fn ballista_builds_the_same_tables_as_the_local_engine() -> anyhow::Result
     assert!(tables >= 8 && rows > 2000, "{tables} tables, {rows} rows");
     let (tables, rows) = assert_zone_equal(&local, &lake, Zone::Features).await?;
     assert!(tables >= 5 && rows > 2000, "{tables} tables, {rows} rows");
+
+    // A job past its time limit is cancelled: the stage fails with the limit named and
+    // publishes nothing.
+    let before = latest_snapshot(&lake).await?;
+    let hasty = lake.clone().with_engine(
+        QueryEngine::ballista(cluster.scheduler.clone())
+            .with_job_timeout(Duration::from_millis(300)),
+    );
+    match build(&hasty, &warehouse_options()).await {
+        Ok(_) => anyhow::bail!("a warehouse build with a 300 ms job limit succeeded"),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            assert!(msg.contains("job time limit"), "{msg}");
+        }
+    }
+    assert_eq!(
+        latest_snapshot(&lake).await?,
+        before,
+        "a timed-out stage published"
+    );
 
     // An executor killed while the warehouse is being rebuilt.
     let before = latest_snapshot(&lake).await?;

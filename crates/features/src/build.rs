@@ -623,11 +623,6 @@ struct KpiLookups {
     categories: String,
 }
 
-/// A SQL string literal.
-fn sql_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// A query of `rows` (SQL literals) with the columns `cols` of SQL types `types`; an
 /// empty query of those columns when there are no rows.
 fn values_query(cols: [&str; 2], types: [&str; 2], rows: &[[String; 2]]) -> String {
@@ -668,7 +663,10 @@ async fn kpi_lookups(run: &Run<'_>) -> Result<KpiLookups> {
             let v = Columns::new(&b, "kpi lookups").str("v")?;
             for i in 0..b.num_rows() {
                 if v.is_valid(i) {
-                    rows.push([sql_str(v.value(i)), (rows.len() + 1).to_string()]);
+                    rows.push([
+                        reviewlake_lake::sql_literal(v.value(i)),
+                        (rows.len() + 1).to_string(),
+                    ]);
                 }
             }
         }
@@ -681,7 +679,10 @@ async fn kpi_lookups(run: &Run<'_>) -> Result<KpiLookups> {
         let (k, n) = (c.i64(col::CATEGORY_KEY)?, c.str(col::CATEGORY)?);
         for i in 0..b.num_rows() {
             if k.is_valid(i) && n.is_valid(i) {
-                cats.push([k.value(i).to_string(), sql_str(n.value(i))]);
+                cats.push([
+                    k.value(i).to_string(),
+                    reviewlake_lake::sql_literal(n.value(i)),
+                ]);
             }
         }
     }

@@ -222,7 +222,7 @@ async fn ingest_locked(
         lineage::SOURCE_FILE,
         done_paths
             .iter()
-            .map(|p| format!("'{}'", p.replace('\'', "''")))
+            .map(|p| reviewlake_lake::sql_literal(p))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -30,6 +30,7 @@ pub struct QueryEngine {
     spill_dir: Option<PathBuf>,
     target_partitions: Option<usize>,
     scheduler: Option<Scheduler>,
+    job_timeout: Option<std::time::Duration>,
     runtime: OnceLock<Arc<RuntimeEnv>>,
 }
 
@@ -119,6 +120,7 @@ impl Clone for QueryEngine {
             spill_dir: self.spill_dir.clone(),
             target_partitions: self.target_partitions,
             scheduler: self.scheduler.clone(),
+            job_timeout: self.job_timeout,
             runtime: OnceLock::new(),
         }
     }
@@ -161,6 +163,23 @@ impl QueryEngine {
         }
     }
 
+    /// A cluster job that has not returned its first rows within `limit` is cancelled
+    /// and fails its query with [`LakeError::Engine`] (default: no limit). Ballista 55
+    /// can leave a job running forever after it lost an executor (for instance when
+    /// the loss is noticed by a failed task launch rather than by the heartbeat
+    /// reaper: apache/datafusion-ballista#2226); the limit turns such a hang into a
+    /// failed stage that publishes nothing, and a re-run finishes the work. No effect
+    /// on the local engine.
+    pub fn with_job_timeout(mut self, limit: std::time::Duration) -> QueryEngine {
+        self.job_timeout = Some(limit);
+        self
+    }
+
+    /// The cluster job time limit, if any.
+    pub fn job_timeout(&self) -> Option<std::time::Duration> {
+        self.job_timeout
+    }
+
     /// The Ballista scheduler plans run on, `None` for this process.
     pub fn scheduler(&self) -> Option<&Scheduler> {
         self.scheduler.as_ref()
@@ -201,7 +220,14 @@ impl QueryEngine {
         #[cfg(feature = "ballista")]
         if let Some(s) = &self.scheduler {
             use ballista_core::extension::{SessionConfigExt, SessionStateExt};
-            cfg = cfg.upgrade_for_ballista();
+            // Ballista 55's adaptive planner (its default) loses a job when an executor
+            // dies: the stage it rolls back is no longer "active", the re-run task's
+            // result cannot be recorded ("Can't find active stage to update stage
+            // outputs") and the job stays running forever. The static planner re-runs
+            // the lost tasks and finishes.
+            cfg = cfg
+                .upgrade_for_ballista()
+                .with_ballista_adaptive_query_planner(false);
             let state = datafusion::execution::SessionStateBuilder::new()
                 .with_default_features()
                 .with_config(cfg)

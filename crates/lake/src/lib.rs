@@ -580,6 +580,16 @@ fn looks_like_lake(p: &std::path::Path) -> bool {
         .any(|z| p.join(z.as_str()).is_dir())
 }
 
+/// `s` as a SQL string literal (quotes doubled), for the values that queries and Delta
+/// predicates built from text spell inline.
+///
+/// ```
+/// assert_eq!(reviewlake_lake::sql_literal("O'Hare"), "'O''Hare'");
+/// ```
+pub fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// A DataFusion context whose results use the lake's own types (plain `Utf8` strings
 /// rather than string views), so results compare and downcast as the schemas say.
 pub fn new_context() -> datafusion::prelude::SessionContext {

@@ -283,8 +283,29 @@ impl QuerySession {
         // times; nothing of it has reached the caller, so nothing is repeated.
         let mut attempt = 0;
         loop {
-            let mut inner = df.clone().execute_stream().await?;
-            match inner.next().await {
+            let plan = df.clone().create_physical_plan().await?;
+            let mut inner = datafusion::physical_plan::execute_stream(
+                plan.clone(),
+                Arc::new(df.clone().task_ctx()),
+            )?;
+            let first = match self.lake.engine().job_timeout() {
+                None => inner.next().await,
+                Some(limit) => match tokio::time::timeout(limit, inner.next()).await {
+                    Ok(first) => first,
+                    Err(_) => {
+                        drop(inner);
+                        let job = cancel_cluster_job(&plan, self.lake.engine().scheduler()).await;
+                        return Err(LakeError::Engine(format!(
+                            "the cluster job {job} returned nothing within the job time limit of {} s \
+                             and was cancelled; nothing of this stage is published. A lost \
+                             executor can leave a Ballista job running forever: check the \
+                             executors (`cargo xtask cluster status`) and run the stage again",
+                            limit.as_secs_f64()
+                        )));
+                    }
+                },
+            };
+            match first {
                 Some(Err(e)) if attempt < 3 && is_transport_error(&e) => {
                     attempt += 1;
                     tracing::warn!(attempt, error = %e, "cluster job lost its connection; submitting it again");
@@ -323,6 +344,42 @@ impl QuerySession {
         }
         Ok(out)
     }
+}
+
+/// Asks the scheduler to cancel the Ballista job of `plan` (a query whose caller gave up
+/// on it); returns how the job is named in messages.
+async fn cancel_cluster_job(
+    plan: &Arc<dyn ExecutionPlan>,
+    scheduler: Option<&crate::Scheduler>,
+) -> String {
+    #[cfg(feature = "ballista")]
+    {
+        use ballista_core::execution_plans::DistributedQueryExec;
+        use ballista_core::serde::protobuf::CancelJobParams;
+        use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+        let job = plan
+            .downcast_ref::<DistributedQueryExec<datafusion_proto::protobuf::LogicalPlanNode>>()
+            .and_then(|d| d.job_id());
+        if let (Some(job), Some(s)) = (job, scheduler) {
+            let url = format!("http://{}:{}", s.host(), s.port());
+            let cancelled = match SchedulerGrpcClient::connect(url).await {
+                Ok(mut client) => client
+                    .cancel_job(CancelJobParams {
+                        job_id: job.to_string(),
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = cancelled {
+                tracing::warn!(job = %job, error = %e, "could not cancel the cluster job");
+            }
+            return job.to_string();
+        }
+    }
+    let _ = (plan, scheduler);
+    "(no job id)".to_string()
 }
 
 /// Whether `e` is a broken connection to a cluster node rather than a failed plan.
