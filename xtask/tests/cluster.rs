@@ -165,6 +165,40 @@ async fn a_missing_scheduler_fails_within_ten_seconds_and_commits_nothing() -> a
         !lake.join("warehouse").exists(),
         "no warehouse table written"
     );
+    // Something else on the port (an HTTP/1 server, not gRPC): the same clear error.
+    let other = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("df://{}", other.local_addr()?);
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut conn in other.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let t = Instant::now();
+    let out = pipeline(&src, &lake)
+        .args([
+            "--from",
+            "warehouse",
+            "--engine",
+            "ballista",
+            "--scheduler",
+            &url,
+        ])
+        .output()?;
+    let took = t.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a run against an HTTP server succeeded"
+    );
+    assert!(took < Duration::from_secs(10), "failed after {took:?}");
+    assert!(
+        err.contains(&format!("no Ballista scheduler at {url}")),
+        "{err}"
+    );
+    assert_eq!(snapshot(&lake).await?, before, "nothing committed");
     // --engine ballista without a scheduler is refused before any work.
     let out = pipeline(&src, &dir.path().join("new"))
         .args(["--engine", "ballista"])

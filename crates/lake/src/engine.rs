@@ -86,8 +86,12 @@ impl Scheduler {
         self.port
     }
 
-    /// Checks within `timeout` that something accepts connections at the address: a
-    /// run against a scheduler that is not there fails before it does any work.
+    /// Checks within `timeout` that a Ballista scheduler answers at the address: a run
+    /// against a scheduler that is not there (or against some other server on that
+    /// port) fails before it does any work. With the `ballista` feature the check is a
+    /// gRPC call of the scheduler's service (a job-status query for a job that does not
+    /// exist, which a scheduler answers with an empty status); without it, a TCP
+    /// connection.
     pub async fn check_reachable(&self, timeout: std::time::Duration) -> Result<()> {
         let addr = format!("{}:{}", self.host, self.port);
         let unreachable = |why: String| {
@@ -96,9 +100,36 @@ impl Scheduler {
              or run with --engine local)"
             ))
         };
-        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addr)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(unreachable(e.to_string())),
+        let probe = async {
+            let tcp = tokio::net::TcpStream::connect(&addr)
+                .await
+                .map_err(|e| e.to_string())?;
+            drop(tcp);
+            #[cfg(feature = "ballista")]
+            {
+                use ballista_core::serde::protobuf::GetJobStatusParams;
+                use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+                let mut client = SchedulerGrpcClient::connect(format!("http://{addr}"))
+                    .await
+                    .map_err(|e| format!("no gRPC service on that port ({e})"))?;
+                // A scheduler answers a job it does not know with an empty status.
+                client
+                    .get_job_status(GetJobStatusParams {
+                        job_id: "reviewlake-probe".to_string(),
+                    })
+                    .await
+                    .map_err(|s| {
+                        format!(
+                            "the server there is not a Ballista scheduler ({})",
+                            s.message()
+                        )
+                    })?;
+            }
+            Ok::<(), String>(())
+        };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(unreachable(why)),
             Err(_) => Err(unreachable(format!(
                 "no answer within {} s",
                 timeout.as_secs()
