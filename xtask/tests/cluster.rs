@@ -127,6 +127,37 @@ async fn a_local_cluster_runs_the_stages_to_the_local_tables() -> anyhow::Result
     Ok(())
 }
 
+/// Runs the warehouse stage of `lake` against the scheduler `url` and asserts it is
+/// refused within 10 s, naming the address, with nothing committed.
+async fn assert_refused(
+    src: &Path,
+    lake: &Path,
+    url: &str,
+    before: Option<i64>,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let out = pipeline(src, lake)
+        .args([
+            "--from",
+            "warehouse",
+            "--engine",
+            "ballista",
+            "--scheduler",
+            url,
+        ])
+        .output()?;
+    let took = t.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a run against {url} succeeded");
+    assert!(took < Duration::from_secs(10), "failed after {took:?}");
+    assert!(
+        err.contains(&format!("no Ballista scheduler at {url}")),
+        "{err}"
+    );
+    assert_eq!(snapshot(lake).await?, before, "nothing committed");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_scheduler_fails_within_ten_seconds_and_commits_nothing() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -141,26 +172,7 @@ async fn a_missing_scheduler_fails_within_ten_seconds_and_commits_nothing() -> a
         .local_addr()?
         .port();
     let url = format!("df://127.0.0.1:{port}");
-    let t = Instant::now();
-    let out = pipeline(&src, &lake)
-        .args([
-            "--from",
-            "warehouse",
-            "--engine",
-            "ballista",
-            "--scheduler",
-            &url,
-        ])
-        .output()?;
-    let took = t.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(took < Duration::from_secs(10), "failed after {took:?}");
-    assert!(
-        err.contains(&format!("no Ballista scheduler at {url}")),
-        "{err}"
-    );
-    assert_eq!(snapshot(&lake).await?, before, "nothing committed");
+    assert_refused(&src, &lake, &url, before).await?;
     assert!(
         !lake.join("warehouse").exists(),
         "no warehouse table written"
@@ -176,29 +188,7 @@ async fn a_missing_scheduler_fails_within_ten_seconds_and_commits_nothing() -> a
             let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
         }
     });
-    let t = Instant::now();
-    let out = pipeline(&src, &lake)
-        .args([
-            "--from",
-            "warehouse",
-            "--engine",
-            "ballista",
-            "--scheduler",
-            &url,
-        ])
-        .output()?;
-    let took = t.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "a run against an HTTP server succeeded"
-    );
-    assert!(took < Duration::from_secs(10), "failed after {took:?}");
-    assert!(
-        err.contains(&format!("no Ballista scheduler at {url}")),
-        "{err}"
-    );
-    assert_eq!(snapshot(&lake).await?, before, "nothing committed");
+    assert_refused(&src, &lake, &url, before).await?;
     // --engine ballista without a scheduler is refused before any work.
     let out = pipeline(&src, &dir.path().join("new"))
         .args(["--engine", "ballista"])

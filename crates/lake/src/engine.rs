@@ -86,6 +86,11 @@ impl Scheduler {
         self.port
     }
 
+    /// The scheduler's gRPC endpoint, `http://HOST:PORT`.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+
     /// Checks within `timeout` that a Ballista scheduler answers at the address: a run
     /// against a scheduler that is not there (or against some other server on that
     /// port) fails before it does any work. With the `ballista` feature the check is a
@@ -109,7 +114,7 @@ impl Scheduler {
             {
                 use ballista_core::serde::protobuf::GetJobStatusParams;
                 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
-                let mut client = SchedulerGrpcClient::connect(format!("http://{addr}"))
+                let mut client = SchedulerGrpcClient::connect(self.grpc_url())
                     .await
                     .map_err(|e| format!("no gRPC service on that port ({e})"))?;
                 // A scheduler answers a job it does not know with an empty status.
@@ -264,7 +269,7 @@ impl QueryEngine {
                 .with_config(cfg)
                 .with_runtime_env(self.runtime()?)
                 .build()
-                .upgrade_for_ballista(format!("http://{}:{}", s.host, s.port))?;
+                .upgrade_for_ballista(s.grpc_url())?;
             return Ok(SessionContext::new_with_state(state));
         }
         Ok(SessionContext::new_with_config_rt(cfg, self.runtime()?))

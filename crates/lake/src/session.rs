@@ -283,11 +283,9 @@ impl QuerySession {
         // times; nothing of it has reached the caller, so nothing is repeated.
         let mut attempt = 0;
         loop {
-            let plan = df.clone().create_physical_plan().await?;
-            let mut inner = datafusion::physical_plan::execute_stream(
-                plan.clone(),
-                Arc::new(df.clone().task_ctx()),
-            )?;
+            let plan = df.create_physical_plan().await?;
+            let mut inner =
+                datafusion::physical_plan::execute_stream(plan.clone(), Arc::new(df.task_ctx()))?;
             let first = match self.lake.engine().job_timeout() {
                 None => inner.next().await,
                 Some(limit) => match tokio::time::timeout(limit, inner.next()).await {
@@ -361,8 +359,7 @@ async fn cancel_cluster_job(
             .downcast_ref::<DistributedQueryExec<datafusion_proto::protobuf::LogicalPlanNode>>()
             .and_then(|d| d.job_id());
         if let (Some(job), Some(s)) = (job, scheduler) {
-            let url = format!("http://{}:{}", s.host(), s.port());
-            let cancelled = match SchedulerGrpcClient::connect(url).await {
+            let cancelled = match SchedulerGrpcClient::connect(s.grpc_url()).await {
                 Ok(mut client) => client
                     .cancel_job(CancelJobParams {
                         job_id: job.to_string(),
