@@ -418,6 +418,13 @@ pub fn run(b: AlsBench) -> Result<()> {
         first.skipped_unknown_user,
         first.skipped_unknown_item
     );
+    // The biased model (what `als` serves), same rank, iterations and λ.
+    let mut biased_args = explicit_args.clone();
+    biased_args[1] = "biased".into();
+    let mut biased_runs = Vec::new();
+    for &s in &seeds {
+        biased_runs.push(ours(&dir, &biased_args, s, "biased")?);
+    }
     let mut with_all = explicit_args.clone();
     with_all.extend(["--recommend-all".to_string(), "10".to_string()]);
     let explicit_all = ours(&dir, &with_all, 1, "explicit-all")?.1;
@@ -467,6 +474,20 @@ pub fn run(b: AlsBench) -> Result<()> {
         stats(&our_wall).0,
         our_rss as f64 / MIB
     );
+    {
+        let fit: Vec<f64> = biased_runs.iter().map(|r| r.1.train_seconds).collect();
+        let rmse: Vec<f64> = biased_runs.iter().filter_map(|r| r.1.rmse).collect();
+        let wall: Vec<f64> = biased_runs.iter().map(|r| r.0.seconds).collect();
+        let rss = biased_runs.iter().map(|r| r.0.peak_rss).max().unwrap_or(0);
+        let (fm, fsd, fmin, fmax) = stats(&fit);
+        let (rm, rsd, _, _) = stats(&rmse);
+        println!(
+            "| reviewlake `xtask als --model biased` (μ + b_u + b_i + x·y) | {fm:.3} ± {fsd:.3} | {fmin:.3}–{fmax:.3} | {rm:.4} ± {rsd:.4} | {} | {:.2} | {:.0} |",
+            biased_runs[0].1.test_scored,
+            stats(&wall).0,
+            rss as f64 / MIB
+        );
+    }
     if let Some((m, s)) = &spark {
         let fits: Vec<f64> = s.runs.iter().map(|r| r.fit_seconds).collect();
         let rmses: Vec<f64> = s.runs.iter().map(|r| r.rmse).collect();
@@ -615,6 +636,137 @@ pub fn run(b: AlsBench) -> Result<()> {
         first.train_rows,
         our_rss as f64 / MIB
     );
+    println!();
+    segment_table(&dir, &b)?;
+    Ok(())
+}
+
+/// Every candidate on every user segment of the same split (in-process, seed 1): RMSE
+/// and NDCG@10 / hit rate@10 / coverage, and the policy the `ml` stage would choose
+/// from this split alone.
+fn segment_table(dir: &Path, b: &AlsBench) -> Result<()> {
+    use reviewlake_ml::recommend::{
+        Als, AlsParams, BiasBaseline, BiasParams, BiasedAls, BiasedParams, Candidate, GlobalMean,
+        ImplicitAls, ImplicitParams, Interactions, Popularity, PopularityKind, SEGMENTS,
+        choose_policy, evaluate_segments,
+    };
+    let train = read_train(&dir.join("train.csv"))?;
+    let (test, _) = read_test(&dir.join("test.csv"), &train)?;
+    let plain = Als::new(AlsParams {
+        rank: b.rank,
+        iterations: b.iterations,
+        reg: b.reg,
+        seed: 1,
+    })
+    .fit(&train)?;
+    let biased = BiasedAls::new(BiasedParams {
+        rank: b.rank,
+        iterations: b.iterations,
+        reg: b.reg,
+        seed: 1,
+        ..BiasedParams::default()
+    })
+    .fit(&train)?;
+    // Implicit ALS on the same pairs as signals of 1 (same indices as `train`).
+    let mut signals = Interactions::new();
+    for t in train.triples() {
+        let (u, i) = (
+            train.users().id(t.user).unwrap_or_default(),
+            train.items().id(t.item).unwrap_or_default(),
+        );
+        signals.push(u, i, 1.0)?;
+    }
+    let implicit = (signals.users() == train.users() && signals.items() == train.items())
+        .then(|| {
+            ImplicitAls::new(ImplicitParams {
+                seed: 1,
+                ..ImplicitParams::default()
+            })
+            .fit(&signals)
+        })
+        .transpose()?;
+    let bias = BiasBaseline::fit(&train, BiasParams::default());
+    let mean = GlobalMean::fit(&train);
+    let pop = Popularity::fit(&train, PopularityKind::MostRated);
+    let mut candidates = vec![
+        Candidate {
+            name: "biased",
+            predictor: Some(&biased),
+            ranker: Some(&biased),
+        },
+        Candidate {
+            name: "als",
+            predictor: Some(&plain),
+            ranker: Some(&plain),
+        },
+        Candidate {
+            name: "bias_baseline",
+            predictor: Some(&bias),
+            ranker: Some(&bias),
+        },
+        Candidate {
+            name: "global_mean",
+            predictor: Some(&mean),
+            ranker: None,
+        },
+        Candidate {
+            name: "popularity",
+            predictor: None,
+            ranker: Some(&pop),
+        },
+    ];
+    if let Some(m) = &implicit {
+        candidates.push(Candidate {
+            name: "implicit_als",
+            predictor: None,
+            ranker: Some(m),
+        });
+    }
+    let rows = evaluate_segments(&candidates, &train, &test, &RankingOptions::default());
+    let policy = choose_policy(&[], &rows);
+    println!(
+        "## Per user segment (training ratings), rank {}, {} iterations, λ = {}, seed 1: NDCG@10 / RMSE / hit rate@10 / coverage",
+        b.rank, b.iterations, b.reg
+    );
+    println!("(popularity by state needs the lake's states: see the ml stage's table)");
+    println!();
+    let names: Vec<&str> = candidates.iter().map(|c| c.name).collect();
+    println!(
+        "| segment (users with positives) | {} | policy |",
+        names.join(" | ")
+    );
+    println!("|---|{}---|", "---:|".repeat(names.len()));
+    for seg in SEGMENTS {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|n| {
+                rows.iter()
+                    .find(|r| r.segment == seg.name && r.candidate == *n)
+                    .map_or("".into(), |r| {
+                        let f = |v: Option<f64>, d: usize| {
+                            v.map_or("–".to_string(), |x| format!("{x:.d$}"))
+                        };
+                        format!(
+                            "{} / {} / {} / {}",
+                            f(r.ndcg, 3),
+                            f(r.rmse, 3),
+                            f(r.hit_rate, 3),
+                            f(r.coverage, 3)
+                        )
+                    })
+            })
+            .collect();
+        let users = rows
+            .iter()
+            .find(|r| r.segment == seg.name)
+            .map_or(0, |r| r.ranking_users);
+        println!(
+            "| {} ({users}) | {} | {} |",
+            seg.name,
+            cells.join(" | "),
+            policy.get(seg.name).map_or("–", |p| p.0.as_str())
+        );
+    }
     Ok(())
 }
 

@@ -4,15 +4,16 @@
 //!
 //! The server is this binary's `serve` in a child process pinned to one core (`taskset`),
 //! wrk runs on the other core with one thread; its Lua script rotates over many real
-//! user ids (native Yelp and Google ids from `dim_user`, warm and cold users alike). The
+//! user ids (native Yelp and Google ids from `dim_user`, of every segment; every fifth
+//! request filtered by a state or a category). The
 //! report gives requests/s, p50/p99/max latency, errors (non-2xx and socket errors), the
 //! server's resident memory with the snapshot loaded, and the `dist` binary's size.
 //!
 //! wrk is a closed loop: with `c` connections there are always `c` requests in the
 //! server, so on one server core the latency grows with `c` by Little's law
 //! (`latency ≈ c / throughput`). The benchmark therefore sweeps the connection count
-//! (`--connections 4,8,16,32`) and judges the target (≥ 5,000 requests/s with p99
-//! < 10 ms and no errors) at the highest level that keeps p99 under 10 ms.
+//! (`--connections 4,8,16,32`) and judges the target (≥ 25,000 requests/s with p99
+//! < 5 ms and no errors) at the highest level that keeps p99 under 5 ms.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use arrow::array::Array;
 use reviewlake_lake::{Columns, Lake};
 
 /// Parameters of `bench api`.
@@ -53,17 +55,21 @@ pub fn run(b: ApiBench) -> Result<()> {
     std::fs::create_dir_all(&b.work)?;
     let lake_dir = lake(&b)?;
     let rt = tokio::runtime::Runtime::new()?;
-    let (paths, warm) = rt.block_on(async {
+    let (paths, served) = rt.block_on(async {
         ensure_als(&lake_dir).await?;
         user_paths(&lake_dir, b.users, b.n).await
     })?;
     let script = b.work.join("api-wrk.lua");
     std::fs::write(&script, lua_script(&paths))?;
     println!(
-        "{} users ({} known to the ALS model, the others cold start), n={}",
+        "{} users, n={}, every {FILTERED_EVERY}th request filtered (state or category); served by: {}",
         paths.len(),
-        warm,
-        b.n
+        b.n,
+        served
+            .iter()
+            .map(|(m, k)| format!("{m} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let server = Server::start(&lake_dir, &b.server_cpus)?;
@@ -142,12 +148,12 @@ pub fn run(b: ApiBench) -> Result<()> {
     let errors: u64 = runs.iter().map(|(_, r)| r.errors).sum();
     let within = runs
         .iter()
-        .filter(|(_, r)| r.p99_us < 10_000)
+        .filter(|(_, r)| r.p99_us < 5_000)
         .max_by_key(|(c, _)| *c);
     match within {
         Some((c, r)) => println!(
-            "target (≥ 5,000 requests/s at p99 < 10 ms, no errors): {} at {c} connections ({:.0} requests/s, p99 {:.2} ms)",
-            if r.rps >= 5000.0 && errors == 0 {
+            "target (≥ 25,000 requests/s at p99 < 5 ms, no errors): {} at {c} connections ({:.0} requests/s, p99 {:.2} ms)",
+            if r.rps >= 25_000.0 && errors == 0 {
                 "met"
             } else {
                 "NOT met"
@@ -156,7 +162,7 @@ pub fn run(b: ApiBench) -> Result<()> {
             r.p99_us as f64 / 1000.0
         ),
         None => println!(
-            "target (≥ 5,000 requests/s at p99 < 10 ms, no errors): NOT met (p99 ≥ 10 ms at every level)"
+            "target (≥ 25,000 requests/s at p99 < 5 ms, no errors): NOT met (p99 ≥ 5 ms at every level)"
         ),
     }
     println!(
@@ -210,15 +216,17 @@ fn lake(b: &ApiBench) -> Result<PathBuf> {
     Ok(lake_dir)
 }
 
-/// Makes sure the lake has a current `als` model: a lake built before the pipeline had
-/// its `ml` stage gets one from `xtask train --model als` (a child process).
+/// Makes sure the lake has an `als` serving policy: a lake built before the pipeline had
+/// its `ml` stage gets one from `xtask train --model als` (a child process). A version
+/// that is not current (its policy did not beat the baselines) still wrote the lists
+/// the service answers from.
 async fn ensure_als(dir: &Path) -> Result<()> {
     let lake = Lake::open_existing(dir.to_str().context("lake path")?)?;
     let registry = reviewlake_ml::registry::Registry::load(&lake).await?;
-    if registry.current("als").is_some() {
+    if registry.records().iter().any(|r| r.name == "als") {
         return Ok(());
     }
-    println!("the lake has no current ALS model: training one (xtask train --model als)");
+    println!("the lake has no ALS serving policy: training one (xtask train --model als)");
     let started = Instant::now();
     let st = Command::new(std::env::current_exe()?)
         .args(["train", "--model", "als", "--no-tune", "--lake"])
@@ -230,47 +238,64 @@ async fn ensure_als(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Recommendation paths of `users` reviewers (spread over the user keys), and how many
-/// of them the ALS model knows.
-async fn user_paths(dir: &Path, users: usize, n: u32) -> Result<(Vec<String>, usize)> {
+/// Share of the requests with a filter: every 5th user's request, alternately by the
+/// state of a place they reviewed and by the `restaurant` category.
+const FILTERED_EVERY: usize = 5;
+
+/// Recommendation paths of `users` reviewers (spread over the user keys; every
+/// [`FILTERED_EVERY`]th filtered), and how many of them each candidate of the serving
+/// policy serves (from `models/recommendations`).
+async fn user_paths(
+    dir: &Path,
+    users: usize,
+    n: u32,
+) -> Result<(Vec<String>, std::collections::BTreeMap<String, usize>)> {
     let lake = Lake::open_existing(dir.to_str().context("lake path")?)?;
     let session = lake.session().await?;
     let sql = format!(
-        "SELECT u.source, u.source_id, u.user_key FROM dim_user u \
-         WHERE u.user_key IN (SELECT user_key FROM fact_review) \
+        "SELECT u.source, u.source_id, u.user_key, min(b.state) AS state, \
+           min(r.model) AS model \
+         FROM dim_user u JOIN fact_review f ON f.user_key = u.user_key \
+         JOIN dim_business b ON b.business_key = f.business_key \
+         LEFT JOIN (SELECT user_key, model FROM recommendations WHERE rank = 1) r \
+           ON r.user_key = u.user_key \
+         GROUP BY u.source, u.source_id, u.user_key \
          ORDER BY u.user_key % 1000003, u.user_key LIMIT {users}"
     );
     let mut paths = Vec::new();
-    let mut keys = Vec::new();
+    let mut served: std::collections::BTreeMap<String, usize> = Default::default();
     for b in session.collect(&sql).await? {
         let c = Columns::new(&b, "dim_user");
-        let (src, id, key) = (c.str("source")?, c.str("source_id")?, c.i64("user_key")?);
+        let (src, id, state, model) = (
+            c.str("source")?,
+            c.str("source_id")?,
+            c.str("state")?,
+            c.str("model")?,
+        );
         for i in 0..b.num_rows() {
+            let k = paths.len();
+            let filter = if k % FILTERED_EVERY != FILTERED_EVERY - 1 {
+                String::new()
+            } else if (k / FILTERED_EVERY).is_multiple_of(2) && !state.is_null(i) {
+                format!("&state={}", encode(state.value(i)))
+            } else {
+                "&category=restaurant".to_string()
+            };
             paths.push(format!(
-                "/v1/users/{}/{}/recommendations?n={n}",
+                "/v1/users/{}/{}/recommendations?n={n}{filter}",
                 src.value(i),
                 encode(id.value(i))
             ));
-            keys.push(key.value(i));
+            let m = if model.is_null(i) {
+                "(no list)"
+            } else {
+                model.value(i)
+            };
+            *served.entry(m.to_string()).or_default() += 1;
         }
     }
     anyhow::ensure!(!paths.is_empty(), "the lake has no reviewers");
-    // Users the model can serve (at least 3 training items).
-    let mut warm = 0;
-    let reg = reviewlake_ml::registry::Registry::load(&lake).await?;
-    if let Some((_, bytes)) = reg.load_current(&lake, "als").await? {
-        let m = reviewlake_ml::recommend::FactorModel::from_json(&bytes)?;
-        let min = reviewlake_ml::recommend::ColdStartParams::default().min_ratings;
-        warm = keys
-            .iter()
-            .filter(|k| {
-                m.users
-                    .index(&k.to_string())
-                    .is_some_and(|u| m.rated.of(u).len() >= min)
-            })
-            .count();
-    }
-    Ok((paths, warm))
+    Ok((paths, served))
 }
 
 fn encode(s: &str) -> String {

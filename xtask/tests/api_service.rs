@@ -520,10 +520,11 @@ fn enc(s: &str) -> String {
 }
 
 /// The current ALS model and its registry version, read independently.
-async fn current_als(o: &Oracle) -> (i64, FactorModel) {
-    let r = &o
+async fn current_als(o: &Oracle) -> Option<(i64, FactorModel)> {
+    let rows = o
         .rows("SELECT version, artifact FROM registry WHERE name = 'als' AND \"current\"")
-        .await[0];
+        .await;
+    let r = rows.first()?;
     let bytes = o
         .lake
         .get_artifact(
@@ -533,10 +534,47 @@ async fn current_als(o: &Oracle) -> (i64, FactorModel) {
         .await
         .unwrap()
         .unwrap();
-    (
+    Some((
         r["version"].as_i64().unwrap(),
         FactorModel::from_json(&bytes).unwrap(),
-    )
+    ))
+}
+
+/// The applied serving policy (segment -> candidate): the current `als` version's, or
+/// with none current the latest version's (then made of baselines only); and the kind
+/// of its explicit model (`biased` or `als`).
+async fn current_policy(o: &Oracle) -> (HashMap<String, String>, String) {
+    let r = &o
+        .rows(
+            "SELECT metrics_json FROM registry WHERE name = 'als' \
+             ORDER BY \"current\" DESC, version DESC LIMIT 1",
+        )
+        .await[0];
+    let m: serde_json::Value = serde_json::from_str(&s(&r["metrics_json"]).unwrap()).unwrap();
+    let policy = m["policy"]["by_segment"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["candidate"].as_str().unwrap().to_string()))
+        .collect();
+    (policy, m["model"].as_str().unwrap().to_string())
+}
+
+/// The `ml` stage's list of `user_key`: (business_key, model, segment), by rank.
+async fn ml_list(o: &Oracle, user_key: i64) -> Vec<(i64, String, String)> {
+    o.rows(&format!(
+        "SELECT business_key, model, segment FROM recommendations WHERE user_key = {user_key} ORDER BY rank"
+    ))
+    .await
+    .iter()
+    .map(|r| {
+        (
+            r["business_key"].as_i64().unwrap(),
+            s(&r["model"]).unwrap(),
+            s(&r["segment"]).unwrap(),
+        )
+    })
+    .collect()
 }
 
 /// The cold-start ranking computed here from dim_business: open (or unknown) businesses
@@ -571,7 +609,13 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
     let w = world();
     let o = Oracle::new(&w.lake);
     let srv = serve(&w.lake).await;
-    let (version, model) = current_als(&o).await;
+    let current = current_als(&o).await;
+    let (policy, kind) = current_policy(&o).await;
+    // The explicit model serves a segment only as part of a current version's policy.
+    assert!(
+        current.is_some() || !policy.values().any(|c| *c == kind),
+        "{policy:?}"
+    );
     let closed: HashSet<i64> = o
         .rows("SELECT business_key FROM dim_business WHERE is_open = false")
         .await
@@ -592,7 +636,7 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
              ON f.user_key = u.user_key GROUP BY 1, 2, 3 ORDER BY n DESC, u.user_key LIMIT 6",
         )
         .await;
-    let mut warm_checked = 0;
+    let (mut warm_checked, mut baseline_checked) = (0, 0);
     for u in &users {
         let (src, id, key) = (
             s(&u["source"]).unwrap(),
@@ -607,12 +651,39 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
             .iter()
             .map(|r| r["business_key"].as_i64().unwrap())
             .collect();
-        let Some(ui) = model.users.index(&key.to_string()) else {
-            continue;
-        };
-        if model.rated.of(ui).len() < 3 {
+        // The segment's candidate serves the user: checked here for the explicit model
+        // (the baselines below, with a one-rating user).
+        let list = ml_list(&o, key).await;
+        let segment = list[0].2.clone();
+        if policy.get(&segment) != Some(&kind) {
+            // A baseline (or implicit ALS) serves the segment: the ml stage's list as
+            // written, every row naming it.
+            let r: Recommendations = srv
+                .ok(&format!("/v1/users/{src}/{}/recommendations?n=5", enc(&id)))
+                .await;
+            assert_eq!(r.user.segment.as_deref(), Some(segment.as_str()));
+            assert!(r.user.in_model && r.model.is_none(), "{r:?}");
+            let want: Vec<(i64, String)> = list
+                .iter()
+                .filter(|x| !closed.contains(&x.0))
+                .map(|x| (x.0, x.1.clone()))
+                .take(5)
+                .collect();
+            assert_eq!(
+                r.items
+                    .iter()
+                    .map(|i| (i.business.business_key, i.model.clone()))
+                    .collect::<Vec<_>>(),
+                want
+            );
+            assert_eq!(Some(&want[0].1), policy.get(&segment));
+            baseline_checked += 1;
             continue;
         }
+        let Some((version, model)) = &current else {
+            unreachable!("a model segment without a current version")
+        };
+        let version = *version;
         for filter in [
             None,
             states
@@ -630,7 +701,29 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
             assert_eq!(r.user.user_key, Some(key));
             assert_eq!(r.user.reviewed as usize, reviewed.len());
             assert!(r.user.in_model);
+            assert_eq!(r.user.segment.as_deref(), Some(segment.as_str()));
             assert_eq!(r.items.len(), 5, "{q}");
+            if filter.is_none() {
+                // Unfiltered: the ml stage's list, as written (less closed places).
+                let want: Vec<i64> = list
+                    .iter()
+                    .map(|x| x.0)
+                    .filter(|k| !closed.contains(k))
+                    .take(5)
+                    .collect();
+                let got: Vec<i64> = r.items.iter().map(|i| i.business.business_key).collect();
+                assert_eq!(got, want);
+            }
+            for it in &r.items {
+                assert_eq!(
+                    it.model,
+                    if it.cold_start {
+                        "cold_start"
+                    } else {
+                        kind.as_str()
+                    }
+                );
+            }
             // Candidates: items of the model, in dim_business, not reviewed, not
             // closed, within the filter.
             let candidates: Vec<(i64, f32)> = model
@@ -687,10 +780,13 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
             warm_checked += 1;
         }
     }
+    // The most active users are in a segment the explicit model serves (the
+    // policy is on the pipeline's data: see the ml stage's test).
     assert!(
-        warm_checked >= 4,
-        "too few warm users checked ({warm_checked})"
+        warm_checked >= 4 || !policy.values().any(|c| *c == kind),
+        "too few warm users checked ({warm_checked}); policy {policy:?}"
     );
+    assert!(warm_checked + baseline_checked >= 4, "policy {policy:?}");
 
     // An unknown user: the cold-start ranking, as computed here.
     let cold = cold_ranking(&o).await;
@@ -698,6 +794,8 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
         .ok("/v1/users/yelp/no-such-user/recommendations?n=8")
         .await;
     assert!(r.cold_start && r.model.is_none() && r.user.user_key.is_none() && !r.user.in_model);
+    assert!(r.user.segment.is_none());
+    assert!(r.items.iter().all(|i| i.model == "cold_start"));
     assert_eq!(
         r.items
             .iter()
@@ -739,7 +837,9 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
         want
     );
 
-    // A known user with too few ratings for the model: cold start without their reviews.
+    // A known user with one rating: served by the policy's candidate of segment "1"
+    // (its list from the ml stage), completed by the cold-start ranking without their
+    // review.
     let few = o
         .rows(
             "SELECT u.source, u.source_id, u.user_key FROM fact_review f JOIN dim_user u ON f.user_key = u.user_key \
@@ -762,17 +862,47 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
             enc(&s(&u["source_id"]).unwrap())
         ))
         .await;
-    assert!(r.cold_start && !r.user.in_model && r.user.user_key == u["user_key"].as_i64());
-    assert_eq!(
-        r.items
+    assert!(r.user.user_key == u["user_key"].as_i64());
+    assert_eq!(r.user.segment.as_deref(), Some("1"));
+    let list = ml_list(&o, u["user_key"].as_i64().unwrap()).await;
+    let candidate = policy
+        .get("1")
+        .cloned()
+        .unwrap_or_else(|| "cold_start".into());
+    if candidate == kind {
+        // The explicit model scores the whole list.
+        assert!(
+            r.items.iter().all(|i| i.model == kind || i.cold_start),
+            "{r:?}"
+        );
+        assert_eq!(r.items.len(), 20);
+    } else {
+        let listed: Vec<i64> = list
             .iter()
-            .map(|i| i.business.business_key)
-            .collect::<Vec<_>>(),
-        cold.iter()
-            .map(|(k, _)| *k)
-            .filter(|k| *k != reviewed)
-            .take(20)
-            .collect::<Vec<_>>()
+            .filter(|x| x.1 == candidate && !closed.contains(&x.0))
+            .map(|x| x.0)
+            .collect();
+        let mut want: Vec<(i64, String)> = listed.iter().map(|k| (*k, candidate.clone())).collect();
+        want.extend(
+            cold.iter()
+                .map(|(k, _)| *k)
+                .filter(|k| *k != reviewed && !listed.contains(k))
+                .map(|k| (k, "cold_start".to_string())),
+        );
+        want.truncate(20);
+        assert_eq!(
+            r.items
+                .iter()
+                .map(|i| (i.business.business_key, i.model.clone()))
+                .collect::<Vec<_>>(),
+            want
+        );
+        assert_eq!(r.cold_start, listed.is_empty());
+        assert_eq!(r.user.in_model, candidate != "cold_start");
+    }
+    assert!(
+        !r.items.iter().any(|i| i.business.business_key == reviewed),
+        "recommended a reviewed business"
     );
 
     // Parameters.
@@ -1028,7 +1158,11 @@ async fn models_sites_growth_and_similar_match_the_models_zone() {
         assert_eq!(a.snapshot_id, r["snapshot_id"].as_i64());
     }
     let cur: Models = srv.ok("/v1/models?name=als&current=true").await;
-    assert_eq!(cur.models.len(), 1);
+    assert_eq!(
+        cur.models.len() as i64,
+        o.count("SELECT count(*) FROM registry WHERE name = 'als' AND \"current\"")
+            .await
+    );
 
     // Sites, by state, category (all first) and rank; filters.
     let sites: Sites = srv.ok("/v1/sites?limit=1000").await;
@@ -1111,13 +1245,31 @@ async fn models_sites_growth_and_similar_match_the_models_zone() {
         o.count("SELECT count(*) FROM growth_predictions WHERE level = 'business' AND predicted_class = 'decline'").await
     );
 
-    // Similar businesses, from the table, by rank.
-    let top = &o
+    // Similar businesses, from the table, by rank (written from the current explicit
+    // model: none when no version beat its baselines, and then the API has none either).
+    let tops = o
         .rows(
             "SELECT d.source, d.source_id, s.business_key FROM similar_businesses s JOIN dim_business d \
              ON s.business_key = d.business_key ORDER BY s.business_key LIMIT 1",
         )
-        .await[0];
+        .await;
+    let Some(top) = tops.first() else {
+        assert!(cur.models.is_empty());
+        let any = &o
+            .rows("SELECT source, source_id FROM dim_business LIMIT 1")
+            .await[0];
+        let sim: Similar = srv
+            .ok(&format!(
+                "/v1/businesses/{}/{}/similar?n=3",
+                s(&any["source"]).unwrap(),
+                enc(&s(&any["source_id"]).unwrap())
+            ))
+            .await;
+        assert_eq!(sim.method, "none");
+        assert!(sim.items.is_empty() && sim.model.is_none());
+        srv.stop().await;
+        return;
+    };
     let sim: Similar = srv
         .ok(&format!(
             "/v1/businesses/{}/{}/similar?n=3",
@@ -1200,6 +1352,7 @@ async fn snapshot_accounts_for_every_row_it_loaded() {
         "kpi",
         "review_features",
         "registry",
+        "recommendations",
         "similar_businesses",
         "site_candidates",
         "growth_predictions",
@@ -1221,8 +1374,8 @@ async fn snapshot_accounts_for_every_row_it_loaded() {
             .await
     );
     assert_eq!(
-        info.als_model.as_ref().map(|m| m.name.as_str()),
-        Some("als")
+        info.als_model.as_ref().map(|m| m.version),
+        current_als(&o).await.map(|(v, _)| v)
     );
     let facets: Facets = srv.ok("/v1/facets").await;
     let states = o.rows("SELECT state, count(*) AS n FROM dim_business WHERE state IS NOT NULL GROUP BY state ORDER BY n DESC, state").await;
@@ -1667,7 +1820,9 @@ async fn a_snapshot_switch_under_concurrent_requests_loses_none() {
         ))
         .await;
     assert_eq!(r.snapshot_id, r2.snapshot_id);
-    assert!(r.model.is_some());
+    // Served by the new snapshot's policy: the user has a segment and a candidate.
+    assert!(r.user.in_model && r.user.segment.is_some(), "{r:?}");
+    assert!(r.items.iter().any(|i| !i.cold_start), "{r:?}");
     let srv = Arc::into_inner(srv).expect("clients ended");
     srv.stop().await;
 }
@@ -1927,11 +2082,20 @@ fn the_dashboard_draws_every_chart_redraws_on_filters_and_recommends() {
     let items =
         eval("[...document.querySelectorAll('#rec-results li')].map(li => li.dataset.business)");
     assert_eq!(items.as_array().unwrap().len(), 10, "{items}");
+    let info = eval("document.getElementById('rec-info').textContent");
+    let info = info.as_str().unwrap();
+    // A sample user is a reviewer: their segment and the candidate serving it show.
     assert!(
-        eval("document.getElementById('rec-info').textContent")
-            .as_str()
+        info.contains("reviewed") && info.contains("segment"),
+        "{info}"
+    );
+    let tags = eval("[...document.querySelectorAll('#rec-results .tag')].map(t => t.textContent)");
+    assert!(
+        tags.as_array()
             .unwrap()
-            .contains("reviewed")
+            .iter()
+            .all(|t| t == "cold start" || t.as_str().unwrap().starts_with("for you (")),
+        "{tags}"
     );
 
     let png = tab

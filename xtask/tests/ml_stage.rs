@@ -127,17 +127,18 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
         let m: serde_json::Value =
             serde_json::from_str(r["metrics_json"].as_str().unwrap()).unwrap();
         // A first version is current unless it does not beat its best baseline (the
-        // implicit model against popularity on NDCG@10, the explicit one against the
-        // bias baseline and the global mean on RMSE).
+        // implicit model against popularity on NDCG@10; the explicit one's serving
+        // policy against every baseline serving every segment, on NDCG@10).
         let expected = match r["name"].as_str().unwrap() {
             "implicit_als" => {
                 m["ndcg_at_10"].as_f64().unwrap()
                     > m["baselines"]["popularity"]["ndcg_at_10"].as_f64().unwrap()
             }
             "als" => {
-                let rmse = m["rmse"].as_f64().unwrap();
-                rmse < m["baselines"]["user_item_bias"]["rmse"].as_f64().unwrap()
-                    && rmse < m["baselines"]["global_mean"]["rmse"].as_f64().unwrap()
+                let policy = m["policy"]["ndcg_at_10"].as_f64().unwrap();
+                let baselines = m["policy"]["baselines_ndcg_at_10"].as_object().unwrap();
+                assert_eq!(baselines.len(), 3, "{m}");
+                baselines.values().all(|b| policy > b.as_f64().unwrap())
             }
             _ => true,
         };
@@ -249,9 +250,14 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
             .or_default()
             .insert(i(&r["business_key"]));
     }
+    // Ratings per user (what the segments count).
+    let mut rated: HashMap<i64, usize> = HashMap::new();
+    for r in rows(&lake, "SELECT user_key FROM review_features") {
+        *rated.entry(i(&r["user_key"])).or_default() += 1;
+    }
     let recs = rows(
         &lake,
-        "SELECT user_key, business_key, rank, score, cold_start FROM recommendations ORDER BY user_key, rank",
+        "SELECT user_key, business_key, rank, score, cold_start, model, segment FROM recommendations ORDER BY user_key, rank",
     );
     let mut by_user: HashMap<i64, Vec<&HashMap<String, serde_json::Value>>> = HashMap::new();
     for r in &recs {
@@ -262,6 +268,10 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
         users.len(),
         "every user of dim_user gets recommendations"
     );
+    let current_als = reg
+        .iter()
+        .any(|r| r["name"] == "als" && r["current"] == serde_json::Value::Bool(true));
+    let mut served_by: HashMap<(&str, String), usize> = HashMap::new();
     let (mut cold, mut warm) = (0, 0);
     for u in &users {
         let list = &by_user[u];
@@ -291,8 +301,34 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
                 );
             }
         }
-        // Users with fewer than 3 reviews are cold start; the others are served by the model.
-        assert_eq!(flag, seen.len() < 3, "user {u} with {} reviews", seen.len());
+        // Every row names its user's segment, and the policy's candidate for that
+        // segment served the list (cold-start rows only fill a short list; a user
+        // without ratings is cold start).
+        let n_rated = rated.get(u).copied().unwrap_or(0);
+        let segment = match n_rated {
+            0 => "0",
+            1 => "1",
+            2..=4 => "2-4",
+            5..=9 => "5-9",
+            _ => "10+",
+        };
+        for r in list {
+            assert_eq!(r["segment"], segment, "user {u} with {n_rated} ratings");
+            let model = r["model"].as_str().unwrap();
+            assert_eq!(r["cold_start"].as_bool().unwrap(), model == "cold_start");
+            if model != "cold_start" {
+                let want = if current_als {
+                    policy[segment]["candidate"].as_str()
+                } else {
+                    Some(model)
+                };
+                assert_eq!(Some(model), want, "user {u} in segment {segment}");
+                *served_by.entry((segment, model.to_string())).or_default() += 1;
+            }
+        }
+        if n_rated == 0 {
+            assert!(flag, "user {u} without ratings");
+        }
         if flag {
             cold += 1;
         } else {
@@ -300,6 +336,14 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
         }
     }
     assert!(cold > 0 && warm > 0, "cold {cold}, warm {warm}");
+    // The policy serves more than one kind of user here: at least one segment by a
+    // model, at least one by something else than the cold-start ranking.
+    assert!(
+        served_by
+            .keys()
+            .any(|(_, m)| m == "biased" || m == "als" || m == "implicit_als"),
+        "{served_by:?}"
+    );
     // Cold-start lists follow the catalog ranking (Bayesian average of the platform
     // rating), within the user's state first.
     let cold_rows = recs
@@ -368,7 +412,13 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
     let listing =
         String::from_utf8_lossy(&ok(xtask().args(["models", "--lake"]).arg(&lake)).stdout)
             .to_string();
-    for n in ["als", "implicit_als", "sites", "growth_business", "rmse"] {
+    for n in [
+        "als",
+        "implicit_als",
+        "sites",
+        "growth_business",
+        "policy_ndcg_at_10",
+    ] {
         assert!(listing.contains(n), "{n} not in `xtask models`:\n{listing}");
     }
 }

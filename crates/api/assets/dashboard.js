@@ -211,6 +211,7 @@ async function recommend(ev) {
     const body = await api("/v1/users/" + encodeURIComponent(source) + "/" + encodeURIComponent(user) + "/recommendations",
       { n: $("rec-n").value, state: f.state, category: f.category });
     $("rec-info").textContent = (body.user.user_key === null ? "unknown user" : "user reviewed " + body.user.reviewed + " businesses") +
+      (body.user.segment ? " · segment " + body.user.segment + " ratings" : "") +
       " · " + (body.model ? "model " + body.model.name + " v" + body.model.version : "no model") +
       (body.cold_start ? " · cold start (popular, well-rated places)" : "");
     for (const it of body.items) {
@@ -221,7 +222,7 @@ async function recommend(ev) {
       li.querySelector("strong").textContent = b.name || b.id;
       li.querySelector(".muted").textContent = [b.city, b.state].filter(Boolean).join(", ") + " · " + (b.categories || []).join(", ") + " · score " + it.score.toFixed(2);
       const tag = li.querySelector(".tag");
-      tag.textContent = it.cold_start ? "cold start" : "for you";
+      tag.textContent = it.cold_start ? "cold start" : "for you (" + it.model + ")";
       if (it.cold_start) tag.classList.add("cold");
       list.appendChild(li);
     }

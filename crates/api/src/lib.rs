@@ -34,6 +34,7 @@ mod dashboard;
 pub mod error;
 mod extract;
 mod http;
+mod lists;
 mod load;
 pub mod resources;
 mod routes;

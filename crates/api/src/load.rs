@@ -61,15 +61,15 @@ fn opt_bool(a: &arrow::array::BooleanArray, i: usize) -> Option<bool> {
 }
 
 /// Row accounting of one table.
-struct Account {
+pub(crate) struct Account {
     table: String,
-    read: i64,
-    kept: i64,
+    pub(crate) read: i64,
+    pub(crate) kept: i64,
     notes: Vec<(i64, String)>,
 }
 
 impl Account {
-    fn new(zone: Zone, name: &str) -> Account {
+    pub(crate) fn new(zone: Zone, name: &str) -> Account {
         Account {
             table: format!("{zone}/{name}"),
             read: 0,
@@ -78,7 +78,7 @@ impl Account {
         }
     }
 
-    fn skip(&mut self, n: i64, why: &str) {
+    pub(crate) fn skip(&mut self, n: i64, why: &str) {
         if n == 0 {
             return;
         }
@@ -88,7 +88,7 @@ impl Account {
         }
     }
 
-    fn finish(self) -> Result<LoadAccount> {
+    pub(crate) fn finish(self) -> Result<LoadAccount> {
         let skipped: i64 = self.notes.iter().map(|(n, _)| n).sum();
         if self.read != self.kept + skipped {
             return Err(ApiError::Data(format!(
@@ -111,7 +111,7 @@ impl Account {
     }
 }
 
-async fn collect(session: &QuerySession, sql: &str) -> Result<Vec<RecordBatch>> {
+pub(crate) async fn collect(session: &QuerySession, sql: &str) -> Result<Vec<RecordBatch>> {
     Ok(session.collect(sql).await?)
 }
 
@@ -645,6 +645,17 @@ impl LoadedSnapshot {
             None => None,
         };
 
+        // The precomputed lists (the serving policy of the current `als` version).
+        let lists = if has(Zone::Models, models::RECOMMENDATIONS) {
+            let mut acc = Account::new(Zone::Models, models::RECOMMENDATIONS);
+            let lists = crate::lists::load_lists(&session, &by_key, &mut acc).await?;
+            accounts.push(acc.finish()?);
+            lists
+        } else {
+            crate::lists::Lists::default()
+        };
+        let filter_index = crate::lists::FilterIndex::build(&businesses);
+
         let mut similar: HashMap<u32, Vec<(u32, i32, f64)>> = HashMap::new();
         let mut similar_version = None;
         if has(Zone::Models, models::SIMILAR_BUSINESSES) {
@@ -893,6 +904,8 @@ impl LoadedSnapshot {
             sentiment,
             cold,
             als,
+            lists,
+            filter_index,
             registry,
             similar,
             similar_model,
@@ -977,6 +990,12 @@ async fn load_als(
             name: rec.name.clone(),
             version: rec.version,
         },
+        kind: std::sync::Arc::from(
+            rec.params["model"]
+                .as_str()
+                .or_else(|| rec.metrics["model"].as_str())
+                .unwrap_or("als"),
+        ),
         model,
         item_factors_t,
         item_business,

@@ -70,8 +70,13 @@ pub struct UserRef {
     pub user_key: Option<i64>,
     /// Businesses of the warehouse the user reviewed (never recommended to them).
     pub reviewed: i64,
-    /// Whether the recommendation model knows the user (enough training ratings).
+    /// Whether a candidate of the serving policy (a model or a baseline, not the
+    /// cold-start ranking) serves the user.
     pub in_model: bool,
+    /// The user's segment by number of ratings (`0`, `1`, `2-4`, `5-9`, `10+`); null
+    /// for a user the `ml` stage did not list.
+    #[serde(default)]
+    pub segment: Option<String>,
 }
 
 /// One recommended business.
@@ -84,6 +89,11 @@ pub struct RecommendedBusiness {
     /// True when the item comes from the cold-start ranking (popular, well-rated places)
     /// rather than the user's factors.
     pub cold_start: bool,
+    /// The candidate of the serving policy that produced the item: `biased`, `als`,
+    /// `implicit_als`, `bias_baseline`, `popularity`, `popularity_by_state` or
+    /// `cold_start`.
+    #[serde(default)]
+    pub model: String,
     /// The business.
     pub business: Business,
 }

@@ -263,9 +263,11 @@ struct RecommendQuery {
     category: Option<String>,
 }
 
-/// Top-n businesses for a user, by native Yelp or Google user id: from the current ALS
-/// model when it knows the user, else (or to complete the list) popular, well-rated
-/// places (cold start). Never a business the user already reviewed, nor a closed one.
+/// Top-n businesses for a user, by native Yelp or Google user id, by the serving policy
+/// of the current `als` version: each user segment (by number of ratings) is served by
+/// the candidate that ranked it best on held-out data (the explicit model, or a
+/// baseline), else (or to complete the list) popular, well-rated places (cold start).
+/// Never a business the user already reviewed, nor a closed one.
 #[utoipa::path(get, path = "/v1/users/{source}/{id}/recommendations", tag = "recommendations",
     params(
         ("source" = Source, Path, description = "Platform"),
@@ -291,12 +293,11 @@ async fn recommendations(
     };
     let out = snap.recommend(source, &id, n, &filter);
     let cold_start = out.items.iter().all(|i| i.cold_start);
-    let model = out
-        .items
-        .iter()
-        .any(|i| !i.cold_start)
-        .then(|| snap.als_model().cloned())
-        .flatten();
+    let model = snap.als_model().cloned().filter(|_| {
+        out.items
+            .iter()
+            .any(|i| !i.cold_start && snap.als_kind() == Some(&*i.model))
+    });
     let items = out
         .items
         .iter()
@@ -305,6 +306,7 @@ async fn recommendations(
             rank: r as i32 + 1,
             score: it.score,
             cold_start: it.cold_start,
+            model: it.model.to_string(),
             business: business_json(&snap, it.business),
         })
         .collect();
@@ -316,6 +318,7 @@ async fn recommendations(
             user_key: out.user_key,
             reviewed: out.reviewed as i64,
             in_model: out.in_model,
+            segment: out.segment.as_deref().map(str::to_string),
         },
         model,
         cold_start,

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use reviewlake_ml::recommend::FactorModel;
 
 use crate::resources::{
@@ -106,6 +108,9 @@ pub fn sentiment_bin(compound: f64) -> usize {
 /// factor_k`), and the model's items mapped to businesses once.
 pub(crate) struct AlsServing {
     pub model_ref: ModelRef,
+    /// The explicit model it is (`biased` or `als`): the name the serving policy and
+    /// the precomputed lists use for it.
+    pub kind: Arc<str>,
     pub model: FactorModel,
     /// `item_factors_t[k * items + i]` = factor `k` of item `i`.
     pub item_factors_t: Vec<f32>,
@@ -176,6 +181,44 @@ impl AlsServing {
         }
         best.into_iter().map(|(s, b)| (b, s)).collect()
     }
+
+    /// [`AlsServing::top`] over the businesses `among` only (a filter's index): scores
+    /// just those, never every item.
+    pub fn top_among(
+        &self,
+        u: u32,
+        n: usize,
+        among: &[u32],
+        reviewed: &[u32],
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        if n == 0 || (u as usize) >= self.model.user_factors.nrows() {
+            return Vec::new();
+        }
+        let x = self.model.user_factors.row(u as usize);
+        let rated = self.model.rated.of(u);
+        let mut best: Vec<(f32, u32)> = Vec::with_capacity(n + 1);
+        for &b in among {
+            let Some(i) = self.item_of(b) else { continue };
+            if !self.item_open[i as usize]
+                || rated.binary_search(&i).is_ok()
+                || reviewed.binary_search(&b).is_ok()
+            {
+                continue;
+            }
+            let s = x.dot(&self.model.item_factors.row(i as usize));
+            if !s.is_finite() || (best.len() == n && s <= best[n - 1].0) || !accept(b) {
+                continue;
+            }
+            // Ties: the lower item index first, as in `top`.
+            let at = best.partition_point(|&(t, bb)| {
+                t > s || (t == s && self.item_of(bb).is_some_and(|j| j < i))
+            });
+            best.insert(at, (s, b));
+            best.truncate(n);
+        }
+        best.into_iter().map(|(s, b)| (b, s)).collect()
+    }
 }
 
 /// A growth prediction row, with its business resolved.
@@ -218,6 +261,10 @@ pub struct LoadedSnapshot {
     /// Cold-start ranking: (business index, Bayesian-average rating), best first.
     pub(crate) cold: Vec<(u32, f64)>,
     pub(crate) als: Option<AlsServing>,
+    /// The `ml` stage's lists, by the current serving policy.
+    pub(crate) lists: crate::lists::Lists,
+    /// Businesses by state, city and category.
+    pub(crate) filter_index: crate::lists::FilterIndex,
     pub(crate) registry: Vec<ModelInfo>,
     /// Similar businesses per business index: (other index, rank, score), by rank.
     pub(crate) similar: HashMap<u32, Vec<(u32, i32, f64)>>,
@@ -240,7 +287,7 @@ impl std::fmt::Debug for LoadedSnapshot {
 }
 
 /// One recommended item, before it becomes JSON.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecommendedItem {
     /// Business index.
     pub business: u32,
@@ -248,6 +295,9 @@ pub struct RecommendedItem {
     pub score: f64,
     /// From the cold-start ranking.
     pub cold_start: bool,
+    /// The candidate of the serving policy that produced it (`biased`, `popularity`,
+    /// ..., `cold_start`).
+    pub model: Arc<str>,
 }
 
 /// What [`LoadedSnapshot::recommend`] found.
@@ -257,8 +307,14 @@ pub struct RecommendOutcome {
     pub user_key: Option<i64>,
     /// Businesses the user reviewed.
     pub reviewed: usize,
-    /// Whether the model served the user.
+    /// Whether a candidate of the serving policy (not the cold-start ranking) served the
+    /// user.
     pub in_model: bool,
+    /// The user's segment by number of ratings (`0`, `1`, `2-4`, `5-9`, `10+`), when
+    /// the `ml` stage listed the user.
+    pub segment: Option<Arc<str>>,
+    /// Whether the answer came from the precomputed list as it is (no scoring).
+    pub precomputed: bool,
     /// Best first.
     pub items: Vec<RecommendedItem>,
 }
@@ -381,12 +437,17 @@ impl LoadedSnapshot {
         (total, page)
     }
 
-    /// Up to `n` recommendations for user `(source, id)` within `f`: from the current
-    /// `als` model when it knows the user (at least
+    /// Up to `n` recommendations for user `(source, id)` within `f`, by the serving
+    /// policy of the current `als` version: an unfiltered request is answered from the
+    /// user's precomputed list (`models/recommendations`) when it holds `n` items; a
+    /// filtered or longer one is scored by the explicit model over the filter's index
+    /// only, when the policy serves the user's segment by that model. Otherwise (a
+    /// segment served by a baseline, an unknown user) the cold-start ranking answers or
+    /// completes the list. A lake without lists (from before serving policies) falls
+    /// back to the model for users with at least
     /// [`ColdStartParams::min_ratings`](reviewlake_ml::recommend::ColdStartParams)
-    /// training items), completed or replaced by the cold-start ranking otherwise. Never
-    /// a business the user reviewed (in `fact_review`), a business the model had as
-    /// the user's training item, or a closed business.
+    /// training items. Never a business the user reviewed (in `fact_review`), a
+    /// business the model had as the user's training item, or a closed business.
     pub fn recommend(
         &self,
         source: Source,
@@ -401,31 +462,85 @@ impl LoadedSnapshot {
                 && reviewed.binary_search(&b).is_err()
                 && self.matches(b, f)
         };
+        let unfiltered = f.state.is_none()
+            && f.city.is_none()
+            && f.category.is_none()
+            && f.source.is_none()
+            && f.min_rating.is_none()
+            && f.name.is_none();
+        let listed = user_key.and_then(|k| self.lists.of(k));
+        let segment = listed.map(|(s, _)| s.clone());
+        // The candidate serving the user's segment (the first row not from cold start).
+        let served_by = listed.and_then(|(_, l)| {
+            l.iter()
+                .map(|it| self.lists.name(it.model))
+                .find(|m| m.as_ref() != crate::lists::COLD_START_MODEL)
+        });
+        let by_model = |als: &AlsServing| served_by.is_some_and(|m| *m == als.kind);
         let mut items: Vec<RecommendedItem> = Vec::with_capacity(n);
-        let mut in_model = false;
-        if let (Some(als), Some(key)) = (&self.als, user_key) {
+        if let (true, Some((_, list))) = (unfiltered, listed) {
+            for it in list {
+                if items.len() >= n {
+                    break;
+                }
+                if keep(it.business) {
+                    let model = self.lists.name(it.model).clone();
+                    items.push(RecommendedItem {
+                        business: it.business,
+                        score: it.score,
+                        cold_start: model.as_ref() == crate::lists::COLD_START_MODEL,
+                        model,
+                    });
+                }
+            }
+            if items.len() >= n {
+                return RecommendOutcome {
+                    user_key,
+                    reviewed: reviewed.len(),
+                    in_model: served_by.is_some(),
+                    segment,
+                    precomputed: true,
+                    items,
+                };
+            }
+            // Too short: the explicit model scores a longer list for its users; a
+            // baseline's list is completed by the cold-start ranking.
+            if self.als.as_ref().is_some_and(by_model) {
+                items.clear();
+            }
+        }
+        let mut in_model = served_by.is_some();
+        if let (Some(als), Some(key), true) = (&self.als, user_key, items.is_empty()) {
+            // With lists: the explicit model scores only the users the policy gives it.
+            // Without (an older lake): users with enough training items.
+            let by_policy = listed.map(|_| by_model(als));
             let min = reviewlake_ml::recommend::ColdStartParams::default().min_ratings;
             if let Some(u) = als.model.users.index(&key.to_string())
-                && als.model.rated.of(u).len() >= min
+                && by_policy.unwrap_or_else(|| als.model.rated.of(u).len() >= min)
             {
                 in_model = true;
-                let unfiltered = f.state.is_none()
-                    && f.city.is_none()
-                    && f.category.is_none()
-                    && f.source.is_none()
-                    && f.min_rating.is_none()
-                    && f.name.is_none();
                 let accept = |b: u32| unfiltered || self.matches(b, f);
-                for (b, score) in als.top(u, n, reviewed, &accept) {
+                let among = self.filter_index.narrowest(
+                    f.state.as_deref(),
+                    f.city.as_deref(),
+                    f.category.as_deref(),
+                );
+                let top = match among {
+                    Some(among) => als.top_among(u, n, among, reviewed, &accept),
+                    None => als.top(u, n, reviewed, &accept),
+                };
+                for (b, score) in top {
                     items.push(RecommendedItem {
                         business: b,
                         score: f64::from(score),
                         cold_start: false,
+                        model: als.kind.clone(),
                     });
                 }
             }
         }
         if items.len() < n {
+            let cold: Arc<str> = Arc::from(crate::lists::COLD_START_MODEL);
             for &(b, score) in &self.cold {
                 if items.len() >= n {
                     break;
@@ -435,6 +550,7 @@ impl LoadedSnapshot {
                         business: b,
                         score,
                         cold_start: true,
+                        model: cold.clone(),
                     });
                 }
             }
@@ -443,8 +559,15 @@ impl LoadedSnapshot {
             user_key,
             reviewed: reviewed.len(),
             in_model,
+            segment,
+            precomputed: false,
             items,
         }
+    }
+
+    /// The kind of the current `als` model (`biased` or `als`), if one was loaded.
+    pub fn als_kind(&self) -> Option<&str> {
+        self.als.as_ref().map(|a| a.kind.as_ref())
     }
 
     /// The current `als` model, if one was loaded.
@@ -645,3 +768,89 @@ pub(crate) fn finite(v: Option<f64>) -> Option<f64> {
 /// What [`Snapshot::similar`] found: the method (`table`, `model` or `none`), the model
 /// behind it, and `(business index, rank, score)` rows.
 pub type SimilarOutcome = (&'static str, Option<ModelRef>, Vec<(u32, i32, f64)>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reviewlake_ml::recommend::{Als, AlsParams, Interactions};
+
+    /// A small model over businesses 0..12 (business = item id), business 5 closed.
+    fn serving() -> AlsServing {
+        let mut t = Interactions::new();
+        for u in 0..6u32 {
+            for i in 0..12u32 {
+                if (u * 7 + i * 3) % 4 != 0 {
+                    t.push(&format!("u{u}"), &i.to_string(), ((u + i) % 5 + 1) as f32)
+                        .unwrap();
+                }
+            }
+        }
+        let model = Als::new(AlsParams {
+            rank: 3,
+            iterations: 5,
+            reg: 0.1,
+            seed: 1,
+        })
+        .fit(&t)
+        .unwrap();
+        let items = model.items.len();
+        let item_business: Vec<Option<u32>> = (0..items as u32)
+            .map(|i| model.items.id(i).and_then(|id| id.parse().ok()))
+            .collect();
+        let mut business_item = vec![u32::MAX; 12];
+        for (i, b) in item_business.iter().enumerate() {
+            if let Some(b) = b {
+                business_item[*b as usize] = i as u32;
+            }
+        }
+        let item_open = item_business.iter().map(|b| *b != Some(5)).collect();
+        let rank = model.item_factors.ncols();
+        let mut item_factors_t = vec![0f32; items * rank];
+        for (i, row) in model.item_factors.rows().into_iter().enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                item_factors_t[k * items + i] = v;
+            }
+        }
+        AlsServing {
+            model_ref: ModelRef {
+                name: "als".into(),
+                version: 1,
+            },
+            kind: Arc::from("als"),
+            model,
+            item_factors_t,
+            item_business,
+            business_item,
+            item_open,
+        }
+    }
+
+    #[test]
+    fn scoring_a_filters_businesses_equals_scoring_every_item_then_filtering() {
+        let s = serving();
+        let among: Vec<u32> = vec![0, 2, 3, 5, 7, 8, 11];
+        let reviewed = [3u32];
+        let mut compared = 0;
+        for u in 0..6 {
+            let u = s.model.users.index(&format!("u{u}")).unwrap();
+            for n in [1, 3, 10] {
+                let want = s.top(u, n, &reviewed, &|b| among.contains(&b));
+                let got = s.top_among(u, n, &among, &reviewed, &|_| true);
+                assert_eq!(got, want, "user {u}, n {n}");
+                // Never closed (5), reviewed (3) or a training item of the user.
+                for (b, _) in &got {
+                    assert!(*b != 5 && *b != 3);
+                    let i = s.item_of(*b).unwrap();
+                    assert!(!s.model.rated.of(u).contains(&i));
+                }
+                compared += got.len();
+            }
+        }
+        assert!(compared > 0);
+        // An accept function still applies; an empty index gives nothing.
+        let u = s.model.users.index("u0").unwrap();
+        let even = s.top_among(u, 10, &among, &[], &|b| b % 2 == 0);
+        assert!(even.iter().all(|(b, _)| b % 2 == 0));
+        assert!(s.top_among(u, 10, &[], &[], &|_| true).is_empty());
+    }
+}

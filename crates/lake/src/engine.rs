@@ -252,7 +252,7 @@ impl QueryEngine {
     /// A new context on this engine's runtime (shared pool), with the lake's types
     /// (plain `Utf8` strings rather than string views).
     pub fn context(&self) -> Result<SessionContext> {
-        let mut cfg = self.config();
+        let cfg = self.config();
         #[cfg(feature = "ballista")]
         if let Some(s) = &self.scheduler {
             use ballista_core::extension::{SessionConfigExt, SessionStateExt};
@@ -261,7 +261,7 @@ impl QueryEngine {
             // result cannot be recorded ("Can't find active stage to update stage
             // outputs") and the job stays running forever. The static planner re-runs
             // the lost tasks and finishes.
-            cfg = cfg
+            let cfg = cfg
                 .upgrade_for_ballista()
                 .with_ballista_adaptive_query_planner(false);
             let state = datafusion::execution::SessionStateBuilder::new()

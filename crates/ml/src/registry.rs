@@ -155,8 +155,8 @@ impl Registry {
 
     /// Stores `model`'s artifact as the next version of its name and registers it; it
     /// becomes current when it beats [`NewModel::baseline`] (if given) and there is no
-    /// current version, it beats the current one on the primary metric, or `force` is
-    /// set. A version no better than its best baseline is never current. Returns the new
+    /// current version, it beats the current one on the primary metric (or the current
+    /// one was measured on another metric), or `force` is set. A version no better than its best baseline is never current. Returns the new
     /// record.
     pub async fn add(&mut self, lake: &Lake, model: NewModel, force: bool) -> Result<ModelRecord> {
         let version = self
@@ -198,7 +198,10 @@ impl Registry {
             && (force
                 || match self.current(&rec.name) {
                     None => true,
-                    Some(cur) => rec.beats(cur),
+                    // A current version measured on another metric (from before
+                    // the metric changed) cannot be compared: the new one, better
+                    // than its baselines, replaces it.
+                    Some(cur) => cur.primary_metric != rec.primary_metric || rec.beats(cur),
                 });
         let folder = rec.artifact();
         lake.put_artifact(

@@ -36,10 +36,11 @@ use serde::Serialize;
 
 use crate::recommend::{
     AlsParams, BiasBaseline, BiasParams, BiasedParams, Candidate, CatalogItem, ColdStartParams,
-    FactorModel, GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions, Popularity,
-    PopularityKind, RankingOptions, Rating, RatingModel, SegmentMetrics, SplitStrategy, TestSet,
-    catalog_cold_start, choose_policy, evaluate_ranking, evaluate_ratings, evaluate_segments,
-    latest_months_cutoff, split, tune_rating_model,
+    FactorModel, GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions, PolicyScore,
+    Popularity, PopularityKind, Ranker, RankingOptions, Rating, RatingModel, Scored,
+    SegmentMetrics, SplitStrategy, TestSet, UserItems, catalog_cold_start, choose_policy,
+    evaluate_ranking, evaluate_ratings, evaluate_segments, latest_months_cutoff, policy_score,
+    segment_of, split, tune_rating_model,
 };
 use crate::registry::{ModelRecord, NewModel, Registry};
 use crate::tuning::{Search, SearchSpace, Trial};
@@ -108,8 +109,6 @@ pub struct TrainOptions {
     pub sentiment_weight: f64,
     /// Recommendations per user.
     pub top_n: usize,
-    /// Users with fewer training ratings get cold-start recommendations.
-    pub cold_start_min_ratings: usize,
     /// The shared category (cuisine) a new branch would serve: competition in site
     /// selection counts the restaurants of this category. Default `mexican`.
     pub site_category: String,
@@ -137,7 +136,6 @@ impl Default for TrainOptions {
             implicit: ImplicitParams::default(),
             sentiment_weight: 0.0,
             top_n: 10,
-            cold_start_min_ratings: 3,
             site_category: "mexican".into(),
             reporter: Reporter::none(),
         }
@@ -371,7 +369,12 @@ async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
     let mut out = Vec::new();
     let label = format!("features/{}", ft::REVIEW_FEATURES);
     for b in ctx
-        .rows("SELECT user_key, business_key, stars, compound, review_ts FROM review_features")
+        .rows(
+            // A fixed order: the same ratings get the same indices (and the same
+            // random start) in every run, whatever the files' read order.
+            "SELECT user_key, business_key, stars, compound, review_ts FROM review_features \
+             ORDER BY user_key, business_key, review_ts, stars, compound",
+        )
         .await?
     {
         let c = Columns::new(&b, &label);
@@ -451,7 +454,7 @@ async fn load_signals(ctx: &Ctx<'_>, ratings: &[Rating]) -> Result<Vec<Rating>> 
     }
     if ctx.session.has_table(wh::FACT_TIP) {
         for b in ctx
-            .rows("SELECT user_key, business_key FROM fact_tip")
+            .rows("SELECT user_key, business_key FROM fact_tip ORDER BY user_key, business_key")
             .await?
         {
             let c = Columns::new(&b, wh::FACT_TIP);
@@ -588,6 +591,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         None => None,
     };
     let policy = choose_policy(&time_segments, &segments);
+    let score = policy_score(&policy, &time_segments, &segments);
     let policy_json: serde_json::Map<String, serde_json::Value> = policy
         .iter()
         .map(|(seg, (cand, which))| {
@@ -629,10 +633,13 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
                 crate::recommend::MIN_POLICY_USERS
             ),
             "by_segment": policy_json,
+            "ndcg_at_10": score.as_ref().map(|s| f(s.ndcg)),
+            "ranking_users": score.as_ref().map(|s| s.users),
+            "baselines_ndcg_at_10": score.as_ref().map(|s| s.baselines.iter().map(|(k, v)| (k.clone(), f(*v))).collect::<serde_json::Map<_, _>>()),
         },
     });
     ctx.report.summary.push(format!(
-        "als ({} {}): RMSE {:.4} (bias baseline {:.4}, global mean {:.4}); NDCG@10 {:.4} (popularity {:.4}, by state {:.4}); policy {}",
+        "als ({} {}): RMSE {:.4} (bias baseline {:.4}, global mean {:.4}); NDCG@10 {:.4} (popularity {:.4}, by state {:.4}); policy NDCG@10 {} (best baseline {}): {}",
         chosen.name(),
         chosen.params_json(),
         rm.rmse,
@@ -641,6 +648,13 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         km.ndcg,
         pm.ndcg,
         psm.ndcg,
+        score
+            .as_ref()
+            .map_or("n/a".into(), |s| format!("{:.4}", s.ndcg)),
+        score
+            .as_ref()
+            .and_then(PolicyScore::best_baseline)
+            .map_or("n/a".into(), |b| format!("{b:.4}")),
         policy
             .iter()
             .map(|(s, (c, _))| format!("{s}: {c}"))
@@ -660,20 +674,29 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             "user_key / business_key as decimal strings".into(),
         );
     }
-    // A model no better than the best rating baseline is never served.
-    let best_baseline = [gm.rmse, bm.rmse]
-        .into_iter()
-        .filter(|v| v.is_finite())
-        .reduce(f64::min);
+    // What is promoted is the serving policy (the model with the baselines that serve
+    // the segments it does not win), on its held-out NDCG@10; a policy no better than
+    // the best baseline serving everyone is never current.
     let rec = ctx
         .register(NewModel {
             name: "als".into(),
             params: params_json,
-            metrics,
-            primary: ("rmse".into(), rm.rmse.is_finite().then_some(rm.rmse), false),
+            metrics: metrics.clone(),
+            primary: (
+                POLICY_METRIC.into(),
+                score.as_ref().map(|s| s.ndcg).filter(|v| v.is_finite()),
+                true,
+            ),
             artifact: Bytes::from(full.to_json()?),
             snapshot_id: ctx.snapshot_id,
-            baseline: best_baseline,
+            // Without a policy score there is nothing to beat the baselines with: the
+            // missing value never beats this.
+            baseline: Some(
+                score
+                    .as_ref()
+                    .and_then(PolicyScore::best_baseline)
+                    .unwrap_or(0.0),
+            ),
         })
         .await?;
 
@@ -733,10 +756,11 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     })
     .await?;
 
-    // Predictions from the current explicit model (this one, or the kept better one).
+    // Predictions by the current version's serving policy (this one, or the kept better
+    // one).
     ctx.step("recommendations for every user");
-    // With no current version (none ever beat its baselines) every user gets the
-    // cold-start ranking, `model_version` 0.
+    // With no current version (no policy ever beat its baselines) every segment is
+    // served as this run's policy says, by baselines only, `model_version` 0.
     let served: Option<(ModelRecord, FactorModel)> = if rec.current {
         Some((rec, full))
     } else {
@@ -744,13 +768,131 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             Some((r, bytes)) => Some((r, FactorModel::from_json(&bytes)?)),
             None => {
                 ctx.report.summary.push(
-                    "als: no version beats the baselines: recommendations are the cold-start ranking for every user".into(),
+                    "als: no policy beats the baselines: every segment is served by its best baseline".into(),
                 );
                 None
             }
         }
     };
-    write_recommendations(ctx, &catalog, &ratings, served.as_ref()).await
+    let (policy_of, served_name) = match &served {
+        Some((r, _)) => (
+            policy_from_metrics(&r.metrics),
+            r.metrics["model"]
+                .as_str()
+                .unwrap_or(chosen.name())
+                .to_string(),
+        ),
+        None => (policy_from_metrics(&metrics), chosen.name().to_string()),
+    };
+    let fits = ServingFits {
+        served_name,
+        biased: match chosen {
+            RatingModel::Biased(p) => p,
+            RatingModel::Plain(p) => BiasedParams {
+                rank: p.rank,
+                iterations: p.iterations,
+                seed: p.seed,
+                ..BiasedParams::default()
+            },
+        },
+        plain: plain_params,
+        implicit: opts.implicit,
+    };
+    write_recommendations(ctx, &catalog, &ratings, served.as_ref(), &policy_of, &fits).await
+}
+
+/// The registry's primary metric of `als`: the serving policy's NDCG@10 on held-out data
+/// (see [`crate::recommend::policy_score`]).
+pub const POLICY_METRIC: &str = "policy_ndcg_at_10";
+
+/// Segment → serving candidate, from a version's `metrics_json` (empty for a version
+/// from before serving policies: its model serves everyone).
+fn policy_from_metrics(metrics: &serde_json::Value) -> BTreeMap<String, String> {
+    metrics["policy"]["by_segment"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(seg, v)| Some((seg.clone(), v["candidate"].as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A recommendation list as (business_key, score), best first.
+type KeyedList = Vec<(i64, f64)>;
+
+/// The `segment` of users without a rating (cold start).
+pub const COLD_SEGMENT: &str = "0";
+/// The `model` of rows from the cold-start ranking.
+pub const COLD_START_MODEL: &str = "cold_start";
+
+/// The top `n` of `users` (indices of `all`) by policy candidate `cand`, fitted on every
+/// rating in `all`'s index space, excluding each user's rated items; `None` for a name
+/// this stage cannot serve (its users get the cold-start ranking).
+#[allow(clippy::too_many_arguments)]
+fn rank_candidate(
+    cand: &str,
+    ctx: &Ctx<'_>,
+    catalog: &Catalog,
+    ratings: &[Rating],
+    all: &Interactions,
+    fits: &ServingFits,
+    users: &[u32],
+    n: usize,
+    exclude: &UserItems,
+) -> Result<Option<Vec<Vec<Scored>>>> {
+    ctx.step(&format!("recommendations: fitting {cand} on every rating"));
+    let out = match cand {
+        "bias_baseline" => {
+            BiasBaseline::fit(all, BiasParams::default()).top_n_batch(users, n, exclude)
+        }
+        "popularity" => {
+            Popularity::fit(all, PopularityKind::MostRated).top_n_batch(users, n, exclude)
+        }
+        "popularity_by_state" => {
+            state_popularity(catalog, ratings, all).top_n_batch(users, n, exclude)
+        }
+        "biased" => RatingModel::Biased(fits.biased)
+            .fit(all)?
+            .top_n_batch(users, n, exclude),
+        "als" => RatingModel::Plain(fits.plain)
+            .fit(all)?
+            .top_n_batch(users, n, exclude),
+        "implicit_als" => {
+            // As evaluated: every rating a signal of 1, in the same order (same indices).
+            let signals: Vec<Rating> = ratings
+                .iter()
+                .map(|r| Rating {
+                    rating: 1.0,
+                    ..r.clone()
+                })
+                .collect();
+            let signals = Interactions::from_ratings(&signals)?;
+            if signals.users() != all.users() || signals.items() != all.items() {
+                return Ok(None);
+            }
+            ImplicitAls::new(fits.implicit)
+                .fit(&signals)?
+                .top_n_batch(users, n, exclude)
+        }
+        other => {
+            tracing::warn!(
+                candidate = other,
+                "no way to serve this candidate: cold start"
+            );
+            return Ok(None);
+        }
+    };
+    Ok(Some(out))
+}
+
+/// What serving needs to fit a policy's candidates on every rating.
+struct ServingFits {
+    /// The served model's name (`biased` or `als`).
+    served_name: String,
+    biased: BiasedParams,
+    plain: AlsParams,
+    implicit: ImplicitParams,
 }
 
 /// Popularity within each user's home state (the state they reviewed most in `rows`).
@@ -862,6 +1004,8 @@ async fn write_recommendations(
     catalog: &Catalog,
     ratings: &[Rating],
     served: Option<&(ModelRecord, FactorModel)>,
+    policy: &BTreeMap<String, String>,
+    fits: &ServingFits,
 ) -> Result<()> {
     let n = ctx.opts.top_n.max(1);
     let version = served.map_or(0, |(r, _)| r.version);
@@ -873,6 +1017,70 @@ async fn write_recommendations(
             &no_model
         }
     };
+    // Every rating, indexed: the segment of each user and the baselines' index space.
+    let all = Interactions::from_ratings(ratings)?;
+    let by_user = all.by_user();
+    let all_items = all.user_items();
+    let segment = |u: Option<u32>| -> &'static str {
+        u.and_then(|u| segment_of(by_user.row(u as usize).0.len()))
+            .unwrap_or(COLD_SEGMENT)
+    };
+    // Who is served by what: the policy's candidate of the user's segment (a version
+    // from before policies: its model for everyone).
+    let candidate_of = |seg: &str| -> Option<&str> {
+        if seg == COLD_SEGMENT {
+            return None;
+        }
+        if policy.is_empty() {
+            return Some(fits.served_name.as_str());
+        }
+        policy.get(seg).map(String::as_str)
+    };
+    let mut groups: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for u in 0..all.users().len() as u32 {
+        if let Some(c) = candidate_of(segment(Some(u))) {
+            groups.entry(c).or_default().push(u);
+        }
+    }
+    // Each candidate's lists for its users: (user index in `all`, items as keys).
+    let mut lists: HashMap<u32, (&str, KeyedList)> = HashMap::new();
+    for (cand, users) in &groups {
+        let keyed = |items: &crate::recommend::IdMap, l: Vec<Scored>| -> KeyedList {
+            l.into_iter()
+                .filter_map(|s| {
+                    let key: i64 = items.id(s.item)?.parse().ok()?;
+                    s.score.is_finite().then_some((key, f64::from(s.score)))
+                })
+                .collect()
+        };
+        if *cand == fits.served_name {
+            // The served version's own factors (and index space); users it does not
+            // know get the cold-start ranking.
+            if served.is_none() {
+                continue;
+            }
+            let (known, idx): (Vec<u32>, Vec<u32>) = users
+                .iter()
+                .filter_map(|&u| {
+                    let id = all.users().id(u)?;
+                    Some((u, model.users.index(id)?))
+                })
+                .unzip();
+            let out = model.top_n_batch(&idx, n, &model.rated);
+            for (u, l) in known.into_iter().zip(out) {
+                lists.insert(u, (cand, keyed(&model.items, l)));
+            }
+            continue;
+        }
+        let ranked = rank_candidate(
+            cand, ctx, catalog, ratings, &all, fits, users, n, &all_items,
+        )?;
+        let Some(out) = ranked else { continue };
+        for (&u, l) in users.iter().zip(out) {
+            lists.insert(u, (cand, keyed(all.items(), l)));
+        }
+    }
+
     // What every user reviewed (never recommended back) and their most reviewed state.
     let mut seen_by: HashMap<&str, HashSet<i64>> = HashMap::new();
     for r in ratings {
@@ -882,30 +1090,26 @@ async fn write_recommendations(
     }
     let user_state = catalog.home_states(ratings);
     let empty = HashSet::new();
-    let model_topn = model.recommend_all(n);
     let (mut uk, mut bk, mut rank, mut score, mut cs) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut by_model, mut by_segment) = (Vec::new(), Vec::new());
+    let mut served_count: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for &user in &catalog.users {
         let id = user.to_string();
         let seen = seen_by.get(id.as_str()).unwrap_or(&empty);
-        let in_model = model.users.index(&id);
-        let warm =
-            in_model.is_some_and(|u| model.rated.of(u).len() >= ctx.opts.cold_start_min_ratings);
-        let mut items: Vec<(i64, f64, bool)> = Vec::with_capacity(n);
-        if let (true, Some(u)) = (warm, in_model) {
+        let u = all.users().index(&id);
+        let seg = segment(u);
+        let mut items: Vec<(i64, f64, &str)> = Vec::with_capacity(n);
+        if let Some((cand, l)) = u.and_then(|u| lists.get(&u)) {
             items.extend(
-                model_topn
-                    .get(u as usize)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| {
-                        let key: i64 = model.items.id(s.item)?.parse().ok()?;
-                        (!seen.contains(&key)).then_some((key, f64::from(s.score), false))
-                    }),
+                l.iter()
+                    .filter(|(k, _)| !seen.contains(k))
+                    .take(n)
+                    .map(|&(k, sc)| (k, sc, *cand)),
             );
         }
         if items.len() < n {
-            // Cold start (or a model list too short): popular, well-rated places of the
+            // Cold start (or a list too short): popular, well-rated places of the
             // user's state first, then of anywhere; flagged.
             let state = user_state.get(id.as_str()).map(String::as_str);
             let mut have: HashSet<i64> = items.iter().map(|i| i.0).collect();
@@ -922,18 +1126,31 @@ async fn write_recommendations(
                         continue;
                     }
                     have.insert(k);
-                    items.push((k, sc, true));
+                    items.push((k, sc, COLD_START_MODEL));
                 }
             }
+        }
+        if let Some(first) = items.first() {
+            *served_count.entry((seg, first.2)).or_default() += 1;
         }
         for (r, (b, s, c)) in items.into_iter().enumerate() {
             uk.push(user);
             bk.push(b);
             rank.push(r as i32 + 1);
             score.push(s);
-            cs.push(c);
+            cs.push(c == COLD_START_MODEL);
+            by_model.push(c);
+            by_segment.push(seg);
         }
     }
+    ctx.report.summary.push(format!(
+        "recommendations (policy of als v{version}): {}",
+        served_count
+            .iter()
+            .map(|((seg, c), k)| format!("segment {seg}: {c} for {k} users"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ));
     let rows = uk.len();
     let batch = RecordBatch::try_new(
         m::recommendations(),
@@ -944,6 +1161,8 @@ async fn write_recommendations(
             Arc::new(Float64Array::from(score)),
             Arc::new(BooleanArray::from(cs)),
             Arc::new(Int64Array::from(vec![version; rows])),
+            Arc::new(StringArray::from(by_model)),
+            Arc::new(StringArray::from(by_segment)),
         ],
     )?;
     ctx.write(m::RECOMMENDATIONS, m::recommendations(), vec![batch])

@@ -61,6 +61,36 @@ async fn a_model_worse_than_its_best_baseline_is_never_current() {
         .await
         .unwrap();
     assert!(v6.current);
+    // The serving policy's NDCG@10 (higher is better) replaces a current version
+    // measured on RMSE, but only when it beats its best baseline ...
+    let policy = |ndcg: Option<f64>, baseline: f64| NewModel {
+        primary: ("policy_ndcg_at_10".into(), ndcg, true),
+        baseline: Some(baseline),
+        ..model("als", None, None)
+    };
+    let p1 = reg
+        .add(&lake, policy(Some(0.05), 0.05), false)
+        .await
+        .unwrap();
+    assert!(!p1.current, "equal to its best baseline: {p1:?}");
+    assert_eq!(reg.current("als").map(|r| r.version), Some(v6.version));
+    let p2 = reg
+        .add(&lake, policy(Some(0.07), 0.05), false)
+        .await
+        .unwrap();
+    assert!(p2.current, "{p2:?}");
+    // ... and from then on a policy must beat the current one.
+    let p3 = reg
+        .add(&lake, policy(Some(0.06), 0.02), false)
+        .await
+        .unwrap();
+    assert!(!p3.current);
+    let p4 = reg
+        .add(&lake, policy(Some(0.08), 0.02), false)
+        .await
+        .unwrap();
+    assert!(p4.current);
+    assert_eq!(reg.current("als").map(|r| r.version), Some(p4.version));
     // A model without baselines follows the old rule.
     let s1 = reg
         .add(&lake, model("sites", Some(0.5), None), false)
@@ -80,7 +110,7 @@ async fn a_model_worse_than_its_best_baseline_is_never_current() {
     assert_eq!(
         current,
         vec![
-            ("als".to_string(), v6.version),
+            ("als".to_string(), p4.version),
             ("sites".to_string(), s1.version)
         ]
     );

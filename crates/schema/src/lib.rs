@@ -28,7 +28,7 @@
 //! let ds = RawDataset::from_table_name("google_review").unwrap();
 //! let schema = ds.raw_table_schema();
 //! assert!(schema.field_with_name("user_id").is_ok());
-//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "3");
+//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "4");
 //! assert_eq!(schema.fields().last().unwrap().name(), "_rescued_data");
 //! ```
 
@@ -59,7 +59,10 @@ pub use arrow_schema::{DataType, Field, Schema, SchemaRef};
 ///   version 1 is migrated in place by the next ingest (the column is added, old rows
 ///   read it as null).
 /// - 3: `features/kpi` gains `partial` (the features stage rewrites it).
-pub const SCHEMA_VERSION: u32 = 3;
+/// - 4: `models/recommendations` gains `model` (the candidate of the serving policy
+///   that produced the row, or `cold_start`) and `segment` (the user's segment by number
+///   of ratings); the ml stage rewrites it.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Metadata key under which a schema records [`SCHEMA_VERSION`].
 pub const SCHEMA_VERSION_KEY: &str = "reviewlake.schema_version";

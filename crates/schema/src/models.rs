@@ -65,6 +65,9 @@ pub mod col {
     pub const SCORE: &str = "score";
     /// Boolean: cold-start recommendation (popular places, not the user's factors).
     pub const COLD_START: &str = "cold_start";
+    /// Utf8: the user segment by number of training ratings (`0`, `1`, `2-4`, `5-9`,
+    /// `10+`).
+    pub const SEGMENT: &str = "segment";
     /// Int64: the business a similarity row points to.
     pub const SIMILAR_BUSINESS_KEY: &str = "similar_business_key";
     /// Utf8: tuning model family.
@@ -179,6 +182,8 @@ pub fn recommendations() -> SchemaRef {
             f(col::SCORE, DataType::Float64, false),
             f(col::COLD_START, DataType::Boolean, false),
             f(col::MODEL_VERSION, DataType::Int64, false),
+            f(col::MODEL, DataType::Utf8, false),
+            f(col::SEGMENT, DataType::Utf8, false),
         ],
         Some(RECOMMENDATIONS),
     )

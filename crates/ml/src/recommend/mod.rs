@@ -82,8 +82,8 @@ pub use metrics::{
 };
 pub use model::{FactorModel, ModelKind};
 pub use segments::{
-    Candidate, MIN_POLICY_USERS, SEGMENTS, Segment, SegmentMetrics, choose_policy,
-    evaluate_segments, segment_of,
+    BASELINES, Candidate, MIN_POLICY_USERS, PolicyScore, SEGMENTS, Segment, SegmentMetrics,
+    choose_policy, evaluate_segments, policy_score, segment_of,
 };
 pub use select::{RatingModel, Tuned, tune_rating_model};
 pub use split::{Rating, Split, SplitStrategy, latest_months_cutoff, split};

@@ -270,6 +270,77 @@ pub fn choose_policy(
     out
 }
 
+/// The naive candidates a serving policy must beat: popularity overall and by state, and
+/// the bias baseline (the global mean does not rank).
+pub const BASELINES: [&str; 3] = TIE_ORDER;
+
+/// A serving policy's score on held-out data: per segment, the NDCG@k of the candidate
+/// that serves it on the split that chose it, averaged over the segments weighted by
+/// their users with held-out positives; and the same average for each baseline serving
+/// every segment alone (same splits, same weights).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyScore {
+    /// The policy's weighted NDCG@k.
+    pub ndcg: f64,
+    /// Users behind it (the weights' sum).
+    pub users: usize,
+    /// Each baseline's weighted NDCG@k over the same segments.
+    pub baselines: BTreeMap<String, f64>,
+}
+
+impl PolicyScore {
+    /// The best baseline's weighted NDCG@k (`None` without a measured baseline).
+    pub fn best_baseline(&self) -> Option<f64> {
+        self.baselines.values().copied().reduce(f64::max)
+    }
+}
+
+/// Scores `policy` (from [`choose_policy`] over the same `primary` and `fallback`
+/// tables). `None` when no segment of the policy has users with held-out positives.
+pub fn policy_score(
+    policy: &BTreeMap<String, (String, &'static str)>,
+    primary: &[SegmentMetrics],
+    fallback: &[SegmentMetrics],
+) -> Option<PolicyScore> {
+    let (mut sum, mut users) = (0.0, 0usize);
+    let mut base: BTreeMap<String, f64> = BTreeMap::new();
+    for (seg, (cand, which)) in policy {
+        let rows = if *which == "primary" {
+            primary
+        } else {
+            fallback
+        };
+        let ndcg = |name: &str| {
+            rows.iter()
+                .find(|r| r.segment == *seg && r.candidate == name)
+                .and_then(|r| {
+                    r.ndcg
+                        .filter(|v| v.is_finite())
+                        .map(|v| (v, r.ranking_users))
+                })
+        };
+        let Some((v, n)) = ndcg(cand) else { continue };
+        if n == 0 {
+            continue;
+        }
+        sum += v * n as f64;
+        users += n;
+        for b in BASELINES {
+            // A baseline that could not rank the segment scores 0 there.
+            let bv = ndcg(b).map_or(0.0, |(x, _)| x);
+            *base.entry(b.to_string()).or_default() += bv * n as f64;
+        }
+    }
+    (users > 0).then(|| PolicyScore {
+        ndcg: sum / users as f64,
+        users,
+        baselines: base
+            .into_iter()
+            .map(|(k, v)| (k, v / users as f64))
+            .collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +389,25 @@ mod tests {
         assert_eq!(segment_of(4), Some("2-4"));
         assert_eq!(segment_of(9), Some("5-9"));
         assert_eq!(segment_of(250), Some("10+"));
+
+        // Scored over the segments it serves, weighted by users: "1" (biased 0.10, 50
+        // users, popularity 0.08 there), "2-4" (popularity 0.05, 300 users, on the random
+        // split) and "5-9" (0.0, 40 users).
+        let s = policy_score(&p, &time, &random).unwrap();
+        assert_eq!(s.users, 390);
+        let want = (0.10 * 50.0 + 0.05 * 300.0) / 390.0;
+        assert!((s.ndcg - want).abs() < 1e-12, "{s:?}");
+        let pop = (0.08 * 50.0 + 0.05 * 300.0) / 390.0;
+        assert!((s.baselines["popularity"] - pop).abs() < 1e-12, "{s:?}");
+        // popularity_by_state is measured only on "5-9" (0.0): 0 elsewhere.
+        assert_eq!(s.baselines["popularity_by_state"], 0.0);
+        assert!((s.best_baseline().unwrap() - pop).abs() < 1e-12);
+        assert!(s.ndcg > s.best_baseline().unwrap());
+        // A policy of baselines only equals its best baseline: it does not beat it.
+        let only_pop: BTreeMap<String, (String, &'static str)> =
+            [("2-4".to_string(), ("popularity".to_string(), "fallback"))].into();
+        let s = policy_score(&only_pop, &time, &random).unwrap();
+        assert_eq!(s.ndcg, s.best_baseline().unwrap());
+        assert!(policy_score(&BTreeMap::new(), &time, &random).is_none());
     }
 }
