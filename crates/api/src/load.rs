@@ -885,8 +885,16 @@ impl LoadedSnapshot {
             als_model: als.as_ref().map(|a| a.model_ref.clone()),
             data_through: data_through.map(|d| d.to_string()),
         };
+        // Every business's JSON, serialized once per snapshot (recommendation answers
+        // are assembled from it).
+        let business_json = businesses
+            .iter()
+            .map(|b| serde_json::to_string(b).map(String::into_boxed_str))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::Data(format!("serialising a business: {e}")))?;
         Ok(LoadedSnapshot {
             info,
+            business_json,
             businesses,
             by_key,
             by_native,

@@ -281,7 +281,7 @@ async fn recommendations(
     State(svc): State<Service>,
     ApiPath((source, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<RecommendQuery>,
-) -> Result<Json<Recommendations>> {
+) -> Result<Response> {
     let source = parse_source(&source)?;
     let n = bounded_n(q.n, "n")?;
     let snap = svc.snapshot()?;
@@ -298,32 +298,43 @@ async fn recommendations(
             .iter()
             .any(|i| !i.cold_start && snap.als_kind() == Some(&*i.model))
     });
-    let items = out
-        .items
-        .iter()
-        .enumerate()
-        .map(|(r, it)| RecommendedBusiness {
-            rank: r as i32 + 1,
-            score: it.score,
-            cold_start: it.cold_start,
-            model: it.model.to_string(),
-            business: business_json(&snap, it.business),
-        })
-        .collect();
-    Ok(Json(Recommendations {
-        snapshot_id: snap.id(),
-        user: UserRef {
-            source,
-            id,
-            user_key: out.user_key,
-            reviewed: out.reviewed as i64,
-            in_model: out.in_model,
-            segment: out.segment.as_deref().map(str::to_string),
-        },
-        model,
-        cold_start,
-        items,
-    }))
+    let user = UserRef {
+        source,
+        id,
+        user_key: out.user_key,
+        reviewed: out.reviewed as i64,
+        in_model: out.in_model,
+        segment: out.segment.as_deref().map(str::to_string),
+    };
+    // `Recommendations` as JSON, each business's object copied from the snapshot's
+    // serialization instead of built and serialized per request.
+    let json = |e: serde_json::Error| ApiError::Data(format!("serialising an answer: {e}"));
+    let mut body: Vec<u8> = Vec::with_capacity(256 + out.items.len() * 640);
+    body.extend_from_slice(b"{\"snapshot_id\":");
+    serde_json::to_writer(&mut body, &snap.id()).map_err(json)?;
+    body.extend_from_slice(b",\"user\":");
+    serde_json::to_writer(&mut body, &user).map_err(json)?;
+    body.extend_from_slice(b",\"model\":");
+    serde_json::to_writer(&mut body, &model).map_err(json)?;
+    body.extend_from_slice(b",\"cold_start\":");
+    body.extend_from_slice(if cold_start { b"true" } else { b"false" });
+    body.extend_from_slice(b",\"items\":[");
+    for (r, it) in out.items.iter().enumerate() {
+        if r > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(format!("{{\"rank\":{},\"score\":", r + 1).as_bytes());
+        serde_json::to_writer(&mut body, &it.score).map_err(json)?;
+        body.extend_from_slice(b",\"cold_start\":");
+        body.extend_from_slice(if it.cold_start { b"true" } else { b"false" });
+        body.extend_from_slice(b",\"model\":");
+        serde_json::to_writer(&mut body, &*it.model).map_err(json)?;
+        body.extend_from_slice(b",\"business\":");
+        body.extend_from_slice(snap.business_json(it.business).as_bytes());
+        body.push(b'}');
+    }
+    body.extend_from_slice(b"]}");
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 // ---------------------------------------------------------------- businesses

@@ -240,6 +240,8 @@ pub(crate) struct GrowthRow {
 pub struct LoadedSnapshot {
     pub(crate) info: SnapshotInfo,
     pub(crate) businesses: Vec<Business>,
+    /// `businesses[i]` as JSON, serialized once.
+    pub(crate) business_json: Vec<Box<str>>,
     pub(crate) by_key: HashMap<i64, u32>,
     pub(crate) by_native: [HashMap<Box<str>, u32>; 2],
     /// Lower-cased names, by business index (for the name search).
@@ -347,6 +349,11 @@ impl LoadedSnapshot {
     /// The business at `idx`.
     pub fn business(&self, idx: u32) -> &Business {
         &self.businesses[idx as usize]
+    }
+
+    /// The business at `idx` as JSON (serialized once when the snapshot was loaded).
+    pub fn business_json(&self, idx: u32) -> &str {
+        &self.business_json[idx as usize]
     }
 
     /// The index of business `(source, native id)`.

@@ -185,7 +185,7 @@ impl std::fmt::Display for TrainReport {
                 if r.current {
                     ""
                 } else {
-                    " (did not beat the current version)"
+                    " (not promoted: no better than the current version or than its best baseline)"
                 }
             )?;
         }
