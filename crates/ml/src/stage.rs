@@ -1042,8 +1042,8 @@ async fn write_recommendations(
             groups.entry(c).or_default().push(u);
         }
     }
-    // Each candidate's lists for its users: (user index in `all`, items as keys).
-    let mut lists: HashMap<u32, (&str, KeyedList)> = HashMap::new();
+    // Each user's list (by index in `all`): the candidate and its items as keys.
+    let mut lists: Vec<Option<(&str, KeyedList)>> = vec![None; all.users().len()];
     for (cand, users) in &groups {
         let keyed = |items: &crate::recommend::IdMap, l: Vec<Scored>| -> KeyedList {
             l.into_iter()
@@ -1068,7 +1068,7 @@ async fn write_recommendations(
                 .unzip();
             let out = model.top_n_batch(&idx, n, &model.rated);
             for (u, l) in known.into_iter().zip(out) {
-                lists.insert(u, (cand, keyed(&model.items, l)));
+                lists[u as usize] = Some((cand, keyed(&model.items, l)));
             }
             continue;
         }
@@ -1077,7 +1077,7 @@ async fn write_recommendations(
         )?;
         let Some(out) = ranked else { continue };
         for (&u, l) in users.iter().zip(out) {
-            lists.insert(u, (cand, keyed(all.items(), l)));
+            lists[u as usize] = Some((cand, keyed(all.items(), l)));
         }
     }
 
@@ -1100,7 +1100,7 @@ async fn write_recommendations(
         let u = all.users().index(&id);
         let seg = segment(u);
         let mut items: Vec<(i64, f64, &str)> = Vec::with_capacity(n);
-        if let Some((cand, l)) = u.and_then(|u| lists.get(&u)) {
+        if let Some((cand, l)) = u.and_then(|u| lists[u as usize].as_ref()) {
             items.extend(
                 l.iter()
                     .filter(|(k, _)| !seen.contains(k))
