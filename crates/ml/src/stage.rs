@@ -35,9 +35,9 @@ use reviewlake_schema::{col, features as ft, warehouse as wh};
 use serde::Serialize;
 
 use crate::recommend::{
-    AlsParams, BiasBaseline, BiasParams, BiasedParams, Candidate, CatalogItem, ColdStartParams,
-    FactorModel, GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions, PolicyScore,
-    Popularity, PopularityKind, Ranker, RankingOptions, Rating, RatingModel, Scored,
+    AlsParams, BASELINES, BiasBaseline, BiasParams, BiasedParams, Candidate, CatalogItem,
+    ColdStartParams, FactorModel, GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions,
+    PolicyScore, Popularity, PopularityKind, Ranker, RankingOptions, Rating, RatingModel, Scored,
     SegmentMetrics, SplitStrategy, TestSet, UserItems, catalog_cold_start, choose_policy,
     evaluate_ranking, evaluate_ratings, evaluate_segments, latest_months_cutoff, policy_score,
     segment_of, split, tune_rating_model,
@@ -782,7 +782,13 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
                 .unwrap_or(chosen.name())
                 .to_string(),
         ),
-        None => (policy_from_metrics(&metrics), chosen.name().to_string()),
+        // No version beat its baselines: only the policy's baselines may serve (a
+        // model segment would have made the policy beat them; this is the guard).
+        None => {
+            let mut p = policy_from_metrics(&metrics);
+            p.retain(|_, c| BASELINES.contains(&c.as_str()));
+            (p, chosen.name().to_string())
+        }
     };
     let fits = ServingFits {
         served_name,
