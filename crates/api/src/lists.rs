@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::Array;
 use reviewlake_lake::{Columns, QuerySession};
 use reviewlake_schema::col;
 use reviewlake_schema::models::col as mcol;
@@ -97,7 +96,7 @@ pub(crate) async fn load_lists(
                 account.skip(1, "of businesses not in dim_business");
                 continue;
             };
-            if !score.value(i).is_finite() || user.is_null(i) {
+            if !score.value(i).is_finite() {
                 account.skip(1, "with a score that is not a number");
                 continue;
             }

@@ -794,12 +794,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         served_name,
         biased: match chosen {
             RatingModel::Biased(p) => p,
-            RatingModel::Plain(p) => BiasedParams {
-                rank: p.rank,
-                iterations: p.iterations,
-                seed: p.seed,
-                ..BiasedParams::default()
-            },
+            RatingModel::Plain(p) => biased_like(p),
         },
         plain: plain_params,
         implicit: opts.implicit,
@@ -822,6 +817,37 @@ fn policy_from_metrics(metrics: &serde_json::Value) -> BTreeMap<String, String> 
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The biased model with plain ALS's rank, iterations and seed (default bias λs).
+fn biased_like(p: AlsParams) -> BiasedParams {
+    BiasedParams {
+        rank: p.rank,
+        iterations: p.iterations,
+        seed: p.seed,
+        ..BiasedParams::default()
+    }
+}
+
+/// Implicit ALS on `rows` as signals of 1, in the same order, so its user and item
+/// indices are `train`'s (`train` built from `rows`); `None` if they are not.
+fn implicit_on_ratings(
+    rows: &[Rating],
+    train: &Interactions,
+    params: ImplicitParams,
+) -> Result<Option<FactorModel>> {
+    let signals: Vec<Rating> = rows
+        .iter()
+        .map(|r| Rating {
+            rating: 1.0,
+            ..r.clone()
+        })
+        .collect();
+    let signals = Interactions::from_ratings(&signals)?;
+    if signals.users() != train.users() || signals.items() != train.items() {
+        return Ok(None);
+    }
+    Ok(Some(ImplicitAls::new(params).fit(&signals)?))
 }
 
 /// A recommendation list as (business_key, score), best first.
@@ -864,23 +890,11 @@ fn rank_candidate(
         "als" => RatingModel::Plain(fits.plain)
             .fit(all)?
             .top_n_batch(users, n, exclude),
-        "implicit_als" => {
-            // As evaluated: every rating a signal of 1, in the same order (same indices).
-            let signals: Vec<Rating> = ratings
-                .iter()
-                .map(|r| Rating {
-                    rating: 1.0,
-                    ..r.clone()
-                })
-                .collect();
-            let signals = Interactions::from_ratings(&signals)?;
-            if signals.users() != all.users() || signals.items() != all.items() {
-                return Ok(None);
-            }
-            ImplicitAls::new(fits.implicit)
-                .fit(&signals)?
-                .top_n_batch(users, n, exclude)
-        }
+        // As evaluated: every rating a signal of 1.
+        "implicit_als" => match implicit_on_ratings(ratings, all, fits.implicit)? {
+            Some(m) => m.top_n_batch(users, n, exclude),
+            None => return Ok(None),
+        },
         other => {
             tracing::warn!(
                 candidate = other,
@@ -934,30 +948,14 @@ fn segment_table(
 ) -> Result<Vec<SegmentMetrics>> {
     let other = match served {
         RatingModel::Biased(_) => RatingModel::Plain(plain),
-        RatingModel::Plain(p) => RatingModel::Biased(BiasedParams {
-            rank: p.rank,
-            iterations: p.iterations,
-            seed: p.seed,
-            ..BiasedParams::default()
-        }),
+        RatingModel::Plain(p) => RatingModel::Biased(biased_like(p)),
     };
     let other_model = other.fit(train)?;
     let bias = BiasBaseline::fit(train, BiasParams::default());
     let mean = GlobalMean::fit(train);
     let pop = Popularity::fit(train, PopularityKind::MostRated);
     let pop_state = state_popularity(catalog, rows, train);
-    let signals: Vec<Rating> = rows
-        .iter()
-        .map(|r| Rating {
-            rating: 1.0,
-            ..r.clone()
-        })
-        .collect();
-    let signals = Interactions::from_ratings(&signals)?;
-    // Same ratings, same order: the same user and item indices as `train`.
-    let implicit_model = (signals.users() == train.users() && signals.items() == train.items())
-        .then(|| ImplicitAls::new(implicit).fit(&signals))
-        .transpose()?;
+    let implicit_model = implicit_on_ratings(rows, train, implicit)?;
     let mut candidates = vec![
         Candidate {
             name: served.name(),
