@@ -255,8 +255,8 @@ fn read_train_keeping(path: &Path, mut keep: Option<&mut Vec<Rating>>) -> Result
             .with_context(|| format!("{}: field `rating`", at()))?;
         if let Some(k) = keep.as_deref_mut() {
             k.push(Rating {
-                user: u.to_string(),
-                item: i.to_string(),
+                user: u.into(),
+                item: i.into(),
                 rating: r,
                 timestamp: None,
             });

@@ -238,8 +238,8 @@ fn generated_ratings(reviews: u64) -> Result<Vec<Rating>> {
         let r: YelpReview = serde_json::from_str(text)
             .with_context(|| format!("{} line {}", line.path, line.number))?;
         out.push(Rating {
-            user: format!("y:{}", r.user_id),
-            item: format!("y:{}", r.business_id),
+            user: format!("y:{}", r.user_id).into(),
+            item: format!("y:{}", r.business_id).into(),
             rating: r.stars as f32,
             timestamp: None,
         });
@@ -254,8 +254,8 @@ fn generated_ratings(reviews: u64) -> Result<Vec<Rating>> {
             other => other.to_string(),
         };
         out.push(Rating {
-            user: format!("g:{user}"),
-            item: format!("g:{}", r.gmap_id),
+            user: format!("g:{user}").into(),
+            item: format!("g:{}", r.gmap_id).into(),
             rating: rating as f32,
             timestamp: None,
         });
@@ -298,7 +298,7 @@ fn prepare(reviews: u64, work: &Path) -> Result<PathBuf> {
     )?;
     let rows = |v: &[Rating]| {
         v.iter()
-            .map(|r| (r.user.clone(), r.item.clone(), r.rating))
+            .map(|r| (r.user.to_string(), r.item.to_string(), r.rating))
             .collect::<Vec<_>>()
     };
     write_csv(&dir.join("train.csv"), rows(&s.train).into_iter())?;

@@ -8,7 +8,8 @@ use reviewlake_lake::Lake;
 use reviewlake_ml::{ModelSet, TrainOptions, TrainReport};
 use reviewlake_schema::progress::Reporter;
 
-/// `cargo xtask train [--lake L] [--model als|sites|growth|all] [--force] [--no-tune] [--seed S]`
+/// `cargo xtask train [--lake L] [--model als|sites|growth|all] [--force] [--no-tune] [--seed S]
+/// [--implicit-factors K] [--eval-users N] [--tune-ratings N]`
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// Lake root (folder, s3:// or memory:// URL); it must hold a warehouse and features.
@@ -34,6 +35,17 @@ pub struct TrainArgs {
     /// counts its restaurants (e.g. mexican, italian, cafe).
     #[arg(long, default_value = "mexican")]
     pub site_category: String,
+    /// Latent factors of implicit ALS (the registered `implicit_als` and the
+    /// `implicit_als` candidate of the serving policy); default 100.
+    #[arg(long)]
+    pub implicit_factors: Option<usize>,
+    /// Ranking metrics on at most this many held-out users per split (a seeded sample).
+    #[arg(long)]
+    pub eval_users: Option<usize>,
+    /// Tune the explicit model on a seeded sample of users holding about this many
+    /// training ratings.
+    #[arg(long)]
+    pub tune_ratings: Option<usize>,
     /// Nothing on stdout for a successful run (no progress bars, no summary); errors
     /// still go to stderr.
     #[arg(long)]
@@ -59,6 +71,18 @@ impl TrainArgs {
         };
         o.als.seed = self.seed;
         o.implicit.seed = self.seed;
+        if let Some(k) = self.implicit_factors {
+            anyhow::ensure!(k >= 1, "--implicit-factors must be at least 1");
+            o.implicit.factors = k;
+        }
+        if let Some(n) = self.eval_users {
+            anyhow::ensure!(n >= 1, "--eval-users must be at least 1");
+            o.eval_users = n;
+        }
+        if let Some(n) = self.tune_ratings {
+            anyhow::ensure!(n >= 1, "--tune-ratings must be at least 1");
+            o.tune_ratings = n;
+        }
         Ok(o)
     }
 }

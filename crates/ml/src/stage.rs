@@ -40,7 +40,7 @@ use crate::recommend::{
     PolicyScore, Popularity, PopularityKind, Ranker, RankingOptions, Rating, RatingModel, Scored,
     SegmentMetrics, SplitStrategy, TestSet, UserItems, catalog_cold_start, choose_policy,
     evaluate_ranking, evaluate_ratings, evaluate_segments, latest_months_cutoff, policy_score,
-    segment_of, split, tune_rating_model,
+    sample_users, segment_of, split, tune_rating_model,
 };
 use crate::registry::{ModelRecord, NewModel, Registry};
 use crate::tuning::{Search, SearchSpace, Trial};
@@ -109,6 +109,14 @@ pub struct TrainOptions {
     pub sentiment_weight: f64,
     /// Recommendations per user.
     pub top_n: usize,
+    /// The explicit model is tuned on every training rating of a seeded sample of
+    /// users holding about this many ratings (all of them when there are fewer): the
+    /// grid's folds cost one fit each, on the sample rather than on everything.
+    pub tune_ratings: usize,
+    /// Ranking metrics (the segment tables, the policy) are measured on at most this
+    /// many held-out users per split, a seeded sample: each costs a full scoring of the
+    /// catalogue per candidate.
+    pub eval_users: usize,
     /// The shared category (cuisine) a new branch would serve: competition in site
     /// selection counts the restaurants of this category. Default `mexican`.
     pub site_category: String,
@@ -136,6 +144,8 @@ impl Default for TrainOptions {
             implicit: ImplicitParams::default(),
             sentiment_weight: 0.0,
             top_n: 10,
+            tune_ratings: 500_000,
+            eval_users: 20_000,
             site_category: "mexican".into(),
             reporter: Reporter::none(),
         }
@@ -332,41 +342,80 @@ struct Catalog {
 }
 
 impl Catalog {
-    /// Each rating user's most reviewed state among `ratings` (ties: the smaller state
-    /// code), for the per-state popularity baseline and cold-start lists.
-    fn home_states<'a>(
-        &self,
-        ratings: impl IntoIterator<Item = &'a Rating>,
-    ) -> HashMap<&'a str, String> {
-        let mut counts: HashMap<&'a str, HashMap<&str, usize>> = HashMap::new();
-        for r in ratings {
-            if let Some(s) = r
-                .item
-                .parse::<i64>()
-                .ok()
-                .and_then(|k| self.state_of.get(&k))
-            {
-                *counts
-                    .entry(r.user.as_str())
-                    .or_default()
-                    .entry(s.as_str())
-                    .or_default() += 1;
-            }
-        }
-        counts
-            .into_iter()
-            .filter_map(|(u, m)| {
-                m.into_iter()
-                    .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
-                    .map(|(s, _)| (u, s.to_owned()))
+    /// The state of every item of `train` (by index), `None` when unknown.
+    fn item_states<'c>(&'c self, train: &Interactions) -> Vec<Option<&'c str>> {
+        train
+            .items()
+            .iter()
+            .map(|id| {
+                id.parse::<i64>()
+                    .ok()
+                    .and_then(|k| self.state_of.get(&k))
+                    .map(String::as_str)
             })
             .collect()
+    }
+
+    /// Each user's (index of `train`) most reviewed state among their ratings (ties:
+    /// the smaller state code), for the per-state popularity baseline and cold-start
+    /// lists; `None` when none of their places has a state.
+    fn home_states<'c>(&'c self, train: &Interactions) -> Vec<Option<&'c str>> {
+        let item_state = self.item_states(train);
+        let rows = train.by_user();
+        let mut states: Vec<&str> = Vec::new();
+        (0..rows.rows())
+            .map(|u| {
+                states.clear();
+                states.extend(rows.row(u).0.iter().filter_map(|&i| item_state[i as usize]));
+                states.sort_unstable();
+                // The longest run; the first (smallest code) among equals.
+                let mut best: Option<(&str, usize)> = None;
+                let mut j = 0;
+                while j < states.len() {
+                    let run = states[j..].iter().take_while(|s| **s == states[j]).count();
+                    if best.is_none_or(|(_, n)| run > n) {
+                        best = Some((states[j], run));
+                    }
+                    j += run;
+                }
+                best.map(|(s, _)| s)
+            })
+            .collect()
+    }
+}
+
+/// Shared ids of numeric keys: one allocation per user and per business, whatever
+/// the number of ratings (ratings arrive grouped by user).
+#[derive(Default)]
+struct KeyIds {
+    user: Option<(i64, Arc<str>)>,
+    items: HashMap<i64, Arc<str>>,
+}
+
+impl KeyIds {
+    fn user(&mut self, key: i64) -> Arc<str> {
+        match &self.user {
+            Some((k, id)) if *k == key => id.clone(),
+            _ => {
+                let id: Arc<str> = key.to_string().into();
+                self.user = Some((key, id.clone()));
+                id
+            }
+        }
+    }
+
+    fn item(&mut self, key: i64) -> Arc<str> {
+        self.items
+            .entry(key)
+            .or_insert_with(|| key.to_string().into())
+            .clone()
     }
 }
 
 async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
     let w = ctx.opts.sentiment_weight.clamp(0.0, 1.0);
     let mut out = Vec::new();
+    let mut ids = KeyIds::default();
     let label = format!("features/{}", ft::REVIEW_FEATURES);
     for b in ctx
         .rows(
@@ -393,8 +442,8 @@ async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
                 s
             };
             out.push(Rating {
-                user: u.value(r).to_string(),
-                item: i.value(r).to_string(),
+                user: ids.user(u.value(r)),
+                item: ids.item(i.value(r)),
                 rating: rating as f32,
                 timestamp: Some(ts.value(r).div_euclid(1_000_000)),
             });
@@ -446,12 +495,13 @@ async fn load_catalog(ctx: &Ctx<'_>) -> Result<Catalog> {
     })
 }
 
-/// The (user, business) signals of the implicit model: reviews count 1, tips 0.5.
+/// The (user, business) signals of the implicit model: reviews count 1, tips 0.5, one
+/// row per pair, by user key then business key.
 async fn load_signals(ctx: &Ctx<'_>, ratings: &[Rating]) -> Result<Vec<Rating>> {
-    let mut w: BTreeMap<(String, String), f32> = BTreeMap::new();
-    for r in ratings {
-        *w.entry((r.user.clone(), r.item.clone())).or_default() += 1.0;
-    }
+    let mut pairs: Vec<(i64, i64, f32)> = ratings
+        .iter()
+        .filter_map(|r| Some((r.user.parse().ok()?, r.item.parse().ok()?, 1.0)))
+        .collect();
     if ctx.session.has_table(wh::FACT_TIP) {
         for b in ctx
             .rows("SELECT user_key, business_key FROM fact_tip ORDER BY user_key, business_key")
@@ -459,20 +509,29 @@ async fn load_signals(ctx: &Ctx<'_>, ratings: &[Rating]) -> Result<Vec<Rating>> 
         {
             let c = Columns::new(&b, wh::FACT_TIP);
             let (u, i) = (c.i64(col::USER_KEY)?, c.i64(col::BUSINESS_KEY)?);
-            for r in 0..b.num_rows() {
-                *w.entry((u.value(r).to_string(), i.value(r).to_string()))
-                    .or_default() += 0.5;
-            }
+            pairs.extend((0..b.num_rows()).map(|r| (u.value(r), i.value(r), 0.5)));
         }
     }
-    Ok(w.into_iter()
-        .map(|((user, item), rating)| Rating {
-            user,
-            item,
-            rating,
+    pairs.sort_unstable_by_key(|p| (p.0, p.1));
+    let mut ids = KeyIds::default();
+    let mut out: Vec<Rating> = Vec::new();
+    let mut last = None;
+    for (u, i, w) in pairs {
+        if last == Some((u, i)) {
+            if let Some(r) = out.last_mut() {
+                r.rating += w;
+            }
+            continue;
+        }
+        last = Some((u, i));
+        out.push(Rating {
+            user: ids.user(u),
+            item: ids.item(i),
+            rating: w,
             timestamp: None,
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 fn f(x: f64) -> serde_json::Value {
@@ -504,7 +563,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         },
     )?;
     let train = Interactions::from_ratings(&held.train)?;
-    let test = TestSet::from_ratings(&train, &held.test);
+    let test = TestSet::from_ratings(&train, &held.test).sample_users(opts.eval_users, opts.seed);
 
     // The served explicit model: biased (default) or plain ALS-WR; tuned by 3-fold
     // cross-validation on the training part.
@@ -527,7 +586,10 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
                 .ints("rank", [8, 16])
                 .floats("reg", [0.05, 0.1, 0.2]),
         };
-        let tuned = tune_rating_model(&held.train, base, &space, 3, opts.seed)?;
+        // On a seeded sample of users (whole histories) of about `tune_ratings` ratings.
+        let fraction = opts.tune_ratings as f64 / held.train.len().max(1) as f64;
+        let sample = sample_users(&held.train, fraction, opts.seed);
+        let tuned = tune_rating_model(&sample, base, &space, 3, opts.seed)?;
         chosen = tuned.model;
         ctx.trials.extend(tuned.trials);
     }
@@ -553,12 +615,13 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let pop = Popularity::fit(&train, PopularityKind::MostRated);
     let pm = evaluate_ranking(&pop, &train.user_items(), &test, &rank_opts);
     // Popularity within the user's state.
-    let pop_state = state_popularity(&catalog, &held.train, &train);
+    let pop_state = state_popularity(&catalog, &train);
     let psm = evaluate_ranking(&pop_state, &train.user_items(), &test, &rank_opts);
     // Every candidate on every user segment (random split).
+    let train_ratings = held.train.len();
+    drop(held);
     let segments = segment_table(
         &catalog,
-        &held.train,
         &train,
         &test,
         (chosen, &model),
@@ -572,11 +635,11 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         Some(cutoff) => {
             let t = split(&ratings, &SplitStrategy::Time { cutoff })?;
             let tr = Interactions::from_ratings(&t.train)?;
-            let te = TestSet::from_ratings(&tr, &t.test);
+            let te = TestSet::from_ratings(&tr, &t.test).sample_users(opts.eval_users, opts.seed);
+            drop(t);
             let tm = chosen.fit(&tr)?;
             time_segments = segment_table(
                 &catalog,
-                &t.train,
                 &tr,
                 &te,
                 (chosen, &tm),
@@ -607,7 +670,9 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let metrics = serde_json::json!({
         "model": chosen.name(),
         "split": "random 20 % of ratings (seeded)",
-        "train_ratings": held.train.len(),
+        "evaluation_users": format!("held-out users of each split, at most {} (a seeded sample)", opts.eval_users),
+        "tuning_ratings": format!("3-fold CV on the training ratings of a seeded sample of users, about {} ratings", opts.tune_ratings),
+        "train_ratings": train_ratings,
         "test_ratings": rm.count,
         "test_skipped_unknown": test.skipped(),
         "rmse": f(rm.rmse), "mae": f(rm.mae),
@@ -712,21 +777,23 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     )?;
     let itrain = Interactions::from_ratings(&held_i.train)?;
     // Held-out positives: the held-out pairs the user rated 4 or more.
-    let good: HashSet<(&str, &str)> = ratings
+    let mut good: Vec<(&str, &str)> = ratings
         .iter()
         .filter(|r| r.rating >= 4.0)
-        .map(|r| (r.user.as_str(), r.item.as_str()))
+        .map(|r| (&*r.user, &*r.item))
         .collect();
+    good.sort_unstable();
+    good.dedup();
     let positives: Vec<Rating> = held_i
         .test
         .iter()
-        .filter(|r| good.contains(&(r.user.as_str(), r.item.as_str())))
+        .filter(|r| good.binary_search(&(&*r.user, &*r.item)).is_ok())
         .map(|r| Rating {
             rating: 5.0,
             ..r.clone()
         })
         .collect();
-    let itest = TestSet::from_ratings(&itrain, &positives);
+    let itest = TestSet::from_ratings(&itrain, &positives).sample_users(opts.eval_users, opts.seed);
     let iparams = ImplicitParams {
         seed: opts.seed,
         ..opts.implicit
@@ -799,7 +866,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         plain: plain_params,
         implicit: opts.implicit,
     };
-    write_recommendations(ctx, &catalog, &ratings, served.as_ref(), &policy_of, &fits).await
+    write_recommendations(ctx, &catalog, &all, served.as_ref(), &policy_of, &fits).await
 }
 
 /// The registry's primary metric of `als`: the serving policy's NDCG@10 on held-out data
@@ -829,29 +896,16 @@ fn biased_like(p: AlsParams) -> BiasedParams {
     }
 }
 
-/// Implicit ALS on `rows` as signals of 1, in the same order, so its user and item
-/// indices are `train`'s (`train` built from `rows`); `None` if they are not.
-fn implicit_on_ratings(
-    rows: &[Rating],
-    train: &Interactions,
-    params: ImplicitParams,
-) -> Result<Option<FactorModel>> {
-    let signals: Vec<Rating> = rows
-        .iter()
-        .map(|r| Rating {
-            rating: 1.0,
-            ..r.clone()
-        })
-        .collect();
-    let signals = Interactions::from_ratings(&signals)?;
-    if signals.users() != train.users() || signals.items() != train.items() {
-        return Ok(None);
-    }
-    Ok(Some(ImplicitAls::new(params).fit(&signals)?))
+/// Implicit ALS on `train`'s ratings as signals of 1 (same indices as `train`).
+fn implicit_on_ratings(train: &Interactions, params: ImplicitParams) -> Result<FactorModel> {
+    Ok(ImplicitAls::new(params).fit(&train.map_values(|_| 1.0)?)?)
 }
 
 /// A recommendation list as (business_key, score), best first.
 type KeyedList = Vec<(i64, f64)>;
+
+/// Users per written batch of `recommendations`.
+const RECOMMENDATION_USERS_PER_BATCH: usize = 100_000;
 
 /// The `segment` of users without a rating (cold start).
 pub const COLD_SEGMENT: &str = "0";
@@ -866,7 +920,6 @@ fn rank_candidate(
     cand: &str,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    ratings: &[Rating],
     all: &Interactions,
     fits: &ServingFits,
     users: &[u32],
@@ -881,9 +934,7 @@ fn rank_candidate(
         "popularity" => {
             Popularity::fit(all, PopularityKind::MostRated).top_n_batch(users, n, exclude)
         }
-        "popularity_by_state" => {
-            state_popularity(catalog, ratings, all).top_n_batch(users, n, exclude)
-        }
+        "popularity_by_state" => state_popularity(catalog, all).top_n_batch(users, n, exclude),
         "biased" => RatingModel::Biased(fits.biased)
             .fit(all)?
             .top_n_batch(users, n, exclude),
@@ -891,10 +942,7 @@ fn rank_candidate(
             .fit(all)?
             .top_n_batch(users, n, exclude),
         // As evaluated: every rating a signal of 1.
-        "implicit_als" => match implicit_on_ratings(ratings, all, fits.implicit)? {
-            Some(m) => m.top_n_batch(users, n, exclude),
-            None => return Ok(None),
-        },
+        "implicit_als" => implicit_on_ratings(all, fits.implicit)?.top_n_batch(users, n, exclude),
         other => {
             tracing::warn!(
                 candidate = other,
@@ -915,19 +963,25 @@ struct ServingFits {
     implicit: ImplicitParams,
 }
 
-/// Popularity within each user's home state (the state they reviewed most in `rows`).
-fn state_popularity(catalog: &Catalog, rows: &[Rating], train: &Interactions) -> Popularity {
+/// Popularity within each user's home state (the state they reviewed most in `train`).
+fn state_popularity(catalog: &Catalog, train: &Interactions) -> Popularity {
+    let item_states = catalog.item_states(train);
     let item_state = Groups::new(
         train.items(),
-        train.items().iter().filter_map(|id| {
-            let key: i64 = id.parse().ok()?;
-            catalog.state_of.get(&key).map(|s| (id, s.as_str()))
-        }),
+        train
+            .items()
+            .iter()
+            .zip(&item_states)
+            .filter_map(|(id, s)| Some((id, (*s)?))),
     );
-    let user_state = catalog.home_states(rows);
+    let home = catalog.home_states(train);
     let user_groups = Groups::new(
         train.users(),
-        user_state.iter().map(|(u, s)| (*u, s.as_str())),
+        train
+            .users()
+            .iter()
+            .zip(&home)
+            .filter_map(|(id, s)| Some((id, (*s)?))),
     );
     Popularity::fit_by_group(train, PopularityKind::MostRated, item_state, user_groups)
 }
@@ -936,10 +990,9 @@ fn state_popularity(catalog: &Catalog, rows: &[Rating], train: &Interactions) ->
 /// plain is served), the bias baseline, the global mean, popularity overall and by state
 /// — and implicit ALS (trained here on the same split's reviews as signals of 1, so its
 /// lists are comparable; the registered `implicit_als` also counts tips) on every user
-/// segment of one split (`rows` the split's training ratings, indexed as `train`).
+/// segment of one split.
 fn segment_table(
     catalog: &Catalog,
-    rows: &[Rating],
     train: &Interactions,
     test: &TestSet,
     (served, served_model): (RatingModel, &FactorModel),
@@ -954,8 +1007,8 @@ fn segment_table(
     let bias = BiasBaseline::fit(train, BiasParams::default());
     let mean = GlobalMean::fit(train);
     let pop = Popularity::fit(train, PopularityKind::MostRated);
-    let pop_state = state_popularity(catalog, rows, train);
-    let implicit_model = implicit_on_ratings(rows, train, implicit)?;
+    let pop_state = state_popularity(catalog, train);
+    let implicit_model = implicit_on_ratings(train, implicit)?;
     let mut candidates = vec![
         Candidate {
             name: served.name(),
@@ -988,13 +1041,11 @@ fn segment_table(
             ranker: Some(&pop_state),
         },
     ];
-    if let Some(m) = &implicit_model {
-        candidates.push(Candidate {
-            name: "implicit_als",
-            predictor: None,
-            ranker: Some(m),
-        });
-    }
+    candidates.push(Candidate {
+        name: "implicit_als",
+        predictor: None,
+        ranker: Some(&implicit_model),
+    });
     Ok(evaluate_segments(
         &candidates,
         train,
@@ -1006,7 +1057,7 @@ fn segment_table(
 async fn write_recommendations(
     ctx: &mut Ctx<'_>,
     catalog: &Catalog,
-    ratings: &[Rating],
+    all: &Interactions,
     served: Option<&(ModelRecord, FactorModel)>,
     policy: &BTreeMap<String, String>,
     fits: &ServingFits,
@@ -1021,8 +1072,8 @@ async fn write_recommendations(
             &no_model
         }
     };
-    // Every rating, indexed: the segment of each user and the baselines' index space.
-    let all = Interactions::from_ratings(ratings)?;
+    // `all` (every rating, indexed): the segment of each user and the baselines' index
+    // space.
     let by_user = all.by_user();
     let all_items = all.user_items();
     let segment = |u: Option<u32>| -> &'static str {
@@ -1076,77 +1127,107 @@ async fn write_recommendations(
             }
             continue;
         }
-        let ranked = rank_candidate(
-            cand, ctx, catalog, ratings, &all, fits, users, n, &all_items,
-        )?;
+        let ranked = rank_candidate(cand, ctx, catalog, all, fits, users, n, &all_items)?;
         let Some(out) = ranked else { continue };
         for (&u, l) in users.iter().zip(out) {
             lists[u as usize] = Some((cand, keyed(all.items(), l)));
         }
     }
 
-    // What every user reviewed (never recommended back) and their most reviewed state.
-    let mut seen_by: HashMap<&str, HashSet<i64>> = HashMap::new();
-    for r in ratings {
-        if let Ok(k) = r.item.parse::<i64>() {
-            seen_by.entry(r.user.as_str()).or_default().insert(k);
-        }
-    }
-    let user_state = catalog.home_states(ratings);
-    let empty = HashSet::new();
-    let (mut uk, mut bk, mut rank, mut score, mut cs) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut by_model, mut by_segment) = (Vec::new(), Vec::new());
+    // What every user reviewed (never recommended back), as keys, and their most
+    // reviewed state.
+    let item_key: Vec<Option<i64>> = all.items().iter().map(|id| id.parse().ok()).collect();
+    let user_state = catalog.home_states(all);
+    let mut sink = TableRewrite::open(
+        ctx.lake,
+        Zone::Models,
+        m::RECOMMENDATIONS,
+        m::recommendations(),
+        ctx.run_id,
+    )
+    .await?;
     let mut served_count: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for &user in &catalog.users {
-        let id = user.to_string();
-        let seen = seen_by.get(id.as_str()).unwrap_or(&empty);
-        let u = all.users().index(&id);
-        let seg = segment(u);
-        let mut items: Vec<(i64, f64, &str)> = Vec::with_capacity(n);
-        if let Some((cand, l)) = u.and_then(|u| lists[u as usize].as_ref()) {
-            items.extend(
-                l.iter()
-                    .filter(|(k, _)| !seen.contains(k))
-                    .take(n)
-                    .map(|&(k, sc)| (k, sc, *cand)),
-            );
-        }
-        if items.len() < n {
-            // Cold start (or a list too short): popular, well-rated places of the
-            // user's state first, then of anywhere; flagged.
-            let state = user_state.get(id.as_str()).map(String::as_str);
-            let mut have: HashSet<i64> = items.iter().map(|i| i.0).collect();
-            for pass in [true, false] {
-                if pass && state.is_none() {
-                    continue;
-                }
-                for &(k, sc) in &catalog.cold {
-                    if items.len() >= n {
-                        break;
-                    }
-                    let in_state = catalog.state_of.get(&k).map(String::as_str) == state;
-                    if (pass && !in_state) || seen.contains(&k) || have.contains(&k) {
+    // In batches of users: the table of millions of users never sits in memory whole.
+    for chunk in catalog.users.chunks(RECOMMENDATION_USERS_PER_BATCH) {
+        let (mut uk, mut bk, mut rank, mut score, mut cs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut by_model, mut by_segment) = (Vec::new(), Vec::new());
+        for &user in chunk {
+            let u = all.users().index(&user.to_string());
+            let mut seen: Vec<i64> = u.map_or_else(Vec::new, |u| {
+                all_items
+                    .of(u)
+                    .iter()
+                    .filter_map(|&i| item_key[i as usize])
+                    .collect()
+            });
+            seen.sort_unstable();
+            let seen = |k: &i64| seen.binary_search(k).is_ok();
+            let seg = segment(u);
+            let mut items: Vec<(i64, f64, &str)> = Vec::with_capacity(n);
+            if let Some((cand, l)) = u.and_then(|u| lists[u as usize].as_ref()) {
+                items.extend(
+                    l.iter()
+                        .filter(|(k, _)| !seen(k))
+                        .take(n)
+                        .map(|&(k, sc)| (k, sc, *cand)),
+                );
+            }
+            if items.len() < n {
+                // Cold start (or a list too short): popular, well-rated places of the
+                // user's state first, then of anywhere; flagged.
+                let state = u.and_then(|u| user_state[u as usize]);
+                let mut have: HashSet<i64> = items.iter().map(|i| i.0).collect();
+                for pass in [true, false] {
+                    if pass && state.is_none() {
                         continue;
                     }
-                    have.insert(k);
-                    items.push((k, sc, COLD_START_MODEL));
+                    for &(k, sc) in &catalog.cold {
+                        if items.len() >= n {
+                            break;
+                        }
+                        let in_state = catalog.state_of.get(&k).map(String::as_str) == state;
+                        if (pass && !in_state) || seen(&k) || have.contains(&k) {
+                            continue;
+                        }
+                        have.insert(k);
+                        items.push((k, sc, COLD_START_MODEL));
+                    }
                 }
             }
+            if let Some(first) = items.first() {
+                *served_count.entry((seg, first.2)).or_default() += 1;
+            }
+            for (r, (b, s, c)) in items.into_iter().enumerate() {
+                uk.push(user);
+                bk.push(b);
+                rank.push(r as i32 + 1);
+                score.push(s);
+                cs.push(c == COLD_START_MODEL);
+                by_model.push(c);
+                by_segment.push(seg);
+            }
         }
-        if let Some(first) = items.first() {
-            *served_count.entry((seg, first.2)).or_default() += 1;
-        }
-        for (r, (b, s, c)) in items.into_iter().enumerate() {
-            uk.push(user);
-            bk.push(b);
-            rank.push(r as i32 + 1);
-            score.push(s);
-            cs.push(c == COLD_START_MODEL);
-            by_model.push(c);
-            by_segment.push(seg);
-        }
+        let rows = uk.len();
+        sink.write(RecordBatch::try_new(
+            m::recommendations(),
+            vec![
+                Arc::new(Int64Array::from(uk)),
+                Arc::new(Int64Array::from(bk)),
+                Arc::new(Int32Array::from(rank)),
+                Arc::new(Float64Array::from(score)),
+                Arc::new(BooleanArray::from(cs)),
+                Arc::new(Int64Array::from(vec![version; rows])),
+                Arc::new(StringArray::from(by_model)),
+                Arc::new(StringArray::from(by_segment)),
+            ],
+        )?)
+        .await?;
     }
+    let (rows, _) = sink.commit().await?;
+    ctx.report
+        .tables
+        .insert(m::RECOMMENDATIONS.to_string(), rows);
     ctx.report.summary.push(format!(
         "recommendations (policy of als v{version}): {}",
         served_count
@@ -1155,30 +1236,18 @@ async fn write_recommendations(
             .collect::<Vec<_>>()
             .join("; ")
     ));
-    let rows = uk.len();
-    let batch = RecordBatch::try_new(
-        m::recommendations(),
-        vec![
-            Arc::new(Int64Array::from(uk)),
-            Arc::new(Int64Array::from(bk)),
-            Arc::new(Int32Array::from(rank)),
-            Arc::new(Float64Array::from(score)),
-            Arc::new(BooleanArray::from(cs)),
-            Arc::new(Int64Array::from(vec![version; rows])),
-            Arc::new(StringArray::from(by_model)),
-            Arc::new(StringArray::from(by_segment)),
-        ],
-    )?;
-    ctx.write(m::RECOMMENDATIONS, m::recommendations(), vec![batch])
-        .await?;
 
     ctx.step("similar businesses");
     let (mut a, mut bsim, mut r2, mut s2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for i in 0..model.items.len() as u32 {
-        let Some(key) = model.items.id(i).and_then(|id| id.parse::<i64>().ok()) else {
+    for (i, list) in model.similar_items_all(n).into_iter().enumerate() {
+        let Some(key) = model
+            .items
+            .id(i as u32)
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
             continue;
         };
-        for (r, s) in model.similar_items_index(i, n).into_iter().enumerate() {
+        for (r, s) in list.into_iter().enumerate() {
             if let Some(other) = model.items.id(s.item).and_then(|id| id.parse::<i64>().ok()) {
                 a.push(key);
                 bsim.push(other);

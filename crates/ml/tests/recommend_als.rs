@@ -248,8 +248,8 @@ fn planted(seed: u64) -> Vec<Rating> {
                 .round()
                 .clamp(1.0, 5.0);
             out.push(Rating {
-                user: format!("u{u}"),
-                item: format!("i{i}"),
+                user: format!("u{u}").into(),
+                item: format!("i{i}").into(),
                 rating: r as f32,
                 timestamp: None,
             });

@@ -118,8 +118,8 @@ fn planted(seed: u64) -> Vec<Rating> {
                 .round()
                 .clamp(1.0, 5.0);
             out.push(Rating {
-                user: format!("u{u}"),
-                item: format!("i{i}"),
+                user: format!("u{u}").into(),
+                item: format!("i{i}").into(),
                 rating: r as f32,
                 timestamp: None,
             });
@@ -154,7 +154,7 @@ fn biased_model_beats_the_bias_baseline_overall_and_for_active_users() {
     let ones = {
         let mut per_user = std::collections::HashMap::<&str, usize>::new();
         for r in &ratings {
-            *per_user.entry(r.user.as_str()).or_default() += 1;
+            *per_user.entry(&*r.user).or_default() += 1;
         }
         let few = per_user.values().filter(|&&c| c <= 3).count();
         few as f64 / per_user.len() as f64

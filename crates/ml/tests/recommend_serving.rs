@@ -198,6 +198,17 @@ fn similar_items_by_cosine() {
         assert_eq!(s.item, *j);
         assert!((s.score - c).abs() < 1e-5);
     }
+    // The batch of every item gives each item's own list.
+    let batch = m.similar_items_all(5);
+    assert_eq!(batch.len(), train.items().len());
+    for (i, list) in batch.iter().enumerate() {
+        let one = m.similar_items_index(i as u32, 5);
+        assert_eq!(list.len(), one.len());
+        assert!(list.iter().all(|s| s.item != i as u32));
+        for (a, b) in list.iter().zip(&one) {
+            assert!((a.score - b.score).abs() < 1e-5, "item {i}: {a:?} vs {b:?}");
+        }
+    }
     let named = m.similar_items(m.items.id(3).unwrap(), 5).unwrap();
     assert_eq!(named.len(), 5);
     assert!(named.iter().all(|r| r.item != m.items.id(3).unwrap()));
@@ -240,7 +251,7 @@ fn splits_are_seeded_order_independent_and_respect_their_rules() {
     reversed.reverse();
     let b = split(&reversed, &random).unwrap();
     let key = |v: &[Rating]| {
-        let mut k: Vec<(String, String, i64)> = v
+        let mut k: Vec<(std::sync::Arc<str>, std::sync::Arc<str>, i64)> = v
             .iter()
             .map(|r| (r.user.clone(), r.item.clone(), r.timestamp.unwrap()))
             .collect();
@@ -251,7 +262,7 @@ fn splits_are_seeded_order_independent_and_respect_their_rules() {
     let side = |s: &reviewlake_ml::recommend::Split| {
         s.test
             .iter()
-            .filter(|r| r.user == "u1" && r.item == "i1")
+            .filter(|r| &*r.user == "u1" && &*r.item == "i1")
             .count()
     };
     assert!(side(&a) == 0 || side(&a) == 2);

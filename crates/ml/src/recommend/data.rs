@@ -116,11 +116,47 @@ impl Interactions {
     pub fn user_items(&self) -> UserItems {
         UserItems::from_rows(&self.by_user())
     }
+
+    /// The same observations (same ids, indices and order) with every value mapped by
+    /// `f`, for example ratings as implicit signals of 1. Refuses a mapped value that
+    /// is not finite.
+    ///
+    /// ```
+    /// use reviewlake_ml::recommend::Interactions;
+    ///
+    /// let mut r = Interactions::new();
+    /// r.push("u", "a", 4.0)?;
+    /// r.push("v", "a", 2.0)?;
+    /// let ones = r.map_values(|_| 1.0)?;
+    /// assert_eq!(ones.users(), r.users());
+    /// assert_eq!(ones.mean(), 1.0);
+    /// # Ok::<(), reviewlake_ml::recommend::RecommendError>(())
+    /// ```
+    pub fn map_values(&self, f: impl Fn(f32) -> f32) -> Result<Interactions, RecommendError> {
+        let mut triples = Vec::with_capacity(self.triples.len());
+        for t in &self.triples {
+            let value = f(t.value);
+            if !value.is_finite() {
+                return Err(RecommendError::InvalidValue {
+                    what: "rating",
+                    user: self.users.id(t.user).unwrap_or_default().to_string(),
+                    item: self.items.id(t.item).unwrap_or_default().to_string(),
+                    value: value.to_string(),
+                });
+            }
+            triples.push(Triple { value, ..*t });
+        }
+        Ok(Interactions {
+            users: self.users.clone(),
+            items: self.items.clone(),
+            triples,
+        })
+    }
 }
 
 /// Held-out observations indexed against a training set. Pairs whose user or item is
 /// unknown in training are not kept, only counted (as Spark's `coldStartStrategy=drop`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestSet {
     /// Observations whose user and item are both known in training.
     pub known: Vec<Triple>,
@@ -169,6 +205,56 @@ impl TestSet {
     /// Observations skipped (unknown user or item).
     pub fn skipped(&self) -> usize {
         self.unknown_user + self.unknown_item
+    }
+
+    /// The observations of at most `max_users` users, chosen by a seeded hash of their
+    /// index (the same users for the same training set, `max_users` and seed); the
+    /// whole set when it has no more users. Ranking metrics cost a full scoring of every
+    /// evaluated user, so large held-out sets are evaluated on such a sample. The
+    /// skipped counts are kept.
+    ///
+    /// ```
+    /// use reviewlake_ml::recommend::{Interactions, TestSet};
+    ///
+    /// let mut train = Interactions::new();
+    /// let mut test = TestSet::new();
+    /// for u in 0..100 {
+    ///     train.push(&format!("u{u}"), "a", 4.0)?;
+    ///     train.push(&format!("u{u}"), "b", 3.0)?;
+    ///     test.push(&train, &format!("u{u}"), "b", 5.0);
+    /// }
+    /// let s = test.sample_users(10, 1);
+    /// assert_eq!(s.known.len(), 10);
+    /// assert_eq!(s, test.sample_users(10, 1));
+    /// assert_eq!(test.sample_users(1000, 1), test);
+    /// # Ok::<(), reviewlake_ml::recommend::RecommendError>(())
+    /// ```
+    pub fn sample_users(&self, max_users: usize, seed: u64) -> TestSet {
+        let mut users: Vec<u32> = self.known.iter().map(|t| t.user).collect();
+        users.sort_unstable();
+        users.dedup();
+        if users.len() <= max_users {
+            return self.clone();
+        }
+        let hash = |u: u32| {
+            let mut z = u64::from(u) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        users.sort_unstable_by_key(|&u| (hash(u), u));
+        users.truncate(max_users);
+        users.sort_unstable();
+        TestSet {
+            known: self
+                .known
+                .iter()
+                .filter(|t| users.binary_search(&t.user).is_ok())
+                .copied()
+                .collect(),
+            unknown_user: self.unknown_user,
+            unknown_item: self.unknown_item,
+        }
     }
 }
 
@@ -364,6 +450,14 @@ pub struct UserItems {
 }
 
 impl UserItems {
+    /// Row `i` holds `i` alone (every item excludes itself).
+    pub(crate) fn diagonal(n: usize) -> UserItems {
+        UserItems {
+            indptr: (0..=n as u64).collect(),
+            items: (0..n as u32).collect(),
+        }
+    }
+
     /// The distinct columns of each row of `rows`.
     pub fn from_rows(rows: &SparseRows) -> UserItems {
         let mut indptr = Vec::with_capacity(rows.rows() + 1);

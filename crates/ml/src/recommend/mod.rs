@@ -86,7 +86,7 @@ pub use segments::{
     choose_policy, evaluate_segments, policy_score, segment_of,
 };
 pub use select::{RatingModel, Tuned, tune_rating_model};
-pub use split::{Rating, Split, SplitStrategy, latest_months_cutoff, split};
+pub use split::{Rating, Split, SplitStrategy, latest_months_cutoff, sample_users, split};
 pub use topn::{Ranker, RatingPredictor, Scored};
 
 /// Errors of the recommender module.

@@ -161,6 +161,31 @@ impl FactorModel {
         Some(self.named(self.similar_items_index(i, n)))
     }
 
+    /// [`FactorModel::similar_items_index`] of every item (index `i` of the result is
+    /// item `i`), by blocked matrix products of the unit-length latent factors in
+    /// parallel: the similar-business table of a large catalogue in one pass.
+    pub fn similar_items_all(&self, n: usize) -> Vec<Vec<Scored>> {
+        let mut unit = self
+            .item_factors
+            .slice(ndarray::s![.., ..self.rank()])
+            .to_owned();
+        for mut row in unit.rows_mut() {
+            let l = norm(row.view());
+            if l > 0.0 {
+                row.mapv_inplace(|x| x / l);
+            }
+        }
+        let items: Vec<u32> = (0..unit.nrows() as u32).collect();
+        top_n_by_factors(
+            unit.view(),
+            unit.view(),
+            &items,
+            n,
+            &UserItems::diagonal(unit.nrows()),
+            None,
+        )
+    }
+
     /// [`FactorModel::similar_items`] by index (empty if out of range). An item with an
     /// all-zero factor vector is similar to nothing (cosine taken as 0).
     pub fn similar_items_index(&self, item: u32, n: usize) -> Vec<Scored> {

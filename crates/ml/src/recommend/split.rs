@@ -1,18 +1,23 @@
 //! Seeded, deterministic train/test splits of native ratings.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::RecommendError;
 
 /// One rating with native ids.
+///
+/// The ids are shared strings: copies of a rating (splits, samples, folds) and the
+/// ratings of one user or item can share one allocation (`Arc::clone`), which keeps
+/// millions of ratings small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rating {
     /// Native user id.
-    pub user: String,
+    pub user: Arc<str>,
     /// Native item id.
-    pub item: String,
+    pub item: Arc<str>,
     /// Rating (stars) or weight.
     pub rating: f32,
     /// Seconds since the Unix epoch (UTC), if known; time splits need it.
@@ -66,7 +71,7 @@ pub struct Split {
 /// use reviewlake_ml::recommend::{Rating, SplitStrategy, split};
 ///
 /// let ratings: Vec<Rating> = (0..1000)
-///     .map(|i| Rating { user: format!("u{}", i % 50), item: format!("i{i}"),
+///     .map(|i| Rating { user: format!("u{}", i % 50).into(), item: format!("i{i}").into(),
 ///                       rating: 4.0, timestamp: Some(i) })
 ///     .collect();
 /// let s = split(&ratings, &SplitStrategy::Random { test_fraction: 0.2, seed: 7 })?;
@@ -129,7 +134,7 @@ pub fn split(ratings: &[Rating], strategy: &SplitStrategy) -> Result<Split, Reco
                 Some(t) => Ok(t >= cutoff),
                 None => Err(RecommendError::MissingTimestamp {
                     index,
-                    user: r.user.clone(),
+                    user: r.user.to_string(),
                 }),
             })
             .collect::<Result<_, _>>()?,
@@ -143,6 +148,35 @@ pub fn split(ratings: &[Rating], strategy: &SplitStrategy) -> Result<Split, Reco
         }
     }
     Ok(out)
+}
+
+/// Every rating of a seeded sample of users: a user is kept when a hash of their id
+/// (and `seed`) falls below `fraction`, so about that fraction of the users (and, on
+/// average, of the ratings) stays, each with their whole history. The same input,
+/// fraction and seed give the same sample; `fraction ≥ 1` keeps everything.
+///
+/// ```
+/// use reviewlake_ml::recommend::{Rating, sample_users};
+///
+/// let ratings: Vec<Rating> = (0..10_000)
+///     .map(|i| Rating { user: format!("u{}", i % 1000).into(), item: format!("i{i}").into(),
+///                       rating: 4.0, timestamp: None })
+///     .collect();
+/// let s = sample_users(&ratings, 0.1, 7);
+/// assert!((500..1500).contains(&s.len()));
+/// // Whole histories: every kept user keeps their 10 ratings.
+/// assert_eq!(s.len() % 10, 0);
+/// assert_eq!(sample_users(&ratings, 1.0, 7).len(), 10_000);
+/// ```
+pub fn sample_users(ratings: &[Rating], fraction: f64, seed: u64) -> Vec<Rating> {
+    if fraction >= 1.0 {
+        return ratings.to_vec();
+    }
+    ratings
+        .iter()
+        .filter(|r| unit(pair_hash(seed ^ 0x5eed_05e5, &r.user, "")) < fraction)
+        .cloned()
+        .collect()
 }
 
 /// The cutoff that puts the latest `months` calendar months in test: the latest
