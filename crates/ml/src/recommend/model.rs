@@ -223,7 +223,13 @@ impl FactorModel {
 
     /// The model as JSON bytes.
     pub fn to_json(&self) -> Result<Vec<u8>, RecommendError> {
-        Ok(serde_json::to_vec(self)?)
+        // Sized up front (about 12 bytes a factor, 24 an id): a large model's text is
+        // gigabytes, and a vector grown by doubling would hold up to twice that.
+        let factors = self.user_factors.len() + self.item_factors.len();
+        let ids = self.users.len() + self.items.len();
+        let mut out = Vec::with_capacity(factors * 12 + ids * 24 + 4096);
+        serde_json::to_writer(&mut out, self)?;
+        Ok(out)
     }
 
     /// A model from [`FactorModel::to_json`] bytes, checked for consistent shapes.
