@@ -36,7 +36,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "mexican")]
     pub site_category: String,
     /// Latent factors of implicit ALS (the registered `implicit_als` and the
-    /// `implicit_als` candidate of the serving policy); default 100.
+    /// `implicit_als` candidate of the serving policy); default 32.
     #[arg(long)]
     pub implicit_factors: Option<usize>,
     /// Ranking metrics on at most this many held-out users per split (a seeded sample).
