@@ -364,9 +364,12 @@ impl Catalog {
 
     /// Each user's (index of `train`) most reviewed state among their ratings (ties:
     /// the smaller state code), for the per-state popularity baseline and cold-start
-    /// lists; `None` when none of their places has a state.
-    fn home_states<'c>(&'c self, train: &Interactions) -> Vec<Option<&'c str>> {
-        let item_state = self.item_states(train);
+    /// lists; `None` when none of their places has a state. `item_state`:
+    /// [`Catalog::item_states`] of `train`.
+    fn home_states<'c>(
+        train: &Interactions,
+        item_state: &[Option<&'c str>],
+    ) -> Vec<Option<&'c str>> {
         let rows = train.by_user();
         let mut states: Vec<&str> = Vec::new();
         (0..rows.rows())
@@ -980,7 +983,7 @@ fn state_popularity(catalog: &Catalog, train: &Interactions) -> Popularity {
             .zip(&item_states)
             .filter_map(|(id, s)| Some((id, (*s)?))),
     );
-    let home = catalog.home_states(train);
+    let home = Catalog::home_states(train, &item_states);
     let user_groups = Groups::new(
         train.users(),
         train
@@ -1143,7 +1146,7 @@ async fn write_recommendations(
     // What every user reviewed (never recommended back), as keys, and their most
     // reviewed state.
     let item_key: Vec<Option<i64>> = all.items().iter().map(|id| id.parse().ok()).collect();
-    let user_state = catalog.home_states(all);
+    let user_state = Catalog::home_states(all, &catalog.item_states(all));
     let mut sink = TableRewrite::open(
         ctx.lake,
         Zone::Models,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RecommendError;
 use super::ids::IdMap;
-use super::split::Rating;
+use super::split::{Rating, seeded_mix};
 
 /// One observation with dense indices: a rating (explicit) or a weight (implicit).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -236,13 +236,7 @@ impl TestSet {
         if users.len() <= max_users {
             return self.clone();
         }
-        let hash = |u: u32| {
-            let mut z = u64::from(u) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        users.sort_unstable_by_key(|&u| (hash(u), u));
+        users.sort_unstable_by_key(|&u| (seeded_mix(u64::from(u), seed), u));
         users.truncate(max_users);
         users.sort_unstable();
         TestSet {

@@ -200,6 +200,12 @@ fn pair_hash(seed: u64, user: &str, item: &str) -> u64 {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
+    seeded_mix(h, seed)
+}
+
+/// `h` mixed with `seed` by the SplitMix64 finaliser: the stable hash of splits and
+/// samples.
+pub(crate) fn seeded_mix(h: u64, seed: u64) -> u64 {
     let mut z = h ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
