@@ -143,9 +143,9 @@ fn killed_or_failed_rebuilds_are_never_half_seen() {
     assert!(all > ca && ca > 0, "all {all}, CA {ca}");
     let snapshots_before = w.count("SELECT count(DISTINCT snapshot_id) FROM snapshots");
 
-    // The warehouse writes 12 tables: kill after the first, in the middle, and after
+    // The warehouse writes 13 tables: kill after the first, in the middle, and after
     // the last one (all new tables committed, the snapshot not yet).
-    for n in [1, 6, 12] {
+    for n in [1, 6, 13] {
         let child = start_paused(
             &mut w.pipeline(&[
                 "--from",

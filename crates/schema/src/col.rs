@@ -112,6 +112,8 @@ pub const HOURS_UNPARSED: &str = "hours_unparsed";
 pub const INGESTED_AT_MS: &str = "ingested_at_ms";
 /// Column `is_inferred`.
 pub const IS_INFERRED: &str = "is_inferred";
+/// Column `in_scope`.
+pub const IN_SCOPE: &str = "in_scope";
 /// Column `is_open`.
 pub const IS_OPEN: &str = "is_open";
 /// Column `is_restaurant`.

@@ -21,6 +21,11 @@ pub const DIM_USER: &str = "dim_user";
 pub const DIM_CATEGORY: &str = "dim_category";
 /// `business_category`: bridge between businesses and shared categories.
 pub const BUSINESS_CATEGORY: &str = "business_category";
+/// `business_scope`: every business cleaning admitted, in the build's scope or not (its
+/// key, state and whether it is in scope). The fact builders join it to tell a fact of
+/// an unknown business (`unknown_business`) from one of a business out of scope
+/// (`business_out_of_scope`); `dim_business` holds the ones in scope.
+pub const BUSINESS_SCOPE: &str = "business_scope";
 /// `dim_location`: (state, city) pairs.
 pub const DIM_LOCATION: &str = "dim_location";
 /// `dim_date`: one row per calendar day the facts cover.
@@ -39,11 +44,12 @@ pub const WAREHOUSE_QUARANTINE: &str = "warehouse_quarantine";
 pub const BUILD_REPORT: &str = "build_report";
 
 /// Every warehouse table, in build order.
-pub const ALL_TABLES: [&str; 12] = [
+pub const ALL_TABLES: [&str; 13] = [
     STATE_GDP,
     DIM_CATEGORY,
     DIM_BUSINESS,
     BUSINESS_CATEGORY,
+    BUSINESS_SCOPE,
     DIM_LOCATION,
     FACT_REVIEW,
     FACT_TIP,
@@ -220,6 +226,20 @@ pub fn business_category() -> SchemaRef {
     )
 }
 
+/// Schema of [`BUSINESS_SCOPE`].
+pub fn business_scope() -> SchemaRef {
+    versioned(
+        vec![
+            s_nn(col::SOURCE),
+            s_nn(col::SOURCE_ID),
+            key(col::BUSINESS_KEY),
+            s(col::STATE),
+            b_nn(col::IN_SCOPE),
+        ],
+        Some(BUSINESS_SCOPE),
+    )
+}
+
 /// Schema of [`DIM_LOCATION`].
 pub fn dim_location() -> SchemaRef {
     versioned(
@@ -356,6 +376,7 @@ pub fn schema_of(name: &str) -> Option<SchemaRef> {
         DIM_USER => dim_user(),
         DIM_CATEGORY => dim_category(),
         BUSINESS_CATEGORY => business_category(),
+        BUSINESS_SCOPE => business_scope(),
         DIM_LOCATION => dim_location(),
         DIM_DATE => dim_date(),
         FACT_REVIEW => fact_review(),

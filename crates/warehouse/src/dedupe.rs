@@ -31,13 +31,27 @@ impl Losers {
     /// The losers of the election of `raw` keyed by the SQL expressions `keys`, among
     /// the rows where `valid` (an SQL predicate) holds; the others take no part.
     pub(crate) async fn by_key(raw: &RawTable, keys: &[&str], valid: &str) -> Result<Losers> {
+        match Losers::sql_by_key(raw, keys, valid).await? {
+            None => Ok(Losers::default()),
+            Some(sql) => Losers::collect(raw, &sql).await,
+        }
+    }
+
+    /// The plan of [`Losers::by_key`], as SQL with the columns `_source_file`, `_line`
+    /// and `same` (one row per loser), for a build that joins it instead of holding the
+    /// losers; `None` when the raw table does not exist.
+    pub(crate) async fn sql_by_key(
+        raw: &RawTable,
+        keys: &[&str],
+        valid: &str,
+    ) -> Result<Option<String>> {
         if !raw.exists() {
-            return Ok(Losers::default());
+            return Ok(None);
         }
         let content = raw.content_columns().await?;
         let keys = keys.join(", ");
         let w = format!("OVER (PARTITION BY {keys} ORDER BY \"_source_file\", \"_line\")");
-        let sql = format!(
+        Ok(Some(format!(
             "SELECT \"_source_file\", \"_line\", same FROM ( \
                SELECT \"_source_file\", \"_line\", row_number() {w} AS rn, \
                  h = first_value(h) {w} AS same \
@@ -45,8 +59,7 @@ impl Losers {
                  FROM \"{}\" WHERE {valid})) \
              WHERE rn > 1",
             raw.name()
-        );
-        Losers::collect(raw, &sql).await
+        )))
     }
 
     /// The losers of the election of `raw` keyed by its content (every non-lineage

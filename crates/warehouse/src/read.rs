@@ -56,22 +56,6 @@ impl RawTable {
         self.exists
     }
 
-    /// Streams `SELECT <cols> FROM <table>` (in no particular order); `None` if the
-    /// table does not exist.
-    pub(crate) async fn stream(&self, cols: &[&str]) -> Result<Option<BatchStream>> {
-        if !self.exists {
-            return Ok(None);
-        }
-        let list = cols
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        self.query(&format!("SELECT {list} FROM \"{}\"", self.name))
-            .await
-            .map(Some)
-    }
-
     /// Streams the result of an arbitrary query over the snapshot.
     pub(crate) async fn query(&self, sql: &str) -> Result<BatchStream> {
         let inner = self.session.stream(sql).await.map_err(|e| match e {
@@ -164,6 +148,11 @@ impl<'a> RescuedCol<'a> {
     /// The column of `c`'s batch (an error naming the table if it is missing).
     pub(crate) fn of(c: &Cols<'a>) -> Result<RescuedCol<'a>> {
         Ok(RescuedCol(c.str(lineage::RESCUED_DATA)?))
+    }
+
+    /// The column `a` (a `_rescued_data` column however it was read).
+    pub(crate) fn new(a: &'a StringArray) -> RescuedCol<'a> {
+        RescuedCol(a)
     }
 
     /// Row `i`'s rescued fields, parsed on first use.

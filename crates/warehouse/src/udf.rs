@@ -6,8 +6,20 @@
 //!   (false for null): the id checks of [`crate::parse`].
 //! - `user_key(source, id)` → the `user_key` of a platform's user id
 //!   ([`crate::keys::user_key`]; null for an unknown platform or a null id).
+//! - `review_key(source, id)` → the `review_key` of a platform's review id
+//!   ([`crate::keys::review_key`]).
 //! - `row_hash(a, b, ...)` → 64-bit hash of the values (nulls included) as a
 //!   `BIGINT`: content equality of raw rows, for labelling duplicates.
+//! - `yelp_timestamp(text)` → microseconds since the epoch, `BIGINT`
+//!   ([`crate::parse::parse_yelp_timestamp`]; null when it does not parse).
+//! - `clean_text(text)` → the text trimmed, null when empty or `None`/`null`
+//!   ([`crate::parse::clean_str`]).
+//! - `date_key_of(micros)` → the `date_key` (`yyyymmdd`, `INT`) of a timestamp in
+//!   microseconds.
+//! - `list_length(list)` → the number of items of a list value (`INT`; null for null).
+//! - `rescued_int(rescued, key[, field])` → an integer of a raw row's `_rescued_data`
+//!   JSON object: field `key`, or field `field` of the object under `key` (a JSON
+//!   integer or a string holding one; null otherwise).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -29,7 +41,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, StringArray};
+use arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
@@ -48,6 +60,20 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::from(IdCheck::new("is_google_user_id", parse::is_google_user_id)),
         ScalarUDF::from(RowHash::new()),
         ScalarUDF::from(UserKey::new()),
+        ScalarUDF::from(UserKey::named("review_key", crate::keys::review_key)),
+        ScalarUDF::from(TextTo::new(
+            "yelp_timestamp",
+            DataType::Int64,
+            TextFn::Int(parse::parse_yelp_timestamp),
+        )),
+        ScalarUDF::from(TextTo::new(
+            "clean_text",
+            DataType::Utf8,
+            TextFn::Text(parse::clean_str),
+        )),
+        ScalarUDF::from(DateKeyOf::new()),
+        ScalarUDF::from(RescuedInt::new()),
+        ScalarUDF::from(ListLength::new()),
     ]
 }
 
@@ -174,10 +200,25 @@ impl ScalarUDFImpl for RowHash {
     }
 }
 
-/// `user_key(source, id) -> BIGINT`: [`crate::keys::user_key`].
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// `user_key(source, id) -> BIGINT`: [`crate::keys::user_key`]; or, made with
+/// [`UserKey::named`], another key of a (platform, source id) pair (`review_key`).
+#[derive(Debug)]
 pub struct UserKey {
+    name: &'static str,
+    key: fn(crate::keys::Source, &str) -> i64,
     signature: Signature,
+}
+
+impl PartialEq for UserKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for UserKey {}
+impl std::hash::Hash for UserKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
 }
 
 impl Default for UserKey {
@@ -189,7 +230,14 @@ impl Default for UserKey {
 impl UserKey {
     /// The function.
     pub fn new() -> UserKey {
+        UserKey::named("user_key", crate::keys::user_key)
+    }
+
+    /// The key `key` of a (platform, source id) pair under the SQL name `name`.
+    pub fn named(name: &'static str, key: fn(crate::keys::Source, &str) -> i64) -> UserKey {
         UserKey {
+            name,
+            key,
             signature: Signature::any(2, Volatility::Immutable),
         }
     }
@@ -197,7 +245,7 @@ impl UserKey {
 
 impl ScalarUDFImpl for UserKey {
     fn name(&self) -> &str {
-        "user_key"
+        self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -208,24 +256,350 @@ impl ScalarUDFImpl for UserKey {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
         let [src, id] = arrs.as_slice() else {
-            return exec_err!("user_key takes (source, id)");
+            return exec_err!("{} takes (source, id)", self.name);
         };
         let (src, id) = (cast(src, &DataType::Utf8)?, cast(id, &DataType::Utf8)?);
         let (Some(src), Some(id)) = (
             src.as_any().downcast_ref::<StringArray>(),
             id.as_any().downcast_ref::<StringArray>(),
         ) else {
-            return exec_err!("user_key: expected text");
+            return exec_err!("{}: expected text", self.name);
         };
         let out: Int64Array = (0..id.len())
             .map(|i| {
                 if src.is_null(i) || id.is_null(i) {
                     return None;
                 }
-                crate::keys::Source::parse(src.value(i))
-                    .map(|s| crate::keys::user_key(s, id.value(i)))
+                crate::keys::Source::parse(src.value(i)).map(|s| (self.key)(s, id.value(i)))
             })
             .collect();
         shaped(Arc::new(out), scalar)
+    }
+}
+
+/// A function of one text value.
+#[derive(Debug, Clone, Copy)]
+pub enum TextFn {
+    /// Text to an integer (null when `None`).
+    Int(fn(&str) -> Option<i64>),
+    /// Text to text (null when `None`).
+    Text(fn(&str) -> Option<&str>),
+}
+
+/// `name(text) -> T`: a [`TextFn`] of this crate over a text column (null in, null out).
+#[derive(Debug)]
+pub struct TextTo {
+    name: &'static str,
+    out: DataType,
+    f: TextFn,
+    signature: Signature,
+}
+
+impl PartialEq for TextTo {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for TextTo {}
+impl std::hash::Hash for TextTo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl TextTo {
+    /// The function `f` under `name`, returning `out` (`Int64` for [`TextFn::Int`],
+    /// `Utf8` for [`TextFn::Text`]).
+    pub fn new(name: &'static str, out: DataType, f: TextFn) -> TextTo {
+        TextTo {
+            name,
+            out,
+            f,
+            signature: Signature::uniform(
+                1,
+                vec![DataType::Utf8, DataType::Utf8View, DataType::LargeUtf8],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for TextTo {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.out.clone())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        let [a] = arrs.as_slice() else {
+            return exec_err!("{} takes one argument", self.name);
+        };
+        let a = cast(a, &DataType::Utf8)?;
+        let Some(s) = a.as_any().downcast_ref::<StringArray>() else {
+            return exec_err!("{}: expected text", self.name);
+        };
+        let get = |i: usize| (!s.is_null(i)).then(|| s.value(i));
+        let out: ArrayRef = match self.f {
+            TextFn::Int(f) => Arc::new(
+                (0..s.len())
+                    .map(|i| get(i).and_then(f))
+                    .collect::<Int64Array>(),
+            ),
+            TextFn::Text(f) => Arc::new(
+                (0..s.len())
+                    .map(|i| get(i).and_then(f))
+                    .collect::<StringArray>(),
+            ),
+        };
+        shaped(out, scalar)
+    }
+}
+
+/// `date_key_of(micros BIGINT) -> INT`: the `date_key` (`yyyymmdd`) of the UTC day of
+/// a timestamp in microseconds since the epoch.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct DateKeyOf {
+    signature: Signature,
+}
+
+impl Default for DateKeyOf {
+    fn default() -> Self {
+        DateKeyOf::new()
+    }
+}
+
+impl DateKeyOf {
+    /// The function.
+    pub fn new() -> DateKeyOf {
+        DateKeyOf {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+/// The `date_key` of a timestamp in microseconds.
+pub(crate) fn date_key_of(micros: i64) -> i32 {
+    let (y, m, d) = parse::civil_from_days(micros.div_euclid(86_400_000_000));
+    crate::keys::date_key(y, m, d)
+}
+
+impl ScalarUDFImpl for DateKeyOf {
+    fn name(&self) -> &str {
+        "date_key_of"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int32)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        let [a] = arrs.as_slice() else {
+            return exec_err!("date_key_of takes one argument");
+        };
+        let a = cast(a, &DataType::Int64)?;
+        let Some(v) = a.as_any().downcast_ref::<Int64Array>() else {
+            return exec_err!("date_key_of: expected an integer");
+        };
+        let out: Int32Array = (0..v.len())
+            .map(|i| (!v.is_null(i)).then(|| date_key_of(v.value(i))))
+            .collect();
+        shaped(Arc::new(out), scalar)
+    }
+}
+
+/// `rescued_int(rescued, key[, field]) -> BIGINT`: an integer of a raw row's
+/// `_rescued_data` (see [`crate::read`]): field `key` of the JSON object, or field
+/// `field` of the object under `key`. Rows without rescued data (the current
+/// releases) cost a null check.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RescuedInt {
+    signature: Signature,
+}
+
+impl Default for RescuedInt {
+    fn default() -> Self {
+        RescuedInt::new()
+    }
+}
+
+impl RescuedInt {
+    /// The function.
+    pub fn new() -> RescuedInt {
+        RescuedInt {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for RescuedInt {
+    fn name(&self) -> &str {
+        "rescued_int"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        if !(2..=3).contains(&arrs.len()) {
+            return exec_err!("rescued_int takes (rescued, key[, field])");
+        }
+        let text: Vec<ArrayRef> = arrs
+            .iter()
+            .map(|a| cast(a, &DataType::Utf8))
+            .collect::<std::result::Result<_, _>>()?;
+        let Some(cols) = text
+            .iter()
+            .map(|a| a.as_any().downcast_ref::<StringArray>())
+            .collect::<Option<Vec<_>>>()
+        else {
+            return exec_err!("rescued_int: expected text");
+        };
+        let rescued = crate::read::RescuedCol::new(cols[0]);
+        let out: Int64Array = (0..cols[0].len())
+            .map(|i| {
+                if cols[0].is_null(i) || cols[1].is_null(i) {
+                    return None;
+                }
+                let r = rescued.row(i);
+                let v = r.get(cols[1].value(i))?;
+                let v = match cols.get(2) {
+                    Some(f) if f.is_null(i) => return None,
+                    Some(f) => v.get(f.value(i))?,
+                    None => v,
+                };
+                crate::read::json_i64(v)
+            })
+            .collect();
+        shaped(Arc::new(out), scalar)
+    }
+}
+
+/// `list_length(list) -> INT`: the number of items of a list value (nulls included),
+/// null for a null list.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ListLength {
+    signature: Signature,
+}
+
+impl Default for ListLength {
+    fn default() -> Self {
+        ListLength::new()
+    }
+}
+
+impl ListLength {
+    /// The function.
+    pub fn new() -> ListLength {
+        ListLength {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ListLength {
+    fn name(&self) -> &str {
+        "list_length"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int32)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::array::AsArray;
+        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        let [a] = arrs.as_slice() else {
+            return exec_err!("list_length takes one argument");
+        };
+        let out: Int32Array = match a.data_type() {
+            DataType::List(_) => {
+                let l = a.as_list::<i32>();
+                (0..l.len())
+                    .map(|i| (!l.is_null(i)).then(|| l.value_length(i)))
+                    .collect()
+            }
+            DataType::LargeList(_) => {
+                let l = a.as_list::<i64>();
+                (0..l.len())
+                    .map(|i| (!l.is_null(i)).then(|| l.value_length(i) as i32))
+                    .collect()
+            }
+            DataType::Null => (0..a.len()).map(|_| None::<i32>).collect(),
+            other => return exec_err!("list_length: expected a list, got {other}"),
+        };
+        shaped(Arc::new(out), scalar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_cleaning_functions_wrap_the_tested_ones() -> Result<()> {
+        let ctx = SessionContext::new();
+        for f in all() {
+            ctx.register_udf(f);
+        }
+        let b = ctx
+            .sql(
+                "SELECT yelp_timestamp('2018-07-07 22:09:11') AS ts, \
+                   yelp_timestamp('not a date') AS bad, \
+                   clean_text('  hi ') AS t, clean_text(' None ') AS nt, \
+                   date_key_of(yelp_timestamp('2018-07-07 22:09:11')) AS dk, \
+                   review_key('yelp', 'abc') AS rk, review_key('nowhere', 'abc') AS rk0, \
+                   rescued_int('{\"votes\":{\"useful\":\"2\"},\"likes\":3}', 'votes', 'useful') AS u, \
+                   rescued_int('{\"likes\":3}', 'likes') AS l, \
+                   rescued_int(CAST(NULL AS VARCHAR), 'likes') AS n, \
+                   list_length(make_array(1, 2, 3)) AS ll",
+            )
+            .await?
+            .collect()
+            .await?;
+        let r = &b[0];
+        let i64_at = |c: &str| {
+            let a = r.column_by_name(c).expect(c);
+            let a = a.as_any().downcast_ref::<Int64Array>().expect(c);
+            (!a.is_null(0)).then(|| a.value(0))
+        };
+        let str_at = |c: &str| {
+            let a = r.column_by_name(c).expect(c);
+            let a = a.as_any().downcast_ref::<StringArray>().expect(c);
+            (!a.is_null(0)).then(|| a.value(0).to_string())
+        };
+        let ts = parse::parse_yelp_timestamp("2018-07-07 22:09:11");
+        assert!(ts.is_some());
+        assert_eq!(i64_at("ts"), ts);
+        assert_eq!(i64_at("bad"), None);
+        assert_eq!(str_at("t").as_deref(), Some("hi"));
+        assert_eq!(str_at("nt"), None);
+        let dk = r.column_by_name("dk").expect("dk");
+        let dk = dk.as_any().downcast_ref::<Int32Array>().expect("dk");
+        assert_eq!(dk.value(0), 20180707);
+        assert_eq!(
+            i64_at("rk"),
+            Some(crate::keys::review_key(crate::keys::Source::Yelp, "abc"))
+        );
+        assert_eq!(i64_at("rk0"), None);
+        assert_eq!(i64_at("u"), Some(2));
+        assert_eq!(i64_at("l"), Some(3));
+        assert_eq!(i64_at("n"), None);
+        let ll = r.column_by_name("ll").expect("ll");
+        let ll = ll.as_any().downcast_ref::<Int32Array>().expect("ll");
+        assert_eq!(ll.value(0), 3);
+        Ok(())
     }
 }

@@ -1,7 +1,6 @@
 //! dim_business and business_category from `yelp_business` and `google_metadata`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use reviewlake_schema::col;
@@ -9,7 +8,7 @@ use reviewlake_schema::lineage;
 use reviewlake_schema::warehouse as wh;
 
 use super::columns::*;
-use super::{BATCH_ROWS, BizEntry, Build};
+use super::{BATCH_ROWS, Build};
 use crate::Result;
 use crate::dedupe::Losers;
 use crate::keys::{self, Source};
@@ -150,14 +149,47 @@ struct Outputs {
     dim: TableSink,
     bridge: TableSink,
     pending: BizBatch,
+    /// `business_scope`: every admitted business, in scope or not.
+    scope: TableSink,
+    scope_rows: ScopeRows,
+}
+
+/// `business_scope` rows on their way out.
+#[derive(Default)]
+struct ScopeRows {
+    source: Vec<String>,
+    source_id: Vec<String>,
+    key: Vec<i64>,
+    state: Vec<Option<String>>,
+    in_scope: Vec<bool>,
+}
+
+impl ScopeRows {
+    fn push(&mut self, source: Source, row: &BizRow, in_scope: bool) {
+        self.source.push(source.as_str().to_string());
+        self.source_id.push(row.source_id.clone());
+        self.key.push(row.key);
+        self.state.push(row.state.clone());
+        self.in_scope.push(in_scope);
+    }
+
+    fn take(&mut self) -> Result<RecordBatch> {
+        let r = std::mem::take(self);
+        Ok(RecordBatch::try_new(
+            wh::business_scope(),
+            vec![
+                utf8_nn(r.source),
+                utf8_nn(r.source_id),
+                i64_nn(r.key),
+                utf8(r.state),
+                bool_nn(r.in_scope),
+            ],
+        )?)
+    }
 }
 
 impl Outputs {
     async fn push(&mut self, b: &mut Build<'_>, row: BizRow) -> Result<()> {
-        b.locations.insert(
-            keys::location_key(row.state.as_deref(), row.city.as_deref()),
-            (row.state.clone(), row.city.clone()),
-        );
         self.pending.rows.push(row);
         if self.pending.rows.len() >= BATCH_ROWS {
             self.flush(b).await?;
@@ -173,6 +205,22 @@ impl Outputs {
         self.bridge.write(bridge).await?;
         Ok(())
     }
+
+    async fn push_scope(&mut self, source: Source, row: &BizRow, in_scope: bool) -> Result<()> {
+        self.scope_rows.push(source, row, in_scope);
+        if self.scope_rows.key.len() >= BATCH_ROWS {
+            self.flush_scope().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_scope(&mut self) -> Result<()> {
+        if !self.scope_rows.key.is_empty() {
+            let batch = self.scope_rows.take()?;
+            self.scope.write(batch).await?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) async fn build_businesses(b: &mut Build<'_>) -> Result<()> {
@@ -180,15 +228,27 @@ pub(crate) async fn build_businesses(b: &mut Build<'_>) -> Result<()> {
         dim: b.sink(wh::DIM_BUSINESS).await?,
         bridge: b.sink(wh::BUSINESS_CATEGORY).await?,
         pending: BizBatch::default(),
+        scope: b.sink(wh::BUSINESS_SCOPE).await?,
+        scope_rows: ScopeRows::default(),
     };
     b.phase("dim_business: yelp_business");
     yelp(b, &mut out).await?;
     b.phase("dim_business: google_metadata");
     google(b, &mut out).await?;
     out.flush(b).await?;
+    out.flush_scope().await?;
     b.finish(out.dim).await?;
     b.finish(out.bridge).await?;
-    Ok(())
+    b.finish(out.scope).await?;
+    // The fact builders join it (by platform and source id): one row per business.
+    b.raw
+        .refresh(reviewlake_lake::Zone::Warehouse, wh::BUSINESS_SCOPE)
+        .await?;
+    b.check_unique(
+        wh::BUSINESS_SCOPE,
+        &format!("{}, {}", col::SOURCE, col::SOURCE_ID),
+    )
+    .await
 }
 
 /// Applies the scope; records the business for the fact builders.
@@ -201,16 +261,7 @@ async fn admit(
 ) -> Result<()> {
     let in_state = b.state_in_scope(row.state.as_deref());
     let in_cat = b.categories_in_scope(&row.categories);
-    let entry = BizEntry {
-        key: row.key,
-        state: row.state.as_deref().map(Arc::from),
-        in_scope: in_state && in_cat,
-    };
-    let map = match source {
-        Source::Yelp => &mut b.yelp_biz,
-        Source::Google => &mut b.google_biz,
-    };
-    map.insert(row.source_id.clone(), entry);
+    out.push_scope(source, &row, in_state && in_cat).await?;
     if !in_state {
         rep.drop(if row.state.is_none() {
             Reason::NoState
@@ -637,31 +688,25 @@ fn spelled_out_state(addr: &str) -> Option<String> {
     })
 }
 
-/// gmap_id -> the state of the folder its reviews are filed under.
-async fn review_folder_states(b: &Build<'_>) -> Result<HashMap<String, &'static str>> {
-    let raw = RawTable::open(&b.raw, "google_review").await?;
-    let mut out = HashMap::new();
-    if !raw.exists() {
-        return Ok(out);
-    }
-    let mut s = raw
-        .query(
-            "SELECT gmap_id, MIN(_source_file) AS f FROM google_review \
-             WHERE gmap_id IS NOT NULL GROUP BY gmap_id",
+/// The column of the Google metadata query with the first review folder of the place
+/// (`review-<State>/...`): where the state comes from when the address has none.
+const FOLDER: &str = "__review_folder";
+
+/// The Google metadata rows, each beside the first source file its reviews came from
+/// (a join with one grouped aggregate of `google_review`, not a map of every place).
+fn google_metadata_sql(b: &Build<'_>, name: &str) -> String {
+    let g = col::GMAP_ID;
+    let folders = if b.raw.has_table("google_review") {
+        format!(
+            "SELECT {g} AS __g, MIN(\"_source_file\") AS {FOLDER} FROM google_review \
+             WHERE {g} IS NOT NULL GROUP BY {g}"
         )
-        .await?;
-    while let Some(batch) = s.next().await? {
-        let c = Cols::new(&batch, "google_review");
-        let (g, f) = (c.str(col::GMAP_ID)?, c.str("f")?);
-        for i in 0..batch.num_rows() {
-            if let (Some(g), Some(f)) = (opt_str(g, i), opt_str(f, i))
-                && let Some(r) = states::state_from_google_path(f)
-            {
-                out.insert(g.to_string(), r.abbr);
-            }
-        }
-    }
-    Ok(out)
+    } else {
+        format!(
+            "SELECT CAST(NULL AS VARCHAR) AS __g, CAST(NULL AS VARCHAR) AS {FOLDER} WHERE false"
+        )
+    };
+    format!("SELECT m.*, fs.{FOLDER} FROM ({folders}) fs RIGHT JOIN {name} m ON fs.__g = m.{g}")
 }
 
 async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
@@ -678,10 +723,12 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
         &format!("is_gmap_id({})", col::GMAP_ID),
     )
     .await?;
-    let folder_states = review_folder_states(b).await?;
     let tax = b.taxonomy;
-    let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
-    while let Some(batch) = s.next().await? {
+    let mut s = raw.query(&google_metadata_sql(b, name)).await?;
+    while let Some(full) = s.next().await? {
+        let folder = Cols::new(&full, name).str(FOLDER)?.clone();
+        // The raw row alone (what a quarantined row records).
+        let batch = super::without_columns(&full, &[FOLDER])?;
         let c = Cols::new(&batch, name);
         let id = c.str(col::GMAP_ID)?;
         let file = c.str(lineage::SOURCE_FILE)?;
@@ -738,7 +785,9 @@ async fn google(b: &mut Build<'_>, out: &mut Outputs) -> Result<()> {
                 Some(s) => Some(s),
                 None => {
                     let from_file = states::state_from_google_path(f).map(|r| r.abbr);
-                    let from_reviews = folder_states.get(gid).copied();
+                    let from_reviews = opt_str(&folder, i)
+                        .and_then(states::state_from_google_path)
+                        .map(|r| r.abbr);
                     match (from_file, from_reviews) {
                         (Some(s), _) => {
                             rep.alter(Reason::StateFromFileName);

@@ -33,9 +33,6 @@ pub(crate) fn i32_nn(v: Vec<i32>) -> ArrayRef {
 pub(crate) fn f64s(v: Vec<Option<f64>>) -> ArrayRef {
     Arc::new(Float64Array::from(v))
 }
-pub(crate) fn f64_nn(v: Vec<f64>) -> ArrayRef {
-    Arc::new(Float64Array::from(v))
-}
 pub(crate) fn bools(v: Vec<Option<bool>>) -> ArrayRef {
     Arc::new(BooleanArray::from(v))
 }

@@ -1,424 +1,36 @@
-//! fact_review, fact_tip and fact_checkin.
+//! fact_tip and fact_checkin (fact_review: [`super::reviews`]).
+//!
+//! Both stream their raw table joined with the platform's admitted businesses
+//! (`business_scope`): the business of a row comes with it, no map of businesses.
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 use reviewlake_schema::col;
 use reviewlake_schema::{Reason, lineage, warehouse as wh};
 
 use super::columns::*;
-use super::{BATCH_ROWS, BizEntry, Build, date_of, user_key};
+use super::reviews::{MAX_TS, MIN_TS};
+use super::{Biz, Build, SCOPE_COLUMNS, ScopeCols, date_of, user_key, without_columns};
 use crate::dedupe::Losers;
 use crate::keys::{self, Source};
 use crate::parse;
-use crate::read::{Cols, RawTable, Rescued, RescuedCol, json_i64, opt_f64, opt_i64, opt_str};
+use crate::read::{Cols, RawTable, Rescued, RescuedCol, json_i64, opt_i64, opt_str};
 use crate::report::SourceReport;
 use crate::{Result, WarehouseError};
-use reviewlake_lake::TableRewrite as TableSink;
 
-/// Earliest and latest plausible review time (1990-01-01, 2100-01-01), µs.
-const MIN_TS: i64 = 631_152_000_000_000;
-const MAX_TS: i64 = 4_102_444_800_000_000;
-
-#[derive(Default)]
-struct ReviewRows {
-    review_key: Vec<i64>,
-    source: Vec<String>,
-    source_review_id: Vec<String>,
-    business_key: Vec<i64>,
-    user_key: Vec<i64>,
-    date_key: Vec<i32>,
-    review_ts: Vec<i64>,
-    stars: Vec<f64>,
-    text: Vec<Option<String>>,
-    state: Vec<Option<String>>,
-    useful: Vec<Option<i64>>,
-    funny: Vec<Option<i64>>,
-    cool: Vec<Option<i64>>,
-    votes_flagged: Vec<bool>,
-    has_response: Vec<bool>,
-    response_ts: Vec<Option<i64>>,
-    response_text: Vec<Option<String>>,
-    pic_count: Vec<Option<i32>>,
-    file: Vec<String>,
-    line: Vec<i64>,
-}
-
-impl ReviewRows {
-    fn len(&self) -> usize {
-        self.review_key.len()
-    }
-    fn take(&mut self) -> Result<RecordBatch> {
-        let r = std::mem::take(self);
-        Ok(RecordBatch::try_new(
-            wh::fact_review(),
-            vec![
-                i64_nn(r.review_key),
-                utf8_nn(r.source),
-                utf8_nn(r.source_review_id),
-                i64_nn(r.business_key),
-                i64_nn(r.user_key),
-                i32_nn(r.date_key),
-                ts_nn(r.review_ts),
-                f64_nn(r.stars),
-                utf8(r.text),
-                utf8(r.state),
-                i64s(r.useful),
-                i64s(r.funny),
-                i64s(r.cool),
-                bool_nn(r.votes_flagged),
-                bool_nn(r.has_response),
-                ts(r.response_ts),
-                utf8(r.response_text),
-                i32s(r.pic_count),
-                utf8_nn(r.file),
-                i64_nn(r.line),
-            ],
-        )?)
-    }
-}
-
-async fn flush_if_full(sink: &mut TableSink, rows: &mut ReviewRows, force: bool) -> Result<()> {
-    if rows.len() >= BATCH_ROWS || (force && rows.len() > 0) {
-        let batch = rows.take()?;
-        sink.write(batch).await?;
-    }
-    Ok(())
-}
-
-/// The business a fact points at, or the reason it is not carried.
-fn business<'m>(
-    map: &'m std::collections::HashMap<String, BizEntry>,
-    id: &str,
-) -> std::result::Result<&'m BizEntry, Reason> {
-    match map.get(id) {
-        None => Err(Reason::UnknownBusiness),
-        Some(e) if !e.in_scope => Err(Reason::BusinessOutOfScope),
-        Some(e) => Ok(e),
-    }
-}
-
-fn votes(v: Option<i64>, flagged: &mut bool) -> Option<i64> {
-    match v {
-        Some(x) if x < 0 => {
-            *flagged = true;
-            None
-        }
-        other => other,
-    }
-}
-
-pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
-    let mut sink = b.sink(wh::FACT_REVIEW).await?;
-    let mut rows = ReviewRows::default();
-    b.phase("fact_review: yelp_review");
-    yelp_reviews(b, &mut sink, &mut rows).await?;
-    b.phase("fact_review: google_review");
-    google_reviews(b, &mut sink, &mut rows).await?;
-    flush_if_full(&mut sink, &mut rows, true).await?;
-    b.finish(sink).await
-}
-
-async fn yelp_reviews(
-    b: &mut Build<'_>,
-    sink: &mut TableSink,
-    rows: &mut ReviewRows,
-) -> Result<()> {
-    let name = "yelp_review";
-    let raw = RawTable::open(&b.raw, name).await?;
-    let mut rep = SourceReport::new(name);
-    let mut el = Losers::by_key(
-        &raw,
-        &[col::REVIEW_ID],
-        &format!("is_yelp_id({})", col::REVIEW_ID),
+/// `SELECT <cols> FROM <table>` joined with the Yelp businesses admitted (the
+/// [`SCOPE_COLUMNS`] beside the raw columns).
+fn with_scope(b: &Build<'_>, table: &str, cols: &[&str]) -> String {
+    let list = cols
+        .iter()
+        .map(|c| format!("r.\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {list}, s.__bkey, s.__bstate, s.__bin FROM ({scope}) s \
+         RIGHT JOIN {table} r ON s.__bid = r.{id}",
+        scope = b.scope_sql(Source::Yelp),
+        id = col::BUSINESS_ID,
     )
-    .await?;
-    if raw.exists() {
-        let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (rid, uid, bid) = (
-                c.str(col::REVIEW_ID)?,
-                c.str(col::USER_ID)?,
-                c.str(col::BUSINESS_ID)?,
-            );
-            let stars = c.f64(col::STARS)?;
-            let (useful, funny, cool) =
-                (c.i64(col::USEFUL)?, c.i64(col::FUNNY)?, c.i64(col::COOL)?);
-            let (text, date) = (c.str(col::TEXT)?, c.str(col::DATE)?);
-            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
-            let resc = RescuedCol::of(&c)?;
-            for i in 0..batch.num_rows() {
-                rep.read += 1;
-                let (f, l) = (file.value(i), line.value(i));
-                let Some(review_id) = opt_str(rid, i).filter(|v| parse::is_yelp_id(v)) else {
-                    let d = format!("review_id {:?}", opt_str(rid, i));
-                    b.quarantine.push(
-                        &mut rep,
-                        &batch,
-                        i,
-                        f,
-                        l,
-                        Reason::MalformedReviewId,
-                        Some(d),
-                    );
-                    continue;
-                };
-                if !el.keep(f, l) {
-                    continue;
-                }
-                let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
-                    let d = format!("user_id {:?}", opt_str(uid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
-                    continue;
-                };
-                let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
-                    let d = format!("business_id {:?}", opt_str(bid, i));
-                    b.quarantine.push(
-                        &mut rep,
-                        &batch,
-                        i,
-                        f,
-                        l,
-                        Reason::MalformedBusinessId,
-                        Some(d),
-                    );
-                    continue;
-                };
-                let Some(st) = opt_f64(stars, i).filter(|s| (1.0..=5.0).contains(s)) else {
-                    let d = format!("stars {:?}", opt_f64(stars, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::StarsOutOfRange, Some(d));
-                    continue;
-                };
-                let Some(ts_us) = opt_str(date, i)
-                    .and_then(parse::parse_yelp_timestamp)
-                    .filter(|t| (MIN_TS..MAX_TS).contains(t))
-                else {
-                    let d = format!("date {:?}", opt_str(date, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
-                    continue;
-                };
-                let biz = match business(&b.yelp_biz, business_id) {
-                    Ok(e) => e.clone(),
-                    Err(reason) => {
-                        rep.drop(reason);
-                        continue;
-                    }
-                };
-                let mut flagged = false;
-                // 2013-2016: `"votes": {"useful": 2, "funny": 0, "cool": 1}`.
-                let r = resc.row(i);
-                let vote = |typed: Option<i64>, kind: &str| {
-                    typed.or_else(|| r.get("votes").and_then(|v| v.get(kind)).and_then(json_i64))
-                };
-                let (u, fu, co) = (
-                    votes(vote(opt_i64(useful, i), "useful"), &mut flagged),
-                    votes(vote(opt_i64(funny, i), "funny"), &mut flagged),
-                    votes(vote(opt_i64(cool, i), "cool"), &mut flagged),
-                );
-                if flagged {
-                    rep.alter(Reason::NegativeVotes);
-                }
-                b.note_day(ts_us);
-                rows.review_key
-                    .push(keys::review_key(Source::Yelp, review_id));
-                rows.source.push(Source::Yelp.as_str().into());
-                rows.source_review_id.push(review_id.to_string());
-                rows.business_key.push(biz.key);
-                rows.user_key.push(user_key(Source::Yelp, user_id));
-                rows.date_key.push(date_of(ts_us));
-                rows.review_ts.push(ts_us);
-                rows.stars.push(st);
-                rows.text.push(
-                    opt_str(text, i)
-                        .and_then(parse::clean_str)
-                        .map(str::to_string),
-                );
-                rows.state.push(biz.state.as_deref().map(str::to_string));
-                rows.useful.push(u);
-                rows.funny.push(fu);
-                rows.cool.push(co);
-                rows.votes_flagged.push(flagged);
-                rows.has_response.push(false);
-                rows.response_ts.push(None);
-                rows.response_text.push(None);
-                rows.pic_count.push(None);
-                rows.file.push(f.to_string());
-                rows.line.push(l);
-                rep.carried += 1;
-                rep.produced += 1;
-                if rows.len() >= BATCH_ROWS {
-                    flush_if_full(sink, rows, false).await?;
-                }
-            }
-            b.tick(batch.num_rows() as u64).await?;
-        }
-    }
-    let (same, other) = el.loser_counts();
-    rep.drop_n(Reason::DuplicateLine, same);
-    rep.drop_n(Reason::DuplicateReviewId, other);
-    b.sources.push(rep);
-    Ok(())
-}
-
-async fn google_reviews(
-    b: &mut Build<'_>,
-    sink: &mut TableSink,
-    rows: &mut ReviewRows,
-) -> Result<()> {
-    let name = "google_review";
-    let raw = RawTable::open(&b.raw, name).await?;
-    let mut rep = SourceReport::new(name);
-    let mut el = Losers::by_key(
-        &raw,
-        &[col::USER_ID, col::GMAP_ID, &format!("\"{}\"", col::TIME)],
-        &format!(
-            "is_google_user_id({u}) AND is_gmap_id({g}) AND \"{t}\" IS NOT NULL",
-            u = col::USER_ID,
-            g = col::GMAP_ID,
-            t = col::TIME
-        ),
-    )
-    .await?;
-    if raw.exists() {
-        let mut s = raw.query(&format!("SELECT * FROM {name}")).await?;
-        while let Some(batch) = s.next().await? {
-            let c = Cols::new(&batch, name);
-            let (uid, uname, time) = (c.str(col::USER_ID)?, c.str(col::NAME)?, c.i64(col::TIME)?);
-            let (rating, text, gid) =
-                (c.f64(col::RATING)?, c.str(col::TEXT)?, c.str(col::GMAP_ID)?);
-            let pics = c.list(col::PICS)?;
-            let resp = c.strukt(col::RESP)?;
-            let resp_time = resp
-                .column_by_name(col::TIME)
-                .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int64Type>());
-            let resp_text = resp
-                .column_by_name(col::TEXT)
-                .and_then(|a| a.as_string_opt::<i32>());
-            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
-            for i in 0..batch.num_rows() {
-                rep.read += 1;
-                let (f, l) = (file.value(i), line.value(i));
-                let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_google_user_id(v)) else {
-                    let d = format!("user_id {:?}", opt_str(uid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
-                    continue;
-                };
-                let Some(gmap_id) = opt_str(gid, i).filter(|v| parse::is_gmap_id(v)) else {
-                    let d = format!("gmap_id {:?}", opt_str(gid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::MalformedGmapId, Some(d));
-                    continue;
-                };
-                let Some(t) = opt_i64(time, i) else {
-                    b.quarantine.push(
-                        &mut rep,
-                        &batch,
-                        i,
-                        f,
-                        l,
-                        Reason::BadTimestamp,
-                        Some("time is null".into()),
-                    );
-                    continue;
-                };
-                if !el.keep(f, l) {
-                    continue;
-                }
-                let ts_us = t.saturating_mul(1000);
-                if !(MIN_TS..MAX_TS).contains(&ts_us) {
-                    let d = format!("time {t}");
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
-                    continue;
-                }
-                let Some(st) = opt_f64(rating, i).filter(|s| (1.0..=5.0).contains(s)) else {
-                    let d = format!("rating {:?}", opt_f64(rating, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::StarsOutOfRange, Some(d));
-                    continue;
-                };
-                let biz = match business(&b.google_biz, gmap_id) {
-                    Ok(e) => e.clone(),
-                    Err(reason) => {
-                        rep.drop(reason);
-                        continue;
-                    }
-                };
-                let has_resp = !resp.is_null(i);
-                let r_ts = if has_resp {
-                    resp_time
-                        .filter(|a| !a.is_null(i))
-                        .map(|a| a.value(i).saturating_mul(1000))
-                } else {
-                    None
-                };
-                let r_text = if has_resp {
-                    resp_text
-                        .and_then(|a| opt_str(a, i))
-                        .and_then(parse::clean_str)
-                        .map(str::to_string)
-                } else {
-                    None
-                };
-                let has_resp = r_ts.is_some() || r_text.is_some();
-                let entry = b
-                    .google_users
-                    .entry(user_id.to_string())
-                    .or_insert((None, 0));
-                entry.1 += 1;
-                if let Some(n) = opt_str(uname, i).and_then(parse::clean_str)
-                    && entry.0.as_deref().is_none_or(|old| n < old)
-                {
-                    entry.0 = Some(n.to_string());
-                }
-                b.note_day(ts_us);
-                let srid = format!("{user_id}|{gmap_id}|{t}");
-                rows.review_key
-                    .push(keys::review_key(Source::Google, &srid));
-                rows.source.push(Source::Google.as_str().into());
-                rows.source_review_id.push(srid);
-                rows.business_key.push(biz.key);
-                rows.user_key.push(user_key(Source::Google, user_id));
-                rows.date_key.push(date_of(ts_us));
-                rows.review_ts.push(ts_us);
-                rows.stars.push(st);
-                rows.text.push(
-                    opt_str(text, i)
-                        .and_then(parse::clean_str)
-                        .map(str::to_string),
-                );
-                rows.state.push(biz.state.as_deref().map(str::to_string));
-                rows.useful.push(None);
-                rows.funny.push(None);
-                rows.cool.push(None);
-                rows.votes_flagged.push(false);
-                rows.has_response.push(has_resp);
-                rows.response_ts.push(r_ts);
-                rows.response_text.push(r_text);
-                rows.pic_count.push(if pics.is_null(i) {
-                    Some(0)
-                } else {
-                    Some(pics.value_length(i))
-                });
-                rows.file.push(f.to_string());
-                rows.line.push(l);
-                rep.carried += 1;
-                rep.produced += 1;
-                if rows.len() >= BATCH_ROWS {
-                    flush_if_full(sink, rows, false).await?;
-                }
-            }
-            b.tick(batch.num_rows() as u64).await?;
-        }
-    }
-    let (same, other) = el.loser_counts();
-    rep.drop_n(Reason::DuplicateLine, same);
-    rep.drop_n(Reason::DuplicateReview, other);
-    b.sources.push(rep);
-    Ok(())
 }
 
 pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
@@ -438,8 +50,11 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
         lineage::LINE,
     ];
     let mut el = Losers::by_content(&raw).await?;
-    if let Some(mut s) = raw.stream(&cols).await? {
-        while let Some(batch) = s.next().await? {
+    if raw.exists() {
+        let mut s = raw.query(&with_scope(b, name, &cols)).await?;
+        while let Some(full) = s.next().await? {
+            let scope = ScopeCols::of(&full, name)?;
+            let batch = without_columns(&full, &SCOPE_COLUMNS)?;
             let c = Cols::new(&batch, name);
             let (uid, bid, text, date) = (
                 c.str(col::USER_ID)?,
@@ -511,8 +126,8 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                         .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
                     continue;
                 };
-                let biz = match business(&b.yelp_biz, business_id) {
-                    Ok(e) => e.clone(),
+                let biz = match scope.at(i) {
+                    Ok(e) => e,
                     Err(reason) => {
                         rep.drop(reason);
                         continue;
@@ -534,7 +149,6 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                     }
                     o => o,
                 };
-                b.note_day(ts_us);
                 k_.push(keys::tip_key(
                     user_id,
                     business_id,
@@ -548,7 +162,7 @@ pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
                 tsv.push(ts_us);
                 tx.push(t.map(str::to_string));
                 cmp.push(compl);
-                stt.push(biz.state.as_deref().map(str::to_string));
+                stt.push(biz.state.map(str::to_string));
                 fl.push(f.to_string());
                 ln.push(l);
                 lk.push(likes);
@@ -596,7 +210,7 @@ struct CheckinRows {
 
 impl CheckinRows {
     /// One check-in event at `ts_us`.
-    fn event(&mut self, biz: &BizEntry, ts_us: i64) {
+    fn event(&mut self, biz: &Biz<'_>, ts_us: i64) {
         let day = ts_us.div_euclid(86_400_000_000);
         let hour = ts_us.rem_euclid(86_400_000_000) / 3_600_000_000;
         self.push(
@@ -609,15 +223,15 @@ impl CheckinRows {
     }
 
     /// One hour-of-week histogram cell (no date).
-    fn cell(&mut self, biz: &BizEntry, weekday: u8, hour: u8, count: i64) {
+    fn cell(&mut self, biz: &Biz<'_>, weekday: u8, hour: u8, count: i64) {
         self.push(biz, None, weekday, hour, count);
     }
 
-    fn push(&mut self, biz: &BizEntry, ts_us: Option<i64>, weekday: u8, hour: u8, n: i64) {
+    fn push(&mut self, biz: &Biz<'_>, ts_us: Option<i64>, weekday: u8, hour: u8, n: i64) {
         self.business_key.push(biz.key);
         self.date_key.push(ts_us.map(date_of));
         self.ts.push(ts_us);
-        self.state.push(biz.state.as_deref().map(str::to_string));
+        self.state.push(biz.state.map(str::to_string));
         self.weekday.push(Some(i32::from(weekday)));
         self.hour.push(Some(i32::from(hour)));
         self.checkins.push(Some(n));
@@ -707,8 +321,11 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
         lineage::LINE,
     ];
     let mut el = Losers::by_content(&raw).await?;
-    if let Some(mut s) = raw.stream(&cols).await? {
-        while let Some(batch) = s.next().await? {
+    if raw.exists() {
+        let mut s = raw.query(&with_scope(b, name, &cols)).await?;
+        while let Some(full) = s.next().await? {
+            let scope = ScopeCols::of(&full, name)?;
+            let batch = without_columns(&full, &SCOPE_COLUMNS)?;
             let c = Cols::new(&batch, name);
             let (bid, date) = (c.str(col::BUSINESS_ID)?, c.str(col::DATE)?);
             let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
@@ -720,7 +337,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                 if !el.keep(f, l) {
                     continue;
                 }
-                let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
+                if !opt_str(bid, i).is_some_and(parse::is_yelp_id) {
                     let d = format!("business_id {:?}", opt_str(bid, i));
                     b.quarantine.push(
                         &mut rep,
@@ -732,9 +349,9 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                         Some(d),
                     );
                     continue;
-                };
-                let biz = match business(&b.yelp_biz, business_id) {
-                    Ok(e) => e.clone(),
+                }
+                let biz = match scope.at(i) {
+                    Ok(e) => e,
                     Err(reason) => {
                         rep.drop(reason);
                         continue;
@@ -750,10 +367,7 @@ pub(crate) async fn build_checkins(b: &mut Build<'_>) -> Result<()> {
                 {
                     match parse::parse_yelp_timestamp(item).filter(|t| (MIN_TS..MAX_TS).contains(t))
                     {
-                        Some(ts_us) => {
-                            b.note_day(ts_us);
-                            out.event(&biz, ts_us);
-                        }
+                        Some(ts_us) => out.event(&biz, ts_us),
                         None => bad += 1,
                     }
                 }

@@ -3,14 +3,15 @@
 mod business;
 mod columns;
 mod facts;
+mod reviews;
 mod users;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
     StringArray,
 };
 use reviewlake_lake::{Lake, QuerySession, Stage};
@@ -32,12 +33,46 @@ const TASK: &str = "warehouse";
 /// Rows per output batch.
 pub(crate) const BATCH_ROWS: usize = 8192;
 
-/// What the fact builders need to know about a business.
-#[derive(Clone)]
-pub(crate) struct BizEntry {
+/// The columns a fact builder's query joins from `business_scope` (see
+/// [`Build::scope_sql`]).
+pub(crate) const SCOPE_COLUMNS: [&str; 3] = ["__bkey", "__bstate", "__bin"];
+
+/// The business a fact points at: its key and state.
+pub(crate) struct Biz<'a> {
     pub key: i64,
-    pub state: Option<Arc<str>>,
-    pub in_scope: bool,
+    pub state: Option<&'a str>,
+}
+
+/// The [`SCOPE_COLUMNS`] of a batch.
+pub(crate) struct ScopeCols {
+    key: Int64Array,
+    state: StringArray,
+    in_scope: BooleanArray,
+}
+
+impl ScopeCols {
+    pub(crate) fn of(batch: &RecordBatch, table: &str) -> Result<ScopeCols> {
+        let c = crate::read::Cols::new(batch, table);
+        Ok(ScopeCols {
+            key: c.i64(SCOPE_COLUMNS[0])?.clone(),
+            state: c.str(SCOPE_COLUMNS[1])?.clone(),
+            in_scope: c.bool(SCOPE_COLUMNS[2])?.clone(),
+        })
+    }
+
+    /// The business of row `i`, or the reason its fact is not carried.
+    pub(crate) fn at(&self, i: usize) -> std::result::Result<Biz<'_>, Reason> {
+        if self.key.is_null(i) {
+            return Err(Reason::UnknownBusiness);
+        }
+        if self.in_scope.is_null(i) || !self.in_scope.value(i) {
+            return Err(Reason::BusinessOutOfScope);
+        }
+        Ok(Biz {
+            key: self.key.value(i),
+            state: crate::read::opt_str(&self.state, i),
+        })
+    }
 }
 
 /// The shared state of one build.
@@ -48,15 +83,6 @@ pub(crate) struct Build<'a> {
     pub states: Option<HashSet<String>>,
     /// Indices of the shared categories in scope (`None` = all).
     pub categories: Option<HashSet<usize>>,
-    pub yelp_biz: HashMap<String, BizEntry>,
-    pub google_biz: HashMap<String, BizEntry>,
-    /// (state, city) of the businesses in scope.
-    pub locations: BTreeMap<i64, (Option<String>, Option<String>)>,
-    /// Yelp user ids referenced by facts in scope.
-    /// Google users referenced by facts in scope: id -> (name, reviews).
-    pub google_users: HashMap<String, (Option<String>, i64)>,
-    /// Smallest and largest fact day (days since the epoch).
-    pub day_range: Option<(i64, i64)>,
     pub quarantine: QuarantineRows,
     /// `warehouse_quarantine`, written as refused rows accumulate (a batch at a time).
     pub quarantine_sink: Option<TableSink>,
@@ -69,14 +95,6 @@ pub(crate) struct Build<'a> {
 }
 
 impl Build<'_> {
-    pub(crate) fn note_day(&mut self, micros: i64) {
-        let d = micros.div_euclid(86_400_000_000);
-        self.day_range = Some(match self.day_range {
-            None => (d, d),
-            Some((a, b)) => (a.min(d), b.max(d)),
-        });
-    }
-
     pub(crate) fn phase(&self, msg: &str) {
         self.progress.note(TASK, msg);
         tracing::info!("warehouse: {msg}");
@@ -139,6 +157,47 @@ impl Build<'_> {
             None => true,
             Some(set) => cats.iter().any(|c| set.contains(c)),
         }
+    }
+
+    /// Fails if two rows of `table` (just committed and refreshed into the build's
+    /// session) share the values of the SQL expressions `cols`: one aggregate.
+    pub(crate) async fn check_unique(&self, table: &str, cols: &str) -> Result<()> {
+        let sql = format!("SELECT {cols} FROM {table} GROUP BY {cols} HAVING count(*) > 1 LIMIT 1");
+        let n: usize = self.collect(&sql).await?.iter().map(|b| b.num_rows()).sum();
+        if n > 0 {
+            return Err(WarehouseError::Internal(format!(
+                "{table}: more than one row for one ({cols})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` over the build's session, whole (for small results).
+    pub(crate) async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.raw.collect(sql).await.map_err(|e| match e {
+            reviewlake_lake::LakeError::Query(q) => WarehouseError::Query {
+                sql: sql.to_string(),
+                source: q,
+            },
+            other => WarehouseError::Lake(other),
+        })
+    }
+
+    /// The admitted businesses of `source` (`business_scope`), as SQL with the columns
+    /// `__bid` (source id), `__bkey`, `__bstate` and `__bin` (in scope): the side a
+    /// fact builder joins its raw rows to.
+    pub(crate) fn scope_sql(&self, source: Source) -> String {
+        format!(
+            "SELECT {id} AS __bid, {k} AS __bkey, {st} AS __bstate, {ins} AS __bin \
+             FROM {t} WHERE {src} = '{s}'",
+            id = col::SOURCE_ID,
+            k = col::BUSINESS_KEY,
+            st = col::STATE,
+            ins = col::IN_SCOPE,
+            t = wh::BUSINESS_SCOPE,
+            src = col::SOURCE,
+            s = source.as_str(),
+        )
     }
 
     /// Fails if two source ids of dimension `table` (just committed) hash to one key:
@@ -319,11 +378,6 @@ async fn build_locked(
         taxonomy,
         states: states_scope,
         categories: categories_scope,
-        yelp_biz: HashMap::new(),
-        google_biz: HashMap::new(),
-        locations: BTreeMap::new(),
-        google_users: HashMap::new(),
-        day_range: None,
         quarantine: QuarantineRows::default(),
         quarantine_sink: None,
         sources: Vec::new(),
@@ -340,7 +394,7 @@ async fn build_locked(
 
     business::build_businesses(&mut b).await?;
     b.check_keys(wh::DIM_BUSINESS, col::BUSINESS_KEY).await?;
-    facts::build_reviews(&mut b).await?;
+    reviews::build_reviews(&mut b).await?;
     facts::build_tips(&mut b).await?;
     facts::build_checkins(&mut b).await?;
     users::build_users(&mut b).await?;
@@ -348,7 +402,8 @@ async fn build_locked(
 
     b.phase("dim_location, dim_date");
     write_dim_location(&mut b).await?;
-    write_dim_date(&mut b).await?;
+    let days = fact_day_range(&b).await?;
+    write_dim_date(&mut b, days).await?;
 
     b.phase("warehouse_quarantine");
     b.flush_quarantine().await?;
@@ -468,38 +523,85 @@ async fn write_dim_category(b: &mut Build<'_>) -> Result<()> {
     b.finish(sink).await
 }
 
+/// dim_location: the (state, city) pairs of `dim_business`, one plan (the rows are
+/// few: one per city).
 async fn write_dim_location(b: &mut Build<'_>) -> Result<()> {
-    let mut k = Vec::new();
-    let mut st = Vec::new();
-    let mut sn = Vec::new();
-    let mut co = Vec::new();
-    let mut ci = Vec::new();
-    for (key, (state, city)) in &b.locations {
-        let region = state.as_deref().and_then(states::by_abbr);
-        k.push(*key);
-        st.push(state.clone());
-        sn.push(region.map(|r| r.name.to_string()));
-        co.push(region.map(|r| r.country.to_string()));
-        ci.push(city.clone());
-    }
-    let batch = RecordBatch::try_new(
-        wh::dim_location(),
-        vec![
-            Arc::new(Int64Array::from(k)),
-            Arc::new(StringArray::from(st)),
-            Arc::new(StringArray::from(sn)),
-            Arc::new(StringArray::from(co)),
-            Arc::new(StringArray::from(ci)),
-        ],
-    )?;
+    b.raw
+        .refresh(reviewlake_lake::Zone::Warehouse, wh::DIM_BUSINESS)
+        .await?;
+    let sql = format!(
+        "SELECT DISTINCT {lk}, {st}, {ci} FROM {t} ORDER BY {lk}, {st}, {ci}",
+        lk = col::LOCATION_KEY,
+        st = col::STATE,
+        ci = col::CITY,
+        t = wh::DIM_BUSINESS,
+    );
     let mut sink = b.sink(wh::DIM_LOCATION).await?;
-    sink.write(batch).await?;
+    for batch in b.collect(&sql).await? {
+        let c = crate::read::Cols::new(&batch, wh::DIM_BUSINESS);
+        let (key, state, city) = (
+            c.i64(col::LOCATION_KEY)?,
+            c.str(col::STATE)?,
+            c.str(col::CITY)?,
+        );
+        let region = |i: usize| crate::read::opt_str(state, i).and_then(states::by_abbr);
+        let n = batch.num_rows();
+        let out = RecordBatch::try_new(
+            wh::dim_location(),
+            vec![
+                Arc::new(key.clone()),
+                Arc::new(state.clone()),
+                Arc::new(StringArray::from_iter(
+                    (0..n).map(|i| region(i).map(|r| r.name)),
+                )),
+                Arc::new(StringArray::from_iter(
+                    (0..n).map(|i| region(i).map(|r| r.country)),
+                )),
+                Arc::new(city.clone()),
+            ],
+        )?;
+        sink.write(out).await?;
+    }
     b.finish(sink).await
 }
 
-async fn write_dim_date(b: &mut Build<'_>) -> Result<()> {
+/// The first and last day (days since the epoch) of any dated fact: one aggregate over
+/// the fact tables just committed.
+async fn fact_day_range(b: &Build<'_>) -> Result<Option<(i64, i64)>> {
+    let mut parts = Vec::new();
+    for (t, ts) in [
+        (wh::FACT_REVIEW, col::REVIEW_TS),
+        (wh::FACT_TIP, col::TIP_TS),
+        (wh::FACT_CHECKIN, col::CHECKIN_TS),
+    ] {
+        if b.tables.contains_key(t) {
+            b.raw.refresh(reviewlake_lake::Zone::Warehouse, t).await?;
+            parts.push(format!(
+                "SELECT CAST(min({ts}) AS BIGINT) AS lo, CAST(max({ts}) AS BIGINT) AS hi FROM {t}"
+            ));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT min(lo) AS lo, max(hi) AS hi FROM ({})",
+        parts.join(" UNION ALL ")
+    );
+    for batch in b.collect(&sql).await? {
+        let c = crate::read::Cols::new(&batch, "fact days");
+        let (lo, hi) = (c.i64("lo")?, c.i64("hi")?);
+        if batch.num_rows() > 0 && lo.is_valid(0) && hi.is_valid(0) {
+            let day = |us: i64| us.div_euclid(86_400_000_000);
+            return Ok(Some((day(lo.value(0)), day(hi.value(0)))));
+        }
+    }
+    Ok(None)
+}
+
+async fn write_dim_date(b: &mut Build<'_>, days: Option<(i64, i64)>) -> Result<()> {
     let mut sink = b.sink(wh::DIM_DATE).await?;
-    if let Some((lo, hi)) = b.day_range {
+    if let Some((lo, hi)) = days {
         let mut day = lo;
         while day <= hi {
             let end = (day + BATCH_ROWS as i64 - 1).min(hi);
@@ -578,10 +680,18 @@ fn report_batch(r: &WarehouseReport) -> Result<RecordBatch> {
     )?)
 }
 
-/// Timestamp (µs) -> (date_key, days since epoch).
+/// Timestamp (µs) -> date_key.
 pub(crate) fn date_of(micros: i64) -> i32 {
-    let (y, m, d) = parse::civil_from_days(micros.div_euclid(86_400_000_000));
-    keys::date_key(y, m, d)
+    crate::udf::date_key_of(micros)
+}
+
+/// `batch` without the columns `names` (a raw row as it was read, without what a
+/// query joined to it).
+pub(crate) fn without_columns(batch: &RecordBatch, names: &[&str]) -> Result<RecordBatch> {
+    let keep: Vec<usize> = (0..batch.num_columns())
+        .filter(|&i| !names.contains(&batch.schema().field(i).name().as_str()))
+        .collect();
+    Ok(batch.project(&keep)?)
 }
 
 /// The user key of a Yelp or Google user id.

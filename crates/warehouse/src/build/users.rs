@@ -343,12 +343,20 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     }
 
     b.phase("dim_user: google reviewers");
-    let mut google: Vec<(String, (Option<String>, i64))> =
-        std::mem::take(&mut b.google_users).into_iter().collect();
-    google.sort_by(|a, b| a.0.cmp(&b.0));
-    for (uid, (name, n)) in google {
-        rows.push_bare(Source::Google, &uid, name, Some(n));
-        rows.flush(&mut sink, false).await?;
+    if let Some(sql) = super::reviews::google_reviewers_sql(b).await? {
+        let mut s = RawTable::open(&b.raw, "google_review")
+            .await?
+            .query(&sql)
+            .await?;
+        while let Some(batch) = s.next().await? {
+            let c = Cols::new(&batch, "google_review");
+            let (uid, nm, n) = (c.str("user_id")?, c.str("name")?, c.i64("n")?);
+            for i in 0..batch.num_rows() {
+                let name = opt_str(nm, i).map(str::to_string);
+                rows.push_bare(Source::Google, uid.value(i), name, Some(n.value(i)));
+                rows.flush(&mut sink, false).await?;
+            }
+        }
     }
     rows.flush(&mut sink, true).await?;
     b.finish(sink).await

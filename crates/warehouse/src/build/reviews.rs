@@ -1,0 +1,417 @@
+//! fact_review, as one plan per raw review table.
+//!
+//! The plan reads the raw table once and joins it with two small sides: the losers of
+//! the de-duplication election ([`Losers::sql_by_key`]) and the platform's admitted
+//! businesses (`business_scope`). Each row gets its fate, `__reason` (null when it is
+//! carried; otherwise the [`Reason`] it is dropped or quarantined for, tested in the
+//! order the rules apply), and the `fact_review` row it becomes, computed by the
+//! crate's UDFs (`review_key`, `user_key`, `yelp_timestamp`, `date_key_of`,
+//! `clean_text`, `rescued_int`, `list_length`). The build streams the result: the
+//! carried rows of a batch are filtered out and written as they are; only refused rows
+//! are looked at one by one (their reason counted, the quarantined ones recorded with
+//! their raw row). Nothing holds more than a batch and the two small sides.
+
+use arrow::array::{Array, RecordBatch};
+use arrow::compute::{cast, filter_record_batch, is_null};
+use reviewlake_schema::{Outcome, Reason, col, lineage, warehouse as wh};
+
+use super::Build;
+use crate::dedupe::Losers;
+use crate::keys::Source;
+use crate::read::{Cols, RawTable, opt_f64, opt_i64, opt_str};
+use crate::report::SourceReport;
+use crate::{Result, WarehouseError};
+use reviewlake_lake::TableRewrite as TableSink;
+
+/// Earliest and latest plausible review time (1990-01-01, 2100-01-01), µs.
+pub(crate) const MIN_TS: i64 = 631_152_000_000_000;
+pub(crate) const MAX_TS: i64 = 4_102_444_800_000_000;
+
+/// The column of a row's fate: null = carried, else a [`Reason`]'s name.
+pub(crate) const REASON: &str = "__reason";
+/// The prefix of the columns holding the `fact_review` row a raw row becomes.
+const OUT: &str = "__o_";
+
+/// The raw review tables, by platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReviewTable {
+    /// `yelp_review`.
+    Yelp,
+    /// `google_review`.
+    Google,
+}
+
+impl ReviewTable {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ReviewTable::Yelp => "yelp_review",
+            ReviewTable::Google => "google_review",
+        }
+    }
+}
+
+/// `'<reason>'`: a reason as an SQL literal.
+fn lit(r: Reason) -> String {
+    format!("'{}'", r.as_str())
+}
+
+/// `"name"`: a column name quoted for SQL.
+fn q(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// The plan classifying every row of the raw review table `t` (see the module docs):
+/// the raw columns, [`REASON`], and `__o_<column>` for every column of `fact_review`.
+/// `None` when the snapshot has no such table.
+pub(crate) async fn classify_sql(b: &Build<'_>, t: ReviewTable) -> Result<Option<String>> {
+    let raw = RawTable::open(&b.raw, t.name()).await?;
+    let (keys, valid): (Vec<String>, String) = match t {
+        ReviewTable::Yelp => (
+            vec![col::REVIEW_ID.to_string()],
+            format!("is_yelp_id({})", col::REVIEW_ID),
+        ),
+        ReviewTable::Google => (
+            vec![col::USER_ID.into(), col::GMAP_ID.into(), q(col::TIME)],
+            format!(
+                "is_google_user_id({u}) AND is_gmap_id({g}) AND {t} IS NOT NULL",
+                u = col::USER_ID,
+                g = col::GMAP_ID,
+                t = q(col::TIME)
+            ),
+        ),
+    };
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let Some(losers) = Losers::sql_by_key(&raw, &keys, &valid).await? else {
+        return Ok(None);
+    };
+    let (source, id_col) = match t {
+        ReviewTable::Yelp => (Source::Yelp, col::BUSINESS_ID),
+        ReviewTable::Google => (Source::Google, col::GMAP_ID),
+    };
+    let (file, line) = (q(lineage::SOURCE_FILE), q(lineage::LINE));
+    let scope = b.scope_sql(source);
+    let (extra, reason, out) = match t {
+        ReviewTable::Yelp => yelp_parts(),
+        ReviewTable::Google => google_parts(),
+    };
+    let outputs = out
+        .iter()
+        .map(|(c, e)| format!("{e} AS {OUT}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Some(format!(
+        "WITH l AS (SELECT {file} AS __lf, {line} AS __ll, same AS __same FROM ({losers})), \
+         s AS ({scope}), \
+         c0 AS (SELECT r.*, l.__ll IS NOT NULL AS __lost, coalesce(l.__same, false) AS __dup \
+           FROM l RIGHT JOIN {name} r ON l.__lf = r.{file} AND l.__ll = r.{line}), \
+         c AS (SELECT c0.*, s.__bkey, s.__bstate, s.__bin{extra} \
+           FROM s RIGHT JOIN c0 ON s.__bid = c0.{id_col}) \
+         SELECT c.*, {reason} AS {REASON}, {outputs} FROM c",
+        name = t.name(),
+    )))
+}
+
+/// Yelp: the helper columns of `c`, the reason, and the fact columns.
+fn yelp_parts() -> (String, String, Vec<(&'static str, String)>) {
+    let vote = |kind: &str| {
+        format!(
+            ", coalesce({k}, rescued_int({resc}, 'votes', '{kind}')) AS __v{kind}",
+            k = q(kind),
+            resc = q(lineage::RESCUED_DATA),
+        )
+    };
+    let extra = format!(
+        ", yelp_timestamp({d}) AS __ts{}{}{}",
+        vote(col::USEFUL),
+        vote(col::FUNNY),
+        vote(col::COOL),
+        d = q(col::DATE)
+    );
+    let stars = q(col::STARS);
+    let reason = format!(
+        "CASE WHEN NOT is_yelp_id({rid}) THEN {malformed_review} \
+           WHEN __lost AND __dup THEN {dup_line} \
+           WHEN __lost THEN {dup_id} \
+           WHEN NOT is_yelp_id({uid}) THEN {malformed_user} \
+           WHEN NOT is_yelp_id({bid}) THEN {malformed_business} \
+           WHEN {stars} IS NULL OR isnan({stars}) OR {stars} < 1.0 OR {stars} > 5.0 THEN {stars_bad} \
+           WHEN __ts IS NULL OR __ts < {MIN_TS} OR __ts >= {MAX_TS} THEN {bad_ts} \
+           WHEN __bkey IS NULL THEN {unknown} \
+           WHEN NOT __bin THEN {out_of_scope} END",
+        rid = q(col::REVIEW_ID),
+        uid = q(col::USER_ID),
+        bid = q(col::BUSINESS_ID),
+        malformed_review = lit(Reason::MalformedReviewId),
+        dup_line = lit(Reason::DuplicateLine),
+        dup_id = lit(Reason::DuplicateReviewId),
+        malformed_user = lit(Reason::MalformedUserId),
+        malformed_business = lit(Reason::MalformedBusinessId),
+        stars_bad = lit(Reason::StarsOutOfRange),
+        bad_ts = lit(Reason::BadTimestamp),
+        unknown = lit(Reason::UnknownBusiness),
+        out_of_scope = lit(Reason::BusinessOutOfScope),
+    );
+    let yelp = Source::Yelp.as_str();
+    let non_negative = |kind: &str| format!("CASE WHEN __v{kind} < 0 THEN NULL ELSE __v{kind} END");
+    let out = vec![
+        (
+            col::REVIEW_KEY,
+            format!("review_key('{yelp}', {})", q(col::REVIEW_ID)),
+        ),
+        (col::SOURCE, format!("'{yelp}'")),
+        (col::SOURCE_REVIEW_ID, q(col::REVIEW_ID)),
+        (col::BUSINESS_KEY, "__bkey".into()),
+        (
+            col::USER_KEY,
+            format!("user_key('{yelp}', {})", q(col::USER_ID)),
+        ),
+        (col::DATE_KEY, "date_key_of(__ts)".into()),
+        (col::REVIEW_TS, "__ts".into()),
+        (col::STARS, stars.clone()),
+        (col::TEXT, format!("clean_text({})", q(col::TEXT))),
+        (col::STATE, "__bstate".into()),
+        (col::USEFUL, non_negative(col::USEFUL)),
+        (col::FUNNY, non_negative(col::FUNNY)),
+        (col::COOL, non_negative(col::COOL)),
+        (
+            col::VOTES_FLAGGED,
+            format!(
+                "coalesce(__v{u} < 0 OR __v{f} < 0 OR __v{c} < 0, false)",
+                u = col::USEFUL,
+                f = col::FUNNY,
+                c = col::COOL
+            ),
+        ),
+        (col::HAS_RESPONSE, "false".into()),
+        (col::RESPONSE_TS, "CAST(NULL AS BIGINT)".into()),
+        (col::RESPONSE_TEXT, "CAST(NULL AS VARCHAR)".into()),
+        (col::PIC_COUNT, "CAST(NULL AS INT)".into()),
+        (lineage::SOURCE_FILE, q(lineage::SOURCE_FILE)),
+        (lineage::LINE, q(lineage::LINE)),
+    ];
+    (extra, reason, out)
+}
+
+/// Google: the helper columns of `c`, the reason, and the fact columns.
+fn google_parts() -> (String, String, Vec<(&'static str, String)>) {
+    let (time, resp, rating) = (q(col::TIME), q(col::RESP), q(col::RATING));
+    // Epoch milliseconds -> microseconds, saturating as `i64::saturating_mul` does.
+    let micros = |ms: &str| {
+        format!(
+            "CASE WHEN {ms} > {hi} THEN {max} WHEN {ms} < -{hi} THEN ({min_plus} - 1) \
+             ELSE {ms} * 1000 END",
+            hi = i64::MAX / 1000,
+            max = i64::MAX,
+            min_plus = i64::MIN + 1,
+        )
+    };
+    let extra = format!(
+        ", CASE WHEN {resp} IS NOT NULL THEN {rts} END AS __rts, \
+         CASE WHEN {resp} IS NOT NULL THEN clean_text({resp}['{text}']) END AS __rtext, \
+         concat({uid}, '|', {gid}, '|', CAST({time} AS VARCHAR)) AS __srid",
+        rts = micros(&format!("{resp}['{}']", col::TIME)),
+        text = col::TEXT,
+        uid = q(col::USER_ID),
+        gid = q(col::GMAP_ID),
+    );
+    let (lo, hi) = (MIN_TS / 1000, MAX_TS / 1000);
+    let reason = format!(
+        "CASE WHEN NOT is_google_user_id({uid}) THEN {malformed_user} \
+           WHEN NOT is_gmap_id({gid}) THEN {malformed_gmap} \
+           WHEN {time} IS NULL THEN {bad_ts} \
+           WHEN __lost AND __dup THEN {dup_line} \
+           WHEN __lost THEN {dup_review} \
+           WHEN {time} < {lo} OR {time} >= {hi} THEN {bad_ts} \
+           WHEN {rating} IS NULL OR isnan({rating}) OR {rating} < 1.0 OR {rating} > 5.0 \
+             THEN {stars_bad} \
+           WHEN __bkey IS NULL THEN {unknown} \
+           WHEN NOT __bin THEN {out_of_scope} END",
+        uid = q(col::USER_ID),
+        gid = q(col::GMAP_ID),
+        malformed_user = lit(Reason::MalformedUserId),
+        malformed_gmap = lit(Reason::MalformedGmapId),
+        bad_ts = lit(Reason::BadTimestamp),
+        dup_line = lit(Reason::DuplicateLine),
+        dup_review = lit(Reason::DuplicateReview),
+        stars_bad = lit(Reason::StarsOutOfRange),
+        unknown = lit(Reason::UnknownBusiness),
+        out_of_scope = lit(Reason::BusinessOutOfScope),
+    );
+    let google = Source::Google.as_str();
+    // Only the rows in range are carried; the others must not overflow.
+    let ts = format!("CASE WHEN {time} >= {lo} AND {time} < {hi} THEN {time} * 1000 END");
+    let out = vec![
+        (col::REVIEW_KEY, format!("review_key('{google}', __srid)")),
+        (col::SOURCE, format!("'{google}'")),
+        (col::SOURCE_REVIEW_ID, "__srid".into()),
+        (col::BUSINESS_KEY, "__bkey".into()),
+        (
+            col::USER_KEY,
+            format!("user_key('{google}', {})", q(col::USER_ID)),
+        ),
+        (col::DATE_KEY, format!("date_key_of({ts})")),
+        (col::REVIEW_TS, ts.clone()),
+        (col::STARS, rating.clone()),
+        (col::TEXT, format!("clean_text({})", q(col::TEXT))),
+        (col::STATE, "__bstate".into()),
+        (col::USEFUL, "CAST(NULL AS BIGINT)".into()),
+        (col::FUNNY, "CAST(NULL AS BIGINT)".into()),
+        (col::COOL, "CAST(NULL AS BIGINT)".into()),
+        (col::VOTES_FLAGGED, "false".into()),
+        (
+            col::HAS_RESPONSE,
+            "(__rts IS NOT NULL OR __rtext IS NOT NULL)".into(),
+        ),
+        (col::RESPONSE_TS, "__rts".into()),
+        (col::RESPONSE_TEXT, "__rtext".into()),
+        (
+            col::PIC_COUNT,
+            format!("coalesce(list_length({}), 0)", q(col::PICS)),
+        ),
+        (lineage::SOURCE_FILE, q(lineage::SOURCE_FILE)),
+        (lineage::LINE, q(lineage::LINE)),
+    ];
+    (extra, reason, out)
+}
+
+/// Builds `fact_review` from both raw review tables.
+pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
+    let mut sink = b.sink(wh::FACT_REVIEW).await?;
+    for t in [ReviewTable::Yelp, ReviewTable::Google] {
+        b.phase(&format!("fact_review: {}", t.name()));
+        reviews_of(b, t, &mut sink).await?;
+    }
+    b.finish(sink).await
+}
+
+async fn reviews_of(b: &mut Build<'_>, t: ReviewTable, sink: &mut TableSink) -> Result<()> {
+    let mut rep = SourceReport::new(t.name());
+    let Some(sql) = classify_sql(b, t).await? else {
+        b.sources.push(rep);
+        return Ok(());
+    };
+    let schema = wh::fact_review();
+    let raw = RawTable::open(&b.raw, t.name()).await?;
+    let mut s = raw.query(&sql).await?;
+    while let Some(batch) = s.next().await? {
+        let n = batch.num_rows();
+        rep.read += n as u64;
+        let reasons = Cols::new(&batch, t.name()).str(REASON)?.clone();
+        let carried = filter_record_batch(&batch, &is_null(&reasons)?)?;
+        let mut cols = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let name = format!("{OUT}{}", f.name());
+            let a = carried.column_by_name(&name).ok_or_else(|| {
+                WarehouseError::Internal(format!("the {} plan has no column {name}", t.name()))
+            })?;
+            cols.push(cast(a, f.data_type())?);
+        }
+        let out = RecordBatch::try_new(schema.clone(), cols)?;
+        let kept = out.num_rows() as u64;
+        rep.carried += kept;
+        rep.produced += kept;
+        if t == ReviewTable::Yelp {
+            let flagged = Cols::new(&out, wh::FACT_REVIEW).bool(col::VOTES_FLAGGED)?;
+            rep.alter_n(Reason::NegativeVotes, flagged.true_count() as u64);
+        }
+        if kept > 0 {
+            sink.write(out).await?;
+        }
+        if kept < n as u64 {
+            refused(b, t, &mut rep, &batch, &reasons)?;
+        }
+        b.tick(n as u64).await?;
+    }
+    b.sources.push(rep);
+    Ok(())
+}
+
+/// Counts the refused rows of a classified batch; records the quarantined ones, with
+/// their raw row and the value that failed.
+fn refused(
+    b: &mut Build<'_>,
+    t: ReviewTable,
+    rep: &mut SourceReport,
+    batch: &RecordBatch,
+    reasons: &arrow::array::StringArray,
+) -> Result<()> {
+    // The raw row alone (what a quarantined row records).
+    let helper: Vec<&str> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .filter(|n| n.starts_with("__"))
+        .collect();
+    let raw = super::without_columns(batch, &helper)?;
+    let c = Cols::new(&raw, t.name());
+    let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
+    for i in 0..reasons.len() {
+        let Some(name) = opt_str(reasons, i) else {
+            continue;
+        };
+        let reason = Reason::parse(name).ok_or_else(|| {
+            WarehouseError::Internal(format!("the {} plan gave reason {name:?}", t.name()))
+        })?;
+        match reason.outcome() {
+            Outcome::Dropped => rep.drop(reason),
+            Outcome::Quarantined => {
+                let detail = detail(&c, t, reason, i)?;
+                b.quarantine.push(
+                    rep,
+                    &raw,
+                    i,
+                    file.value(i),
+                    line.value(i),
+                    reason,
+                    Some(detail),
+                );
+            }
+            Outcome::Altered => {
+                return Err(WarehouseError::Internal(format!(
+                    "the {} plan refused a row for {name}",
+                    t.name()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The failing value of a quarantined row (`user_id None`, `stars Some(7.0)`, ...).
+fn detail(c: &Cols<'_>, t: ReviewTable, reason: Reason, i: usize) -> Result<String> {
+    let text =
+        |name: &str| -> Result<String> { Ok(format!("{name} {:?}", opt_str(c.str(name)?, i))) };
+    Ok(match (t, reason) {
+        (_, Reason::MalformedReviewId) => text(col::REVIEW_ID)?,
+        (_, Reason::MalformedUserId) => text(col::USER_ID)?,
+        (_, Reason::MalformedBusinessId) => text(col::BUSINESS_ID)?,
+        (_, Reason::MalformedGmapId) => text(col::GMAP_ID)?,
+        (ReviewTable::Yelp, Reason::StarsOutOfRange) => {
+            format!("{} {:?}", col::STARS, opt_f64(c.f64(col::STARS)?, i))
+        }
+        (ReviewTable::Google, Reason::StarsOutOfRange) => {
+            format!("{} {:?}", col::RATING, opt_f64(c.f64(col::RATING)?, i))
+        }
+        (ReviewTable::Yelp, Reason::BadTimestamp) => text(col::DATE)?,
+        (ReviewTable::Google, Reason::BadTimestamp) => match opt_i64(c.i64(col::TIME)?, i) {
+            None => format!("{} is null", col::TIME),
+            Some(v) => format!("{} {v}", col::TIME),
+        },
+        (_, other) => other.as_str().to_string(),
+    })
+}
+
+/// The Google reviewers of the carried reviews: per `user_id` (sorted), the smallest
+/// cleaned name and the number of carried reviews. One plan (the classification of
+/// `google_review` grouped by user), not a map of every reviewer.
+pub(crate) async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
+    Ok(classify_sql(b, ReviewTable::Google).await?.map(|sql| {
+        format!(
+            "SELECT {uid} AS user_id, min(clean_text({name})) AS name, count(*) AS n \
+             FROM ({sql}) WHERE {REASON} IS NULL GROUP BY {uid} ORDER BY {uid}",
+            uid = q(col::USER_ID),
+            name = q(col::NAME),
+        )
+    }))
+}
