@@ -55,22 +55,17 @@ use crate::parse;
 /// Every function of this crate, to register in a session.
 pub fn all() -> Vec<ScalarUDF> {
     vec![
-        ScalarUDF::from(IdCheck::new("is_yelp_id", parse::is_yelp_id)),
-        ScalarUDF::from(IdCheck::new("is_gmap_id", parse::is_gmap_id)),
-        ScalarUDF::from(IdCheck::new("is_google_user_id", parse::is_google_user_id)),
+        ScalarUDF::from(TextTo::check("is_yelp_id", parse::is_yelp_id)),
+        ScalarUDF::from(TextTo::check("is_gmap_id", parse::is_gmap_id)),
+        ScalarUDF::from(TextTo::check("is_google_user_id", parse::is_google_user_id)),
         ScalarUDF::from(RowHash::new()),
         ScalarUDF::from(UserKey::new()),
         ScalarUDF::from(UserKey::named("review_key", crate::keys::review_key)),
         ScalarUDF::from(TextTo::new(
             "yelp_timestamp",
-            DataType::Int64,
             TextFn::Int(parse::parse_yelp_timestamp),
         )),
-        ScalarUDF::from(TextTo::new(
-            "clean_text",
-            DataType::Utf8,
-            TextFn::Text(parse::clean_str),
-        )),
+        ScalarUDF::from(TextTo::new("clean_text", TextFn::Text(parse::clean_str))),
         ScalarUDF::from(DateKeyOf::new()),
         ScalarUDF::from(RescuedInt::new()),
         ScalarUDF::from(ListLength::new()),
@@ -94,67 +89,6 @@ fn shaped(out: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
     } else {
         Ok(ColumnarValue::Array(out))
-    }
-}
-
-/// `name(text) -> boolean`: an id check of [`crate::parse`] (false for null).
-#[derive(Debug)]
-pub struct IdCheck {
-    name: &'static str,
-    check: fn(&str) -> bool,
-    signature: Signature,
-}
-
-impl PartialEq for IdCheck {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-impl Eq for IdCheck {}
-impl std::hash::Hash for IdCheck {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-    }
-}
-
-impl IdCheck {
-    /// The check `check` under `name`.
-    pub fn new(name: &'static str, check: fn(&str) -> bool) -> IdCheck {
-        IdCheck {
-            name,
-            check,
-            signature: Signature::uniform(
-                1,
-                vec![DataType::Utf8, DataType::Utf8View, DataType::LargeUtf8],
-                Volatility::Immutable,
-            ),
-        }
-    }
-}
-
-impl ScalarUDFImpl for IdCheck {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
-        let [a] = arrs.as_slice() else {
-            return exec_err!("{} takes one argument", self.name);
-        };
-        let a = cast(a, &DataType::Utf8)?;
-        let Some(s) = a.as_any().downcast_ref::<StringArray>() else {
-            return exec_err!("{}: expected text", self.name);
-        };
-        let out: BooleanArray = (0..s.len())
-            .map(|i| Some(!s.is_null(i) && (self.check)(s.value(i))))
-            .collect();
-        shaped(Arc::new(out), scalar)
     }
 }
 
@@ -280,17 +214,29 @@ impl ScalarUDFImpl for UserKey {
 /// A function of one text value.
 #[derive(Debug, Clone, Copy)]
 pub enum TextFn {
-    /// Text to an integer (null when `None`).
+    /// A check (an id check of [`crate::parse`]): `BOOLEAN`, false for null.
+    Check(fn(&str) -> bool),
+    /// Text to an integer: `BIGINT`, null when `None`.
     Int(fn(&str) -> Option<i64>),
-    /// Text to text (null when `None`).
+    /// Text to text: `VARCHAR`, null when `None`.
     Text(fn(&str) -> Option<&str>),
 }
 
-/// `name(text) -> T`: a [`TextFn`] of this crate over a text column (null in, null out).
+impl TextFn {
+    fn output(self) -> DataType {
+        match self {
+            TextFn::Check(_) => DataType::Boolean,
+            TextFn::Int(_) => DataType::Int64,
+            TextFn::Text(_) => DataType::Utf8,
+        }
+    }
+}
+
+/// `name(text) -> T`: a [`TextFn`] of this crate over a text column (null in, null out,
+/// but for checks: false).
 #[derive(Debug)]
 pub struct TextTo {
     name: &'static str,
-    out: DataType,
     f: TextFn,
     signature: Signature,
 }
@@ -308,12 +254,10 @@ impl std::hash::Hash for TextTo {
 }
 
 impl TextTo {
-    /// The function `f` under `name`, returning `out` (`Int64` for [`TextFn::Int`],
-    /// `Utf8` for [`TextFn::Text`]).
-    pub fn new(name: &'static str, out: DataType, f: TextFn) -> TextTo {
+    /// The function `f` under `name`.
+    pub fn new(name: &'static str, f: TextFn) -> TextTo {
         TextTo {
             name,
-            out,
             f,
             signature: Signature::uniform(
                 1,
@@ -321,6 +265,11 @@ impl TextTo {
                 Volatility::Immutable,
             ),
         }
+    }
+
+    /// The check `check` under `name` (`is_yelp_id`, ...).
+    pub fn check(name: &'static str, check: fn(&str) -> bool) -> TextTo {
+        TextTo::new(name, TextFn::Check(check))
     }
 }
 
@@ -332,7 +281,7 @@ impl ScalarUDFImpl for TextTo {
         &self.signature
     }
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(self.out.clone())
+        Ok(self.f.output())
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
@@ -345,6 +294,11 @@ impl ScalarUDFImpl for TextTo {
         };
         let get = |i: usize| (!s.is_null(i)).then(|| s.value(i));
         let out: ArrayRef = match self.f {
+            TextFn::Check(f) => Arc::new(
+                (0..s.len())
+                    .map(|i| Some(get(i).is_some_and(f)))
+                    .collect::<BooleanArray>(),
+            ),
             TextFn::Int(f) => Arc::new(
                 (0..s.len())
                     .map(|i| get(i).and_then(f))
@@ -564,7 +518,9 @@ mod tests {
                    rescued_int('{\"votes\":{\"useful\":\"2\"},\"likes\":3}', 'votes', 'useful') AS u, \
                    rescued_int('{\"likes\":3}', 'likes') AS l, \
                    rescued_int(CAST(NULL AS VARCHAR), 'likes') AS n, \
-                   list_length(make_array(1, 2, 3)) AS ll",
+                   list_length(make_array(1, 2, 3)) AS ll, \
+                   is_yelp_id(CAST(NULL AS VARCHAR)) AS null_id, \
+                   is_gmap_id('0x80dc:0x1a2b') AS gmap",
             )
             .await?
             .collect()
@@ -600,6 +556,13 @@ mod tests {
         let ll = r.column_by_name("ll").expect("ll");
         let ll = ll.as_any().downcast_ref::<Int32Array>().expect("ll");
         assert_eq!(ll.value(0), 3);
+        let flag = |c: &str| {
+            let a = r.column_by_name(c).expect(c);
+            let a = a.as_any().downcast_ref::<BooleanArray>().expect(c);
+            (!a.is_null(0)).then(|| a.value(0))
+        };
+        assert_eq!(flag("null_id"), Some(false), "a check of null is false");
+        assert_eq!(flag("gmap"), Some(true));
         Ok(())
     }
 }
