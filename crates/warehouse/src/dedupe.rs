@@ -65,19 +65,27 @@ impl Losers {
     /// The losers of the election of `raw` keyed by its content (every non-lineage
     /// column): each is an identical copy.
     pub(crate) async fn by_content(raw: &RawTable) -> Result<Losers> {
+        match Losers::sql_by_content(raw).await? {
+            None => Ok(Losers::default()),
+            Some(sql) => Losers::collect(raw, &sql).await,
+        }
+    }
+
+    /// The plan of [`Losers::by_content`], as SQL with the columns `_source_file`,
+    /// `_line` and `same` (always true); `None` when the raw table does not exist.
+    pub(crate) async fn sql_by_content(raw: &RawTable) -> Result<Option<String>> {
         if !raw.exists() {
-            return Ok(Losers::default());
+            return Ok(None);
         }
         let content = raw.content_columns().await?;
-        let sql = format!(
+        Ok(Some(format!(
             "SELECT \"_source_file\", \"_line\", true AS same FROM ( \
                SELECT \"_source_file\", \"_line\", \
                  row_number() OVER (PARTITION BY h ORDER BY \"_source_file\", \"_line\") AS rn \
                FROM (SELECT \"_source_file\", \"_line\", row_hash({content}) AS h FROM \"{}\")) \
              WHERE rn > 1",
             raw.name()
-        );
-        Losers::collect(raw, &sql).await
+        )))
     }
 
     async fn collect(raw: &RawTable, sql: &str) -> Result<Losers> {

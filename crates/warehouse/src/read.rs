@@ -186,11 +186,6 @@ impl Rescued<'_> {
             .filter(|v| !v.is_null())
     }
 
-    /// Rescued field `key` as an integer: a JSON integer, or a string holding one.
-    pub(crate) fn i64(&self, key: &str) -> Option<i64> {
-        json_i64(self.get(key)?)
-    }
-
     /// Rescued field `key` as a boolean: `true`/`false`, `1`/`0`, or those as strings.
     pub(crate) fn bool(&self, key: &str) -> Option<bool> {
         json_bool(self.get(key)?)
@@ -280,7 +275,7 @@ mod tests {
                 .and_then(json_i64),
             Some(2)
         );
-        assert_eq!(one.i64("likes"), Some(3));
+        assert_eq!(one.get("likes").and_then(json_i64), Some(3));
         assert_eq!(one.bool("open"), Some(true));
         assert_eq!(one.text("type").as_deref(), Some("tip"));
         assert!(one.get("x").is_none(), "a null is absent");

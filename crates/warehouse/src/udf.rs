@@ -16,6 +16,8 @@
 //!   ([`crate::parse::clean_str`]).
 //! - `date_key_of(micros)` → the `date_key` (`yyyymmdd`, `INT`) of a timestamp in
 //!   microseconds.
+//! - `tip_key(user_id, business_id, time, text)` → [`crate::keys::tip_key`] (null when
+//!   an argument is null).
 //! - `list_length(list)` → the number of items of a list value (`INT`; null for null).
 //! - `rescued_int(rescued, key[, field])` → an integer of a raw row's `_rescued_data`
 //!   JSON object: field `key`, or field `field` of the object under `key` (a JSON
@@ -69,6 +71,7 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::from(DateKeyOf::new()),
         ScalarUDF::from(RescuedInt::new()),
         ScalarUDF::from(ListLength::new()),
+        ScalarUDF::from(TipKey::new()),
     ]
 }
 
@@ -438,6 +441,70 @@ impl ScalarUDFImpl for RescuedInt {
     }
 }
 
+/// `tip_key(user_id, business_id, time, text) -> BIGINT`: [`crate::keys::tip_key`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TipKey {
+    signature: Signature,
+}
+
+impl Default for TipKey {
+    fn default() -> Self {
+        TipKey::new()
+    }
+}
+
+impl TipKey {
+    /// The function.
+    pub fn new() -> TipKey {
+        TipKey {
+            signature: Signature::any(4, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for TipKey {
+    fn name(&self) -> &str {
+        "tip_key"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        let text: Vec<ArrayRef> = arrs
+            .iter()
+            .map(|a| cast(a, &DataType::Utf8))
+            .collect::<std::result::Result<_, _>>()?;
+        let Some(cols) = text
+            .iter()
+            .map(|a| a.as_any().downcast_ref::<StringArray>())
+            .collect::<Option<Vec<_>>>()
+        else {
+            return exec_err!("tip_key: expected text");
+        };
+        let [u, b, t, x] = cols.as_slice() else {
+            return exec_err!("tip_key takes (user_id, business_id, time, text)");
+        };
+        let out: Int64Array = (0..u.len())
+            .map(|i| {
+                if u.is_null(i) || b.is_null(i) || t.is_null(i) || x.is_null(i) {
+                    return None;
+                }
+                Some(crate::keys::tip_key(
+                    u.value(i),
+                    b.value(i),
+                    t.value(i),
+                    x.value(i),
+                ))
+            })
+            .collect();
+        shaped(Arc::new(out), scalar)
+    }
+}
+
 /// `list_length(list) -> INT`: the number of items of a list value (nulls included),
 /// null for a null list.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -520,7 +587,8 @@ mod tests {
                    rescued_int(CAST(NULL AS VARCHAR), 'likes') AS n, \
                    list_length(make_array(1, 2, 3)) AS ll, \
                    is_yelp_id(CAST(NULL AS VARCHAR)) AS null_id, \
-                   is_gmap_id('0x80dc:0x1a2b') AS gmap",
+                   is_gmap_id('0x80dc:0x1a2b') AS gmap, \
+                   tip_key('u', 'b', '1', 'hi') AS tk",
             )
             .await?
             .collect()
@@ -563,6 +631,10 @@ mod tests {
         };
         assert_eq!(flag("null_id"), Some(false), "a check of null is false");
         assert_eq!(flag("gmap"), Some(true));
+        assert_eq!(
+            i64_at("tk"),
+            Some(crate::keys::tip_key("u", "b", "1", "hi"))
+        );
         Ok(())
     }
 }

@@ -42,9 +42,6 @@ pub(crate) fn bool_nn(v: Vec<bool>) -> ArrayRef {
 pub(crate) fn ts(v: Vec<Option<i64>>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"))
 }
-pub(crate) fn ts_nn(v: Vec<i64>) -> ArrayRef {
-    Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"))
-}
 
 pub(crate) fn list_utf8(v: Vec<Option<Vec<String>>>) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new()).with_field(Field::new(

@@ -1,7 +1,9 @@
-//! fact_tip and fact_checkin (fact_review: [`super::reviews`]).
+//! fact_checkin (fact_review and fact_tip: [`super::reviews`]).
 //!
-//! Both stream their raw table joined with the platform's admitted businesses
-//! (`business_scope`): the business of a row comes with it, no map of businesses.
+//! It streams `yelp_checkin` joined with the admitted Yelp businesses
+//! (`business_scope`): the business of a row comes with it, no map of businesses. The
+//! rows explode into events and histogram cells in Rust (the cells of three releases'
+//! formats).
 
 use arrow::array::RecordBatch;
 use reviewlake_schema::col;
@@ -9,11 +11,11 @@ use reviewlake_schema::{Reason, lineage, warehouse as wh};
 
 use super::columns::*;
 use super::reviews::{MAX_TS, MIN_TS};
-use super::{Biz, Build, SCOPE_COLUMNS, ScopeCols, date_of, user_key, without_columns};
+use super::{Biz, Build, SCOPE_COLUMNS, ScopeCols, date_of, without_columns};
 use crate::dedupe::Losers;
-use crate::keys::{self, Source};
+use crate::keys::Source;
 use crate::parse;
-use crate::read::{Cols, RawTable, Rescued, RescuedCol, json_i64, opt_i64, opt_str};
+use crate::read::{Cols, RawTable, Rescued, RescuedCol, json_i64, opt_str};
 use crate::report::SourceReport;
 use crate::{Result, WarehouseError};
 
@@ -31,169 +33,6 @@ fn with_scope(b: &Build<'_>, table: &str, cols: &[&str]) -> String {
         scope = b.scope_sql(Source::Yelp),
         id = col::BUSINESS_ID,
     )
-}
-
-pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
-    let name = "yelp_tip";
-    b.phase("fact_tip: yelp_tip");
-    let mut sink = b.sink(wh::FACT_TIP).await?;
-    let raw = RawTable::open(&b.raw, name).await?;
-    let mut rep = SourceReport::new(name);
-    let cols = [
-        col::USER_ID,
-        col::BUSINESS_ID,
-        col::TEXT,
-        col::DATE,
-        col::COMPLIMENT_COUNT,
-        lineage::RESCUED_DATA,
-        lineage::SOURCE_FILE,
-        lineage::LINE,
-    ];
-    let mut el = Losers::by_content(&raw).await?;
-    if raw.exists() {
-        let mut s = raw.query(&with_scope(b, name, &cols)).await?;
-        while let Some(full) = s.next().await? {
-            let scope = ScopeCols::of(&full, name)?;
-            let batch = without_columns(&full, &SCOPE_COLUMNS)?;
-            let c = Cols::new(&batch, name);
-            let (uid, bid, text, date) = (
-                c.str(col::USER_ID)?,
-                c.str(col::BUSINESS_ID)?,
-                c.str(col::TEXT)?,
-                c.str(col::DATE)?,
-            );
-            let cc = c.i64(col::COMPLIMENT_COUNT)?;
-            let (file, line) = (c.str(lineage::SOURCE_FILE)?, c.i64(lineage::LINE)?);
-            let resc = RescuedCol::of(&c)?;
-            let (
-                mut k_,
-                mut src,
-                mut bk,
-                mut uk,
-                mut dk,
-                mut tsv,
-                mut tx,
-                mut cmp,
-                mut stt,
-                mut fl,
-                mut ln,
-                mut lk,
-            ) = (
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-                vec![],
-            );
-            for i in 0..batch.num_rows() {
-                rep.read += 1;
-                let (f, l) = (file.value(i), line.value(i));
-                if !el.keep(f, l) {
-                    continue;
-                }
-                let Some(user_id) = opt_str(uid, i).filter(|v| parse::is_yelp_id(v)) else {
-                    let d = format!("user_id {:?}", opt_str(uid, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::MalformedUserId, Some(d));
-                    continue;
-                };
-                let Some(business_id) = opt_str(bid, i).filter(|v| parse::is_yelp_id(v)) else {
-                    let d = format!("business_id {:?}", opt_str(bid, i));
-                    b.quarantine.push(
-                        &mut rep,
-                        &batch,
-                        i,
-                        f,
-                        l,
-                        Reason::MalformedBusinessId,
-                        Some(d),
-                    );
-                    continue;
-                };
-                let Some(ts_us) = opt_str(date, i)
-                    .and_then(parse::parse_yelp_timestamp)
-                    .filter(|t| (MIN_TS..MAX_TS).contains(t))
-                else {
-                    let d = format!("date {:?}", opt_str(date, i));
-                    b.quarantine
-                        .push(&mut rep, &batch, i, f, l, Reason::BadTimestamp, Some(d));
-                    continue;
-                };
-                let biz = match scope.at(i) {
-                    Ok(e) => e,
-                    Err(reason) => {
-                        rep.drop(reason);
-                        continue;
-                    }
-                };
-                let t = opt_str(text, i).and_then(parse::clean_str);
-                let compl = match opt_i64(cc, i) {
-                    Some(x) if x < 0 => {
-                        rep.alter(Reason::NegativeComplimentCount);
-                        None
-                    }
-                    o => o,
-                };
-                // 2013-2016: `"likes": 3`.
-                let likes = match resc.row(i).i64(wh::LIKES) {
-                    Some(x) if x < 0 => {
-                        rep.alter(Reason::NegativeLikes);
-                        None
-                    }
-                    o => o,
-                };
-                k_.push(keys::tip_key(
-                    user_id,
-                    business_id,
-                    &ts_us.to_string(),
-                    t.unwrap_or(""),
-                ));
-                src.push(Source::Yelp.as_str().to_string());
-                bk.push(biz.key);
-                uk.push(user_key(Source::Yelp, user_id));
-                dk.push(date_of(ts_us));
-                tsv.push(ts_us);
-                tx.push(t.map(str::to_string));
-                cmp.push(compl);
-                stt.push(biz.state.map(str::to_string));
-                fl.push(f.to_string());
-                ln.push(l);
-                lk.push(likes);
-                rep.carried += 1;
-                rep.produced += 1;
-            }
-            let out = RecordBatch::try_new(
-                wh::fact_tip(),
-                vec![
-                    i64_nn(k_),
-                    utf8_nn(src),
-                    i64_nn(bk),
-                    i64_nn(uk),
-                    i32_nn(dk),
-                    ts_nn(tsv),
-                    utf8(tx),
-                    i64s(cmp),
-                    utf8(stt),
-                    utf8_nn(fl),
-                    i64_nn(ln),
-                    i64s(lk),
-                ],
-            )?;
-            sink.write(out).await?;
-            b.tick(batch.num_rows() as u64).await?;
-        }
-    }
-    let (same, other) = el.loser_counts();
-    rep.drop_n(Reason::DuplicateLine, same + other);
-    b.sources.push(rep);
-    b.finish(sink).await
 }
 
 /// fact_checkin rows of one batch.

@@ -395,7 +395,7 @@ async fn build_locked(
     business::build_businesses(&mut b).await?;
     b.check_keys(wh::DIM_BUSINESS, col::BUSINESS_KEY).await?;
     reviews::build_reviews(&mut b).await?;
-    facts::build_tips(&mut b).await?;
+    reviews::build_tips(&mut b).await?;
     facts::build_checkins(&mut b).await?;
     users::build_users(&mut b).await?;
     b.check_keys(wh::DIM_USER, col::USER_KEY).await?;
@@ -576,8 +576,13 @@ async fn fact_day_range(b: &Build<'_>) -> Result<Option<(i64, i64)>> {
     ] {
         if b.tables.contains_key(t) {
             b.raw.refresh(reviewlake_lake::Zone::Warehouse, t).await?;
+            // Grouped by platform: an ungrouped min/max is answered from the Parquet
+            // statistics (constant rows), a plan a Ballista 55 scheduler never finishes
+            // ("task metrics array size ... does not equal ... stage metrics").
             parts.push(format!(
-                "SELECT CAST(min({ts}) AS BIGINT) AS lo, CAST(max({ts}) AS BIGINT) AS hi FROM {t}"
+                "SELECT CAST(min({ts}) AS BIGINT) AS lo, CAST(max({ts}) AS BIGINT) AS hi \
+                 FROM {t} GROUP BY {src}",
+                src = col::SOURCE
             ));
         }
     }

@@ -1,15 +1,17 @@
-//! fact_review, as one plan per raw review table.
+//! fact_review and fact_tip, as one plan per raw table (`yelp_review`,
+//! `google_review`, `yelp_tip`).
 //!
 //! The plan reads the raw table once and joins it with two small sides: the losers of
-//! the de-duplication election ([`Losers::sql_by_key`]) and the platform's admitted
-//! businesses (`business_scope`). Each row gets its fate, `__reason` (null when it is
-//! carried; otherwise the [`Reason`] it is dropped or quarantined for, tested in the
-//! order the rules apply), and the `fact_review` row it becomes, computed by the
-//! crate's UDFs (`review_key`, `user_key`, `yelp_timestamp`, `date_key_of`,
-//! `clean_text`, `rescued_int`, `list_length`). The build streams the result: the
-//! carried rows of a batch are filtered out and written as they are; only refused rows
-//! are looked at one by one (their reason counted, the quarantined ones recorded with
-//! their raw row). Nothing holds more than a batch and the two small sides.
+//! the de-duplication election ([`Losers::sql_by_key`], [`Losers::sql_by_content`])
+//! and the platform's admitted businesses (`business_scope`). Each row gets its fate,
+//! `__reason` (null when it is carried; otherwise the [`Reason`] it is dropped or
+//! quarantined for, tested in the order the rules apply), and the fact row it becomes,
+//! computed by the crate's UDFs (`review_key`, `tip_key`, `user_key`,
+//! `yelp_timestamp`, `date_key_of`, `clean_text`, `rescued_int`, `list_length`). The
+//! build streams the result: the carried rows of a batch are filtered out and written
+//! as they are; only refused rows are looked at one by one (their reason counted, the
+//! quarantined ones recorded with their raw row). Nothing holds more than a batch and
+//! the two small sides.
 
 use arrow::array::{Array, RecordBatch};
 use arrow::compute::{cast, filter_record_batch, is_null};
@@ -32,13 +34,15 @@ pub(crate) const REASON: &str = "__reason";
 /// The prefix of the columns holding the `fact_review` row a raw row becomes.
 const OUT: &str = "__o_";
 
-/// The raw review tables, by platform.
+/// The raw tables built by a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReviewTable {
-    /// `yelp_review`.
+    /// `yelp_review` (into `fact_review`).
     Yelp,
-    /// `google_review`.
+    /// `google_review` (into `fact_review`).
     Google,
+    /// `yelp_tip` (into `fact_tip`).
+    Tip,
 }
 
 impl ReviewTable {
@@ -46,6 +50,37 @@ impl ReviewTable {
         match self {
             ReviewTable::Yelp => "yelp_review",
             ReviewTable::Google => "google_review",
+            ReviewTable::Tip => "yelp_tip",
+        }
+    }
+
+    /// The raw columns the plan reads (`*` for the review tables: a quarantined row is
+    /// kept whole; the tips' fields, which are also their content key).
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            ReviewTable::Yelp | ReviewTable::Google => &[],
+            ReviewTable::Tip => &[
+                col::USER_ID,
+                col::BUSINESS_ID,
+                col::TEXT,
+                col::DATE,
+                col::COMPLIMENT_COUNT,
+                lineage::RESCUED_DATA,
+                lineage::SOURCE_FILE,
+                lineage::LINE,
+            ],
+        }
+    }
+
+    /// The boolean columns of the plan that flag a carried row's altered values.
+    fn alterations(self) -> &'static [(&'static str, Reason)] {
+        match self {
+            ReviewTable::Yelp => &[("__o_votes_flagged", Reason::NegativeVotes)],
+            ReviewTable::Google => &[],
+            ReviewTable::Tip => &[
+                ("__o_neg_compliments", Reason::NegativeComplimentCount),
+                ("__o_neg_likes", Reason::NegativeLikes),
+            ],
         }
     }
 }
@@ -65,34 +100,43 @@ fn q(name: &str) -> String {
 /// `None` when the snapshot has no such table.
 pub(crate) async fn classify_sql(b: &Build<'_>, t: ReviewTable) -> Result<Option<String>> {
     let raw = RawTable::open(&b.raw, t.name()).await?;
-    let (keys, valid): (Vec<String>, String) = match t {
-        ReviewTable::Yelp => (
-            vec![col::REVIEW_ID.to_string()],
-            format!("is_yelp_id({})", col::REVIEW_ID),
-        ),
-        ReviewTable::Google => (
-            vec![col::USER_ID.into(), col::GMAP_ID.into(), q(col::TIME)],
-            format!(
-                "is_google_user_id({u}) AND is_gmap_id({g}) AND {t} IS NOT NULL",
+    let losers = match t {
+        ReviewTable::Yelp => {
+            let valid = format!("is_yelp_id({})", col::REVIEW_ID);
+            Losers::sql_by_key(&raw, &[col::REVIEW_ID], &valid).await?
+        }
+        ReviewTable::Google => {
+            let time = q(col::TIME);
+            let valid = format!(
+                "is_google_user_id({u}) AND is_gmap_id({g}) AND {time} IS NOT NULL",
                 u = col::USER_ID,
                 g = col::GMAP_ID,
-                t = q(col::TIME)
-            ),
-        ),
+            );
+            Losers::sql_by_key(&raw, &[col::USER_ID, col::GMAP_ID, &time], &valid).await?
+        }
+        ReviewTable::Tip => Losers::sql_by_content(&raw).await?,
     };
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let Some(losers) = Losers::sql_by_key(&raw, &keys, &valid).await? else {
+    let Some(losers) = losers else {
         return Ok(None);
     };
     let (source, id_col) = match t {
-        ReviewTable::Yelp => (Source::Yelp, col::BUSINESS_ID),
+        ReviewTable::Yelp | ReviewTable::Tip => (Source::Yelp, col::BUSINESS_ID),
         ReviewTable::Google => (Source::Google, col::GMAP_ID),
+    };
+    let raw_cols = match t.columns() {
+        [] => "r.*".to_string(),
+        cols => cols
+            .iter()
+            .map(|c| format!("r.{}", q(c)))
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let (file, line) = (q(lineage::SOURCE_FILE), q(lineage::LINE));
     let scope = b.scope_sql(source);
     let (extra, reason, out) = match t {
         ReviewTable::Yelp => yelp_parts(),
         ReviewTable::Google => google_parts(),
+        ReviewTable::Tip => tip_parts(),
     };
     let outputs = out
         .iter()
@@ -102,7 +146,8 @@ pub(crate) async fn classify_sql(b: &Build<'_>, t: ReviewTable) -> Result<Option
     Ok(Some(format!(
         "WITH l AS (SELECT {file} AS __lf, {line} AS __ll, same AS __same FROM ({losers})), \
          s AS ({scope}), \
-         c0 AS (SELECT r.*, l.__ll IS NOT NULL AS __lost, coalesce(l.__same, false) AS __dup \
+         c0 AS (SELECT {raw_cols}, l.__ll IS NOT NULL AS __lost, \
+           coalesce(l.__same, false) AS __dup \
            FROM l RIGHT JOIN {name} r ON l.__lf = r.{file} AND l.__ll = r.{line}), \
          c AS (SELECT c0.*, s.__bkey, s.__bstate, s.__bin{extra} \
            FROM s RIGHT JOIN c0 ON s.__bid = c0.{id_col}) \
@@ -274,23 +319,102 @@ fn google_parts() -> (String, String, Vec<(&'static str, String)>) {
     (extra, reason, out)
 }
 
+/// Tips: the helper columns of `c`, the reason, and the fact columns. Every loser of
+/// the content election is an identical copy (`duplicate_line`).
+fn tip_parts() -> (String, String, Vec<(&'static str, String)>) {
+    let extra = format!(
+        ", yelp_timestamp({d}) AS __ts, clean_text({text}) AS __text, \
+         rescued_int({resc}, '{likes}') AS __likes",
+        d = q(col::DATE),
+        text = q(col::TEXT),
+        resc = q(lineage::RESCUED_DATA),
+        likes = wh::LIKES,
+    );
+    let reason = format!(
+        "CASE WHEN __lost THEN {dup_line} \
+           WHEN NOT is_yelp_id({uid}) THEN {malformed_user} \
+           WHEN NOT is_yelp_id({bid}) THEN {malformed_business} \
+           WHEN __ts IS NULL OR __ts < {MIN_TS} OR __ts >= {MAX_TS} THEN {bad_ts} \
+           WHEN __bkey IS NULL THEN {unknown} \
+           WHEN NOT __bin THEN {out_of_scope} END",
+        uid = q(col::USER_ID),
+        bid = q(col::BUSINESS_ID),
+        dup_line = lit(Reason::DuplicateLine),
+        malformed_user = lit(Reason::MalformedUserId),
+        malformed_business = lit(Reason::MalformedBusinessId),
+        bad_ts = lit(Reason::BadTimestamp),
+        unknown = lit(Reason::UnknownBusiness),
+        out_of_scope = lit(Reason::BusinessOutOfScope),
+    );
+    let yelp = Source::Yelp.as_str();
+    let cc = q(col::COMPLIMENT_COUNT);
+    let out = vec![
+        (
+            col::TIP_KEY,
+            format!(
+                "tip_key({}, {}, CAST(__ts AS VARCHAR), coalesce(__text, ''))",
+                q(col::USER_ID),
+                q(col::BUSINESS_ID)
+            ),
+        ),
+        (col::SOURCE, format!("'{yelp}'")),
+        (col::BUSINESS_KEY, "__bkey".into()),
+        (
+            col::USER_KEY,
+            format!("user_key('{yelp}', {})", q(col::USER_ID)),
+        ),
+        (col::DATE_KEY, "date_key_of(__ts)".into()),
+        (col::TIP_TS, "__ts".into()),
+        (col::TEXT, "__text".into()),
+        (
+            col::COMPLIMENT_COUNT,
+            format!("CASE WHEN {cc} < 0 THEN NULL ELSE {cc} END"),
+        ),
+        (col::STATE, "__bstate".into()),
+        (lineage::SOURCE_FILE, q(lineage::SOURCE_FILE)),
+        (lineage::LINE, q(lineage::LINE)),
+        (
+            wh::LIKES,
+            "CASE WHEN __likes < 0 THEN NULL ELSE __likes END".into(),
+        ),
+        // Not fact columns: the flags of [`ReviewTable::alterations`].
+        ("neg_compliments", format!("coalesce({cc} < 0, false)")),
+        ("neg_likes", "coalesce(__likes < 0, false)".into()),
+    ];
+    (extra, reason, out)
+}
+
+/// Builds `fact_tip` from `yelp_tip`.
+pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
+    b.phase("fact_tip: yelp_tip");
+    let mut sink = b.sink(wh::FACT_TIP).await?;
+    classified_into(b, ReviewTable::Tip, &wh::fact_tip(), &mut sink).await?;
+    b.finish(sink).await
+}
+
 /// Builds `fact_review` from both raw review tables.
 pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
     let mut sink = b.sink(wh::FACT_REVIEW).await?;
     for t in [ReviewTable::Yelp, ReviewTable::Google] {
         b.phase(&format!("fact_review: {}", t.name()));
-        reviews_of(b, t, &mut sink).await?;
+        classified_into(b, t, &wh::fact_review(), &mut sink).await?;
     }
     b.finish(sink).await
 }
 
-async fn reviews_of(b: &mut Build<'_>, t: ReviewTable, sink: &mut TableSink) -> Result<()> {
+/// Streams the plan of `t` into `sink` (of schema `schema`): carried rows written,
+/// refused rows counted and quarantined, altered values counted.
+async fn classified_into(
+    b: &mut Build<'_>,
+    t: ReviewTable,
+    schema: &arrow::datatypes::SchemaRef,
+    sink: &mut TableSink,
+) -> Result<()> {
     let mut rep = SourceReport::new(t.name());
     let Some(sql) = classify_sql(b, t).await? else {
         b.sources.push(rep);
         return Ok(());
     };
-    let schema = wh::fact_review();
     let raw = RawTable::open(&b.raw, t.name()).await?;
     let mut s = raw.query(&sql).await?;
     while let Some(batch) = s.next().await? {
@@ -310,9 +434,9 @@ async fn reviews_of(b: &mut Build<'_>, t: ReviewTable, sink: &mut TableSink) -> 
         let kept = out.num_rows() as u64;
         rep.carried += kept;
         rep.produced += kept;
-        if t == ReviewTable::Yelp {
-            let flagged = Cols::new(&out, wh::FACT_REVIEW).bool(col::VOTES_FLAGGED)?;
-            rep.alter_n(Reason::NegativeVotes, flagged.true_count() as u64);
+        for (flag, reason) in t.alterations() {
+            let flagged = Cols::new(&carried, t.name()).bool(flag)?;
+            rep.alter_n(*reason, flagged.true_count() as u64);
         }
         if kept > 0 {
             sink.write(out).await?;
@@ -393,7 +517,7 @@ fn detail(c: &Cols<'_>, t: ReviewTable, reason: Reason, i: usize) -> Result<Stri
         (ReviewTable::Google, Reason::StarsOutOfRange) => {
             format!("{} {:?}", col::RATING, opt_f64(c.f64(col::RATING)?, i))
         }
-        (ReviewTable::Yelp, Reason::BadTimestamp) => text(col::DATE)?,
+        (ReviewTable::Yelp | ReviewTable::Tip, Reason::BadTimestamp) => text(col::DATE)?,
         (ReviewTable::Google, Reason::BadTimestamp) => match opt_i64(c.i64(col::TIME)?, i) {
             None => format!("{} is null", col::TIME),
             Some(v) => format!("{} {v}", col::TIME),
