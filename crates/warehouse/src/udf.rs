@@ -86,6 +86,21 @@ fn arrays(args: &[ColumnarValue], n: usize) -> Result<(Vec<ArrayRef>, bool)> {
     Ok((out, scalar))
 }
 
+/// Arguments as text arrays of `n` rows (each cast to `Utf8`), and whether all were
+/// scalars; `name` names the function in the error.
+fn texts(args: &[ColumnarValue], n: usize, name: &str) -> Result<(Vec<StringArray>, bool)> {
+    let (arrs, scalar) = arrays(args, n)?;
+    let mut out = Vec::with_capacity(arrs.len());
+    for a in &arrs {
+        let a = cast(a, &DataType::Utf8)?;
+        let Some(s) = a.as_any().downcast_ref::<StringArray>() else {
+            return exec_err!("{name}: expected text");
+        };
+        out.push(s.clone());
+    }
+    Ok((out, scalar))
+}
+
 /// A result array as a value of the right shape.
 fn shaped(out: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
     if scalar {
@@ -191,16 +206,9 @@ impl ScalarUDFImpl for UserKey {
         Ok(DataType::Int64)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
+        let (arrs, scalar) = texts(&args.args, args.number_rows, self.name)?;
         let [src, id] = arrs.as_slice() else {
             return exec_err!("{} takes (source, id)", self.name);
-        };
-        let (src, id) = (cast(src, &DataType::Utf8)?, cast(id, &DataType::Utf8)?);
-        let (Some(src), Some(id)) = (
-            src.as_any().downcast_ref::<StringArray>(),
-            id.as_any().downcast_ref::<StringArray>(),
-        ) else {
-            return exec_err!("{}: expected text", self.name);
         };
         let out: Int64Array = (0..id.len())
             .map(|i| {
@@ -287,13 +295,9 @@ impl ScalarUDFImpl for TextTo {
         Ok(self.f.output())
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
-        let [a] = arrs.as_slice() else {
+        let (arrs, scalar) = texts(&args.args, args.number_rows, self.name)?;
+        let [s] = arrs.as_slice() else {
             return exec_err!("{} takes one argument", self.name);
-        };
-        let a = cast(a, &DataType::Utf8)?;
-        let Some(s) = a.as_any().downcast_ref::<StringArray>() else {
-            return exec_err!("{}: expected text", self.name);
         };
         let get = |i: usize| (!s.is_null(i)).then(|| s.value(i));
         let out: ArrayRef = match self.f {
@@ -406,22 +410,11 @@ impl ScalarUDFImpl for RescuedInt {
         Ok(DataType::Int64)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
-        if !(2..=3).contains(&arrs.len()) {
+        let (cols, scalar) = texts(&args.args, args.number_rows, "rescued_int")?;
+        if !(2..=3).contains(&cols.len()) {
             return exec_err!("rescued_int takes (rescued, key[, field])");
         }
-        let text: Vec<ArrayRef> = arrs
-            .iter()
-            .map(|a| cast(a, &DataType::Utf8))
-            .collect::<std::result::Result<_, _>>()?;
-        let Some(cols) = text
-            .iter()
-            .map(|a| a.as_any().downcast_ref::<StringArray>())
-            .collect::<Option<Vec<_>>>()
-        else {
-            return exec_err!("rescued_int: expected text");
-        };
-        let rescued = crate::read::RescuedCol::new(cols[0]);
+        let rescued = crate::read::RescuedCol::new(&cols[0]);
         let out: Int64Array = (0..cols[0].len())
             .map(|i| {
                 if cols[0].is_null(i) || cols[1].is_null(i) {
@@ -473,18 +466,7 @@ impl ScalarUDFImpl for TipKey {
         Ok(DataType::Int64)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrs, scalar) = arrays(&args.args, args.number_rows)?;
-        let text: Vec<ArrayRef> = arrs
-            .iter()
-            .map(|a| cast(a, &DataType::Utf8))
-            .collect::<std::result::Result<_, _>>()?;
-        let Some(cols) = text
-            .iter()
-            .map(|a| a.as_any().downcast_ref::<StringArray>())
-            .collect::<Option<Vec<_>>>()
-        else {
-            return exec_err!("tip_key: expected text");
-        };
+        let (cols, scalar) = texts(&args.args, args.number_rows, "tip_key")?;
         let [u, b, t, x] = cols.as_slice() else {
             return exec_err!("tip_key takes (user_id, business_id, time, text)");
         };

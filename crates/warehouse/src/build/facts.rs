@@ -1,4 +1,4 @@
-//! fact_checkin (fact_review and fact_tip: [`super::reviews`]).
+//! fact_checkin (fact_review and fact_tip: [`super::classify`]).
 //!
 //! It streams `yelp_checkin` joined with the admitted Yelp businesses
 //! (`business_scope`): the business of a row comes with it, no map of businesses. The
@@ -9,9 +9,9 @@ use arrow::array::RecordBatch;
 use reviewlake_schema::col;
 use reviewlake_schema::{Reason, lineage, warehouse as wh};
 
+use super::classify::{MAX_TS, MIN_TS};
 use super::columns::*;
-use super::reviews::{MAX_TS, MIN_TS};
-use super::{Biz, Build, SCOPE_COLUMNS, ScopeCols, date_of, without_columns};
+use super::{Biz, Build, SCOPE_COLUMNS, ScopeCols, without_columns};
 use crate::dedupe::Losers;
 use crate::keys::Source;
 use crate::parse;
@@ -68,7 +68,7 @@ impl CheckinRows {
 
     fn push(&mut self, biz: &Biz<'_>, ts_us: Option<i64>, weekday: u8, hour: u8, n: i64) {
         self.business_key.push(biz.key);
-        self.date_key.push(ts_us.map(date_of));
+        self.date_key.push(ts_us.map(crate::udf::date_key_of));
         self.ts.push(ts_us);
         self.state.push(biz.state.map(str::to_string));
         self.weekday.push(Some(i32::from(weekday)));

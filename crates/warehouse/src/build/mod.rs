@@ -1,9 +1,9 @@
 //! The build: raw tables -> cleaned star schema.
 
 mod business;
+mod classify;
 mod columns;
 mod facts;
-mod reviews;
 mod users;
 
 use std::collections::{BTreeMap, HashSet};
@@ -211,13 +211,7 @@ impl Build<'_> {
             "SELECT k, a, b FROM (SELECT {key} AS k, min({id}) AS a, max({id}) AS b \
              FROM {table} GROUP BY {key}) WHERE a <> b LIMIT 1"
         );
-        let batches = self.raw.collect(&sql).await.map_err(|e| match e {
-            reviewlake_lake::LakeError::Query(q) => WarehouseError::Query {
-                sql: sql.clone(),
-                source: q,
-            },
-            other => WarehouseError::Lake(other),
-        })?;
+        let batches = self.collect(&sql).await?;
         if let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) {
             let c = crate::read::Cols::new(batch, table);
             return Err(WarehouseError::KeyCollision {
@@ -394,8 +388,8 @@ async fn build_locked(
 
     business::build_businesses(&mut b).await?;
     b.check_keys(wh::DIM_BUSINESS, col::BUSINESS_KEY).await?;
-    reviews::build_reviews(&mut b).await?;
-    reviews::build_tips(&mut b).await?;
+    classify::build_reviews(&mut b).await?;
+    classify::build_tips(&mut b).await?;
     facts::build_checkins(&mut b).await?;
     users::build_users(&mut b).await?;
     b.check_keys(wh::DIM_USER, col::USER_KEY).await?;
@@ -683,11 +677,6 @@ fn report_batch(r: &WarehouseReport) -> Result<RecordBatch> {
             Arc::new(Int64Array::from(n)),
         ],
     )?)
-}
-
-/// Timestamp (µs) -> date_key.
-pub(crate) fn date_of(micros: i64) -> i32 {
-    crate::udf::date_key_of(micros)
 }
 
 /// `batch` without the columns `names` (a raw row as it was read, without what a

@@ -343,7 +343,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     }
 
     b.phase("dim_user: google reviewers");
-    if let Some(sql) = super::reviews::google_reviewers_sql(b).await? {
+    if let Some(sql) = super::classify::google_reviewers_sql(b).await? {
         let mut s = RawTable::open(&b.raw, "google_review")
             .await?
             .query(&sql)

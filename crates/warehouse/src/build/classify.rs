@@ -34,9 +34,9 @@ pub(crate) const REASON: &str = "__reason";
 /// The prefix of the columns holding the `fact_review` row a raw row becomes.
 const OUT: &str = "__o_";
 
-/// The raw tables built by a plan.
+/// The raw tables whose facts a plan builds (`fact_review`, `fact_tip`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReviewTable {
+pub(crate) enum RawFacts {
     /// `yelp_review` (into `fact_review`).
     Yelp,
     /// `google_review` (into `fact_review`).
@@ -45,12 +45,12 @@ pub(crate) enum ReviewTable {
     Tip,
 }
 
-impl ReviewTable {
+impl RawFacts {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            ReviewTable::Yelp => "yelp_review",
-            ReviewTable::Google => "google_review",
-            ReviewTable::Tip => "yelp_tip",
+            RawFacts::Yelp => "yelp_review",
+            RawFacts::Google => "google_review",
+            RawFacts::Tip => "yelp_tip",
         }
     }
 
@@ -58,8 +58,8 @@ impl ReviewTable {
     /// kept whole; the tips' fields, which are also their content key).
     fn columns(self) -> &'static [&'static str] {
         match self {
-            ReviewTable::Yelp | ReviewTable::Google => &[],
-            ReviewTable::Tip => &[
+            RawFacts::Yelp | RawFacts::Google => &[],
+            RawFacts::Tip => &[
                 col::USER_ID,
                 col::BUSINESS_ID,
                 col::TEXT,
@@ -75,9 +75,9 @@ impl ReviewTable {
     /// The boolean columns of the plan that flag a carried row's altered values.
     fn alterations(self) -> &'static [(&'static str, Reason)] {
         match self {
-            ReviewTable::Yelp => &[("__o_votes_flagged", Reason::NegativeVotes)],
-            ReviewTable::Google => &[],
-            ReviewTable::Tip => &[
+            RawFacts::Yelp => &[("__o_votes_flagged", Reason::NegativeVotes)],
+            RawFacts::Google => &[],
+            RawFacts::Tip => &[
                 ("__o_neg_compliments", Reason::NegativeComplimentCount),
                 ("__o_neg_likes", Reason::NegativeLikes),
             ],
@@ -98,14 +98,14 @@ fn q(name: &str) -> String {
 /// The plan classifying every row of the raw review table `t` (see the module docs):
 /// the raw columns, [`REASON`], and `__o_<column>` for every column of `fact_review`.
 /// `None` when the snapshot has no such table.
-pub(crate) async fn classify_sql(b: &Build<'_>, t: ReviewTable) -> Result<Option<String>> {
+pub(crate) async fn classify_sql(b: &Build<'_>, t: RawFacts) -> Result<Option<String>> {
     let raw = RawTable::open(&b.raw, t.name()).await?;
     let losers = match t {
-        ReviewTable::Yelp => {
+        RawFacts::Yelp => {
             let valid = format!("is_yelp_id({})", col::REVIEW_ID);
             Losers::sql_by_key(&raw, &[col::REVIEW_ID], &valid).await?
         }
-        ReviewTable::Google => {
+        RawFacts::Google => {
             let time = q(col::TIME);
             let valid = format!(
                 "is_google_user_id({u}) AND is_gmap_id({g}) AND {time} IS NOT NULL",
@@ -114,14 +114,14 @@ pub(crate) async fn classify_sql(b: &Build<'_>, t: ReviewTable) -> Result<Option
             );
             Losers::sql_by_key(&raw, &[col::USER_ID, col::GMAP_ID, &time], &valid).await?
         }
-        ReviewTable::Tip => Losers::sql_by_content(&raw).await?,
+        RawFacts::Tip => Losers::sql_by_content(&raw).await?,
     };
     let Some(losers) = losers else {
         return Ok(None);
     };
     let (source, id_col) = match t {
-        ReviewTable::Yelp | ReviewTable::Tip => (Source::Yelp, col::BUSINESS_ID),
-        ReviewTable::Google => (Source::Google, col::GMAP_ID),
+        RawFacts::Yelp | RawFacts::Tip => (Source::Yelp, col::BUSINESS_ID),
+        RawFacts::Google => (Source::Google, col::GMAP_ID),
     };
     let raw_cols = match t.columns() {
         [] => "r.*".to_string(),
@@ -134,9 +134,9 @@ pub(crate) async fn classify_sql(b: &Build<'_>, t: ReviewTable) -> Result<Option
     let (file, line) = (q(lineage::SOURCE_FILE), q(lineage::LINE));
     let scope = b.scope_sql(source);
     let (extra, reason, out) = match t {
-        ReviewTable::Yelp => yelp_parts(),
-        ReviewTable::Google => google_parts(),
-        ReviewTable::Tip => tip_parts(),
+        RawFacts::Yelp => yelp_parts(),
+        RawFacts::Google => google_parts(),
+        RawFacts::Tip => tip_parts(),
     };
     let outputs = out
         .iter()
@@ -377,7 +377,7 @@ fn tip_parts() -> (String, String, Vec<(&'static str, String)>) {
             wh::LIKES,
             "CASE WHEN __likes < 0 THEN NULL ELSE __likes END".into(),
         ),
-        // Not fact columns: the flags of [`ReviewTable::alterations`].
+        // Not fact columns: the flags of [`RawFacts::alterations`].
         ("neg_compliments", format!("coalesce({cc} < 0, false)")),
         ("neg_likes", "coalesce(__likes < 0, false)".into()),
     ];
@@ -388,14 +388,14 @@ fn tip_parts() -> (String, String, Vec<(&'static str, String)>) {
 pub(crate) async fn build_tips(b: &mut Build<'_>) -> Result<()> {
     b.phase("fact_tip: yelp_tip");
     let mut sink = b.sink(wh::FACT_TIP).await?;
-    classified_into(b, ReviewTable::Tip, &wh::fact_tip(), &mut sink).await?;
+    classified_into(b, RawFacts::Tip, &wh::fact_tip(), &mut sink).await?;
     b.finish(sink).await
 }
 
 /// Builds `fact_review` from both raw review tables.
 pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
     let mut sink = b.sink(wh::FACT_REVIEW).await?;
-    for t in [ReviewTable::Yelp, ReviewTable::Google] {
+    for t in [RawFacts::Yelp, RawFacts::Google] {
         b.phase(&format!("fact_review: {}", t.name()));
         classified_into(b, t, &wh::fact_review(), &mut sink).await?;
     }
@@ -406,7 +406,7 @@ pub(crate) async fn build_reviews(b: &mut Build<'_>) -> Result<()> {
 /// refused rows counted and quarantined, altered values counted.
 async fn classified_into(
     b: &mut Build<'_>,
-    t: ReviewTable,
+    t: RawFacts,
     schema: &arrow::datatypes::SchemaRef,
     sink: &mut TableSink,
 ) -> Result<()> {
@@ -454,7 +454,7 @@ async fn classified_into(
 /// their raw row and the value that failed.
 fn refused(
     b: &mut Build<'_>,
-    t: ReviewTable,
+    t: RawFacts,
     rep: &mut SourceReport,
     batch: &RecordBatch,
     reasons: &arrow::array::StringArray,
@@ -503,7 +503,7 @@ fn refused(
 }
 
 /// The failing value of a quarantined row (`user_id None`, `stars Some(7.0)`, ...).
-fn detail(c: &Cols<'_>, t: ReviewTable, reason: Reason, i: usize) -> Result<String> {
+fn detail(c: &Cols<'_>, t: RawFacts, reason: Reason, i: usize) -> Result<String> {
     let text =
         |name: &str| -> Result<String> { Ok(format!("{name} {:?}", opt_str(c.str(name)?, i))) };
     Ok(match (t, reason) {
@@ -511,14 +511,14 @@ fn detail(c: &Cols<'_>, t: ReviewTable, reason: Reason, i: usize) -> Result<Stri
         (_, Reason::MalformedUserId) => text(col::USER_ID)?,
         (_, Reason::MalformedBusinessId) => text(col::BUSINESS_ID)?,
         (_, Reason::MalformedGmapId) => text(col::GMAP_ID)?,
-        (ReviewTable::Yelp, Reason::StarsOutOfRange) => {
+        (RawFacts::Yelp, Reason::StarsOutOfRange) => {
             format!("{} {:?}", col::STARS, opt_f64(c.f64(col::STARS)?, i))
         }
-        (ReviewTable::Google, Reason::StarsOutOfRange) => {
+        (RawFacts::Google, Reason::StarsOutOfRange) => {
             format!("{} {:?}", col::RATING, opt_f64(c.f64(col::RATING)?, i))
         }
-        (ReviewTable::Yelp | ReviewTable::Tip, Reason::BadTimestamp) => text(col::DATE)?,
-        (ReviewTable::Google, Reason::BadTimestamp) => match opt_i64(c.i64(col::TIME)?, i) {
+        (RawFacts::Yelp | RawFacts::Tip, Reason::BadTimestamp) => text(col::DATE)?,
+        (RawFacts::Google, Reason::BadTimestamp) => match opt_i64(c.i64(col::TIME)?, i) {
             None => format!("{} is null", col::TIME),
             Some(v) => format!("{} {v}", col::TIME),
         },
@@ -530,7 +530,7 @@ fn detail(c: &Cols<'_>, t: ReviewTable, reason: Reason, i: usize) -> Result<Stri
 /// cleaned name and the number of carried reviews. One plan (the classification of
 /// `google_review` grouped by user), not a map of every reviewer.
 pub(crate) async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
-    Ok(classify_sql(b, ReviewTable::Google).await?.map(|sql| {
+    Ok(classify_sql(b, RawFacts::Google).await?.map(|sql| {
         format!(
             "SELECT {uid} AS user_id, min(clean_text({name})) AS name, count(*) AS n \
              FROM ({sql}) WHERE {REASON} IS NULL GROUP BY {uid} ORDER BY {uid}",
