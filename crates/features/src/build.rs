@@ -921,8 +921,8 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
         let mut walk = KpiWalk::default();
         while let Some(b) = stream.next().await {
             let b = conform(&b.map_err(qerr(&sql))?, &agg_schema, "kpi aggregates")?;
-            let out = walk.batch(run, g, &b, &reviews_cover)?;
-            sink.write(out.batch(&schema)?).await?;
+            let out = walk.batch(run, g, &b, &reviews_cover, &schema)?;
+            sink.write(out).await?;
         }
         if run.session.has_table(wh::FACT_CHECKIN) {
             let sql = checkin_query(g, &lookups);
@@ -997,27 +997,31 @@ impl<T: Copy> Walk<T> {
 type KpiWalk = Walk<ReviewAgg>;
 
 impl Walk<ReviewAgg> {
-    /// The four KPI rows of every group row of a [`kpi_query`] batch.
+    /// The four KPI rows of every group row of a [`kpi_query`] batch, as a batch of the
+    /// KPI table: the values are computed row by row (through [`kpi::value`]), the
+    /// group's names are taken from the input columns.
     fn batch(
         &mut self,
         run: &mut Run<'_>,
         g: Grain,
         b: &RecordBatch,
         cover: &[(String, kpi::Coverage)],
-    ) -> Result<KpiCols> {
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch> {
         let c = Columns::new(b, "kpi aggregates");
         let groups = Self::group_columns(&c)?;
         let p = c.date32("p")?;
-        let (state, category, source) = (
-            c.str(col::STATE)?,
-            c.str(col::CATEGORY)?,
-            c.str(col::SOURCE)?,
-        );
-        let biz = c.i64(col::BUSINESS_KEY)?;
+        let named = [
+            c.array(col::STATE)?,
+            c.array(col::CATEGORY)?,
+            c.array(col::SOURCE)?,
+            c.array(col::BUSINESS_KEY)?,
+        ];
+        let source = c.str(col::SOURCE)?;
         let reviews = c.i64("reviews")?;
         let (stars, sentiment) = (c.f64(col::MEAN_STARS)?, c.f64(col::MEAN_SENTIMENT)?);
         let (reviewers, returning) = (c.i64("reviewers")?, c.i64("returners")?);
-        let mut out = KpiCols::default();
+        let mut out = KpiValues::with_capacity(b.num_rows() * kpi::KPIS.len());
         for i in 0..b.num_rows() {
             let Some(start) = opt_date(p, i) else {
                 continue;
@@ -1039,35 +1043,131 @@ impl Walk<ReviewAgg> {
                 returning: 0,
                 ..a
             });
-            let group = Group {
-                grain: g,
-                period_start: start,
-                state: opt_string(state, i),
-                category: opt_string(category, i),
-                source: opt_string(source, i),
-                business_key: opt_i64(biz, i),
-            };
-            let partial = partial_for(g, start, group.source.as_deref(), cover);
+            let platform = (!source.is_null(i)).then(|| source.value(i));
+            let partial = partial_for(g, start, platform, cover);
+            let previous_support = before.as_ref().map_or(0, |bf| bf.reviews);
             for kpi_name in kpi::KPIS {
-                let v = kpi::value(kpi_name, &a, before.as_ref());
-                let pv = before
+                let value = kpi::value(kpi_name, &a, before.as_ref());
+                let previous = before
                     .as_ref()
                     .and_then(|bf| kpi::value(kpi_name, bf, before2.as_ref()));
-                let row = KpiRow {
-                    group: group.clone(),
-                    kpi: kpi_name,
-                    value: v,
-                    previous_value: pv,
-                    target_met: v.map(|x| kpi::target_met(kpi_name, x)),
-                    support: a.reviews,
-                    previous_support: before.as_ref().map_or(0, |bf| bf.reviews),
-                };
-                count_row(run, &row, partial);
-                out.push(&row, run.min_support, partial);
+                out.push(
+                    i,
+                    start,
+                    kpi_name,
+                    value,
+                    previous,
+                    a.reviews,
+                    previous_support,
+                    partial,
+                );
             }
             self.push(id, start, a);
         }
-        Ok(out)
+        out.batch(run, g, &named, schema)
+    }
+}
+
+/// The KPI rows of one input batch, column by column: the values, and for each row the
+/// input row whose group names it takes.
+struct KpiValues {
+    from: Vec<u32>,
+    period: Vec<i32>,
+    kpi: Vec<&'static str>,
+    value: Vec<Option<f64>>,
+    previous: Vec<Option<f64>>,
+    support: Vec<i64>,
+    previous_support: Vec<i64>,
+    partial: Vec<bool>,
+}
+
+impl KpiValues {
+    fn with_capacity(n: usize) -> Self {
+        KpiValues {
+            from: Vec::with_capacity(n),
+            period: Vec::with_capacity(n),
+            kpi: Vec::with_capacity(n),
+            value: Vec::with_capacity(n),
+            previous: Vec::with_capacity(n),
+            support: Vec::with_capacity(n),
+            previous_support: Vec::with_capacity(n),
+            partial: Vec::with_capacity(n),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        from: usize,
+        period: i32,
+        kpi: &'static str,
+        value: Option<f64>,
+        previous: Option<f64>,
+        support: i64,
+        previous_support: i64,
+        partial: bool,
+    ) {
+        self.from.push(from as u32);
+        self.period.push(period);
+        self.kpi.push(kpi);
+        self.value.push(value);
+        self.previous.push(previous);
+        self.support.push(support);
+        self.previous_support.push(previous_support);
+        self.partial.push(partial);
+    }
+
+    /// The batch of the KPI table (`schema`), its state, category, platform and
+    /// business taken from `named` (input columns in that order); counts its
+    /// low-support and partial rows in the build report.
+    fn batch(
+        self,
+        run: &mut Run<'_>,
+        g: Grain,
+        named: &[&ArrayRef; 4],
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch> {
+        let n = self.from.len();
+        let from = arrow::array::UInt32Array::from(self.from);
+        let take = |a: &ArrayRef| arrow::compute::take(a.as_ref(), &from, None);
+        let met: BooleanArray = self
+            .kpi
+            .iter()
+            .zip(&self.value)
+            .map(|(k, v)| v.map(|x| kpi::target_met(k, x)))
+            .collect();
+        let low: Vec<bool> = (0..n)
+            .map(|i| {
+                kpi::low_support(
+                    self.kpi[i],
+                    self.support[i],
+                    self.previous_support[i],
+                    run.min_support,
+                )
+            })
+            .collect();
+        run.report.kpi_low_support += low.iter().filter(|l| **l).count() as u64;
+        run.report.kpi_partial += self.partial.iter().filter(|p| **p).count() as u64;
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                g.as_str(),
+                n,
+            ))),
+            Arc::new(Date32Array::from(self.period)),
+            take(named[0])?,
+            take(named[1])?,
+            take(named[2])?,
+            take(named[3])?,
+            Arc::new(StringArray::from_iter_values(self.kpi)),
+            Arc::new(Float64Array::from(self.value)),
+            Arc::new(Float64Array::from(self.previous)),
+            Arc::new(met),
+            Arc::new(Int64Array::from(self.support)),
+            Arc::new(Int64Array::from(self.previous_support)),
+            Arc::new(BooleanArray::from(low)),
+            Arc::new(BooleanArray::from(self.partial)),
+        ];
+        Ok(RecordBatch::try_new(schema.clone(), cols)?)
     }
 }
 

@@ -176,9 +176,15 @@ impl KpiRow {
     /// marked `low_support` in the KPI table and kept out of report headlines and chart
     /// scales.
     pub fn low_support(&self, min: i64) -> bool {
-        let needs_previous = self.kpi != "retention_rate";
-        self.support < min || (needs_previous && self.previous_support < min)
+        low_support(self.kpi, self.support, self.previous_support, min)
     }
+}
+
+/// Whether a value of `kpi` standing on `support` reviews (and `previous_support` in the
+/// previous period) is below the minimum support `min` (see [`KpiRow::low_support`]).
+pub fn low_support(kpi: &str, support: i64, previous_support: i64, min: i64) -> bool {
+    let needs_previous = kpi != "retention_rate";
+    support < min || (needs_previous && previous_support < min)
 }
 
 /// KPI names, in output order.

@@ -196,6 +196,15 @@ pub enum LakeError {
     /// The query engine cannot run the plans (e.g. no Ballista scheduler answers).
     #[error("{0}")]
     Engine(String),
+    /// The background task that encodes a table's data files stopped without an error
+    /// of its own (it panicked or was cancelled).
+    #[error("writing table {table}: {reason}")]
+    Writer {
+        /// `zone/name`.
+        table: String,
+        /// What happened to the task.
+        reason: String,
+    },
     /// A table uses a Delta feature the cluster engine cannot read from plain Parquet
     /// files (deletion vectors, column mapping, partitions).
     #[error("table {table}: {reason}")]

@@ -11,24 +11,102 @@ use arrow_schema::SchemaRef;
 
 use crate::columns::{first_type_conflict, same_columns};
 use crate::table::{remove_action, schema_version_of};
-use crate::{CommitKind, DataFile, DataFileWriter, Lake, LakeError, Result, Table, Zone};
+use crate::{CommitKind, DataFile, DataFileWriter, FileSink, Lake, LakeError, Result, Table, Zone};
 
 /// One derived table being rewritten: write batches, then [`TableRewrite::commit`]
 /// replaces the table's content atomically. Dropping it without committing leaves the
 /// table as it was (the files written are never referenced; `vacuum` removes them).
+///
+/// The Parquet encoding runs in a task of its own, fed through a queue of
+/// [`QUEUED_BATCHES`] batches: the caller computes its next batches (a query, a walk
+/// over its results) while the previous ones are compressed and written. Memory stays
+/// bounded by the queue and one row group.
 pub struct TableRewrite {
     schema: SchemaRef,
     table: Table,
     schema_change: bool,
-    writer: Option<DataFileWriter>,
-    files: Vec<DataFile>,
+    encoder: Option<Encoder>,
     run_id: String,
-    part: u32,
     rows: u64,
 }
 
 /// Rows per data file before a new file is started.
 const ROWS_PER_FILE: u64 = 4_000_000;
+
+/// Batches waiting for the encoding task, at most.
+pub const QUEUED_BATCHES: usize = 4;
+
+/// The task writing a [`TableRewrite`]'s data files, and its queue.
+struct Encoder {
+    queue: tokio::sync::mpsc::Sender<RecordBatch>,
+    task: tokio::task::JoinHandle<Result<Vec<DataFile>>>,
+}
+
+impl Encoder {
+    fn start(sink: FileSink, schema: SchemaRef, run_id: String) -> Encoder {
+        let (queue, batches) = tokio::sync::mpsc::channel(QUEUED_BATCHES);
+        let task = tokio::spawn(encode(sink, schema, run_id, batches));
+        Encoder { queue, task }
+    }
+
+    /// Closes the queue and waits for the task: the data files it wrote, or its error.
+    async fn finish(self, table: &str) -> Result<Vec<DataFile>> {
+        let Encoder { queue, task } = self;
+        drop(queue);
+        task.await.map_err(|e| LakeError::Writer {
+            table: table.to_string(),
+            reason: e.to_string(),
+        })?
+    }
+}
+
+/// Writes the batches of `batches` into data files of at most [`ROWS_PER_FILE`] rows.
+async fn encode(
+    sink: FileSink,
+    schema: SchemaRef,
+    run_id: String,
+    mut batches: tokio::sync::mpsc::Receiver<RecordBatch>,
+) -> Result<Vec<DataFile>> {
+    let mut files = Vec::new();
+    let mut writer: Option<DataFileWriter> = None;
+    let mut part = 0u32;
+    while let Some(batch) = batches.recv().await {
+        if writer.as_ref().is_some_and(|w| w.rows() >= ROWS_PER_FILE)
+            && let Some(w) = writer.take()
+            && let Some(f) = w.finish().await?
+        {
+            files.push(f);
+        }
+        let w = match writer.as_mut() {
+            Some(w) => w,
+            None => {
+                part += 1;
+                // Unique per write: an old version's file is never overwritten.
+                let file = format!(
+                    "part-{run_id}-{part:04}-{}.parquet",
+                    &uuid::Uuid::new_v4().simple().to_string()[..12]
+                );
+                writer.insert(sink.writer(&file, schema.clone())?)
+            }
+        };
+        w.write(&batch).await?;
+    }
+    if let Some(w) = writer.take()
+        && let Some(f) = w.finish().await?
+    {
+        files.push(f);
+    }
+    Ok(files)
+}
+
+impl Drop for TableRewrite {
+    fn drop(&mut self) {
+        // Not committed: stop writing files nobody will reference.
+        if let Some(e) = self.encoder.take() {
+            e.task.abort();
+        }
+    }
+}
 
 impl TableRewrite {
     /// Opens (or creates) `zone/name` for rewriting with `schema`. `run_id` names the
@@ -78,10 +156,8 @@ impl TableRewrite {
             schema,
             table,
             schema_change,
-            writer: None,
-            files: Vec::new(),
+            encoder: None,
             run_id: run_id.to_string(),
-            part: 0,
             rows: 0,
         })
     }
@@ -106,7 +182,9 @@ impl TableRewrite {
         self.rows
     }
 
-    /// Appends a batch (its columns must match the schema's types, in order).
+    /// Appends a batch (its columns must match the schema's types, in order). The
+    /// batch is queued for the encoding task; an error of that task (a file that could
+    /// not be written) is returned by the next `write` or by [`TableRewrite::commit`].
     pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
@@ -117,41 +195,36 @@ impl TableRewrite {
                 table: self.table.label(),
                 reason: format!("batch does not match the table: {e}"),
             })?;
-        if self
-            .writer
-            .as_ref()
-            .is_some_and(|w| w.rows() >= ROWS_PER_FILE)
-            && let Some(w) = self.writer.take()
-            && let Some(f) = w.finish().await?
-        {
-            self.files.push(f);
+        let rows = batch.num_rows() as u64;
+        let encoder = self.encoder.get_or_insert_with(|| {
+            Encoder::start(
+                self.table.file_sink(),
+                self.schema.clone(),
+                self.run_id.clone(),
+            )
+        });
+        if encoder.queue.send(batch).await.is_err() {
+            // The task has stopped: its error says why.
+            let label = self.table.label();
+            if let Some(e) = self.encoder.take() {
+                e.finish(&label).await?;
+            }
+            return Err(LakeError::Writer {
+                table: label,
+                reason: "the encoding task stopped".into(),
+            });
         }
-        if self.writer.is_none() {
-            self.part += 1;
-            // Unique per write: an old version's file is never overwritten.
-            let file = format!(
-                "part-{}-{:04}-{}.parquet",
-                self.run_id,
-                self.part,
-                &uuid::Uuid::new_v4().simple().to_string()[..12]
-            );
-            self.writer = Some(self.table.file_writer(&file, self.schema.clone())?);
-        }
-        self.rows += batch.num_rows() as u64;
-        if let Some(w) = self.writer.as_mut() {
-            w.write(&batch).await?;
-        }
+        self.rows += rows;
         Ok(())
     }
 
     /// Closes the data files and commits them, replacing the table's previous content
     /// (and schema, when it changed); returns (rows written, the new table version).
     pub async fn commit(mut self) -> Result<(u64, i64)> {
-        if let Some(w) = self.writer.take()
-            && let Some(f) = w.finish().await?
-        {
-            self.files.push(f);
-        }
+        let files = match self.encoder.take() {
+            Some(e) => e.finish(&self.table.label()).await?,
+            None => Vec::new(),
+        };
         let removes = self
             .table
             .files()?
@@ -166,13 +239,7 @@ impl TableRewrite {
             .then(|| (&self.schema, schema_version_of(&self.schema)));
         let version = self
             .table
-            .commit_actions(
-                std::mem::take(&mut self.files),
-                removes,
-                new_schema,
-                CommitKind::Overwrite,
-                meta,
-            )
+            .commit_actions(files, removes, new_schema, CommitKind::Overwrite, meta)
             .await?;
         Ok((self.rows, version))
     }

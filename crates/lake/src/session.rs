@@ -254,6 +254,7 @@ impl QuerySession {
     /// Plans `sql` (read-only: DML, DDL, `COPY` and statements are refused with
     /// [`LakeError::ReadOnly`]).
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        tracing::debug!(sql, "planning");
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;
         SQLOptions::new()
