@@ -16,7 +16,7 @@ use reviewlake_schema::progress::{Reporter, Unit};
 use reviewlake_schema::warehouse as wh;
 use serde::Serialize;
 
-use crate::kpi::{self, Grain, Group, KpiRow, ReviewAgg};
+use crate::kpi::{self, Grain, ReviewAgg};
 use crate::{FeaturesError, Result};
 
 const DAY_US: i64 = 86_400_000_000;
@@ -832,64 +832,6 @@ fn partial_for(
     )
 }
 
-/// A batch of the KPI table being assembled.
-#[derive(Default)]
-struct KpiCols {
-    grain: Vec<&'static str>,
-    period: Vec<i32>,
-    state: Vec<Option<String>>,
-    category: Vec<Option<String>>,
-    source: Vec<Option<String>>,
-    business: Vec<Option<i64>>,
-    kpi: Vec<&'static str>,
-    value: Vec<Option<f64>>,
-    previous: Vec<Option<f64>>,
-    met: Vec<Option<bool>>,
-    support: Vec<i64>,
-    previous_support: Vec<i64>,
-    low: Vec<bool>,
-    partial: Vec<bool>,
-}
-
-impl KpiCols {
-    fn push(&mut self, row: &KpiRow, min_support: i64, partial: bool) {
-        self.grain.push(row.group.grain.as_str());
-        self.period.push(row.group.period_start);
-        self.state.push(row.group.state.clone());
-        self.category.push(row.group.category.clone());
-        self.source.push(row.group.source.clone());
-        self.business.push(row.group.business_key);
-        self.kpi.push(row.kpi);
-        self.value.push(row.value);
-        self.previous.push(row.previous_value);
-        self.met.push(row.target_met);
-        self.support.push(row.support);
-        self.previous_support.push(row.previous_support);
-        self.low.push(row.low_support(min_support));
-        self.partial.push(partial);
-    }
-
-    fn batch(self, schema: &SchemaRef) -> Result<RecordBatch> {
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(self.grain)),
-            Arc::new(Date32Array::from(self.period)),
-            Arc::new(StringArray::from(self.state)),
-            Arc::new(StringArray::from(self.category)),
-            Arc::new(StringArray::from(self.source)),
-            Arc::new(Int64Array::from(self.business)),
-            Arc::new(StringArray::from_iter_values(self.kpi)),
-            Arc::new(Float64Array::from(self.value)),
-            Arc::new(Float64Array::from(self.previous)),
-            Arc::new(BooleanArray::from(self.met)),
-            Arc::new(Int64Array::from(self.support)),
-            Arc::new(Int64Array::from(self.previous_support)),
-            Arc::new(BooleanArray::from(self.low)),
-            Arc::new(BooleanArray::from(self.partial)),
-        ];
-        Ok(RecordBatch::try_new(schema.clone(), cols)?)
-    }
-}
-
 /// The KPI table: per grain, one plan gives every group's aggregates beside its two
 /// previous periods; each row becomes its four KPI rows as it streams by (through
 /// [`kpi::value`], the tested definitions). Nothing holds more than a batch.
@@ -931,8 +873,8 @@ async fn kpis(run: &mut Run<'_>) -> Result<()> {
             let mut stream = run.stream(&sql).await?;
             while let Some(b) = stream.next().await {
                 let b = conform(&b.map_err(qerr(&sql))?, &cschema, "check-in activity")?;
-                let out = walk.batch(run, g, &b, &checkin_cover)?;
-                sink.write(out.batch(&schema)?).await?;
+                let out = walk.batch(run, g, &b, &checkin_cover, &schema)?;
+                sink.write(out).await?;
             }
         }
     }
@@ -1045,27 +987,38 @@ impl Walk<ReviewAgg> {
             });
             let platform = (!source.is_null(i)).then(|| source.value(i));
             let partial = partial_for(g, start, platform, cover);
-            let previous_support = before.as_ref().map_or(0, |bf| bf.reviews);
+            let row = GroupRow {
+                from: i,
+                period: start,
+                support: a.reviews,
+                previous_support: before.as_ref().map_or(0, |bf| bf.reviews),
+                partial,
+            };
             for kpi_name in kpi::KPIS {
                 let value = kpi::value(kpi_name, &a, before.as_ref());
                 let previous = before
                     .as_ref()
                     .and_then(|bf| kpi::value(kpi_name, bf, before2.as_ref()));
-                out.push(
-                    i,
-                    start,
-                    kpi_name,
-                    value,
-                    previous,
-                    a.reviews,
-                    previous_support,
-                    partial,
-                );
+                out.push(&row, kpi_name, value, previous);
             }
             self.push(id, start, a);
         }
         out.batch(run, g, &named, schema)
     }
+}
+
+/// What the four KPI rows of one group row share.
+struct GroupRow {
+    /// The input row.
+    from: usize,
+    /// Period start, days since the epoch.
+    period: i32,
+    /// Reviews of the group in the period.
+    support: i64,
+    /// Reviews of the group in the previous period (0 when none).
+    previous_support: i64,
+    /// Whether the period is partial for the group's platforms.
+    partial: bool,
 }
 
 /// The KPI rows of one input batch, column by column: the values, and for each row the
@@ -1095,26 +1048,16 @@ impl KpiValues {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        from: usize,
-        period: i32,
-        kpi: &'static str,
-        value: Option<f64>,
-        previous: Option<f64>,
-        support: i64,
-        previous_support: i64,
-        partial: bool,
-    ) {
-        self.from.push(from as u32);
-        self.period.push(period);
+    /// Adds the row of KPI `kpi` of the group row `g`.
+    fn push(&mut self, g: &GroupRow, kpi: &'static str, value: Option<f64>, previous: Option<f64>) {
+        self.from.push(g.from as u32);
+        self.period.push(g.period);
         self.kpi.push(kpi);
         self.value.push(value);
         self.previous.push(previous);
-        self.support.push(support);
-        self.previous_support.push(previous_support);
-        self.partial.push(partial);
+        self.support.push(g.support);
+        self.previous_support.push(g.previous_support);
+        self.partial.push(g.partial);
     }
 
     /// The batch of the KPI table (`schema`), its state, category, platform and
@@ -1175,19 +1118,32 @@ impl KpiValues {
 type CheckinWalk = Walk<(i64, i64)>;
 
 impl Walk<(i64, i64)> {
-    /// The check-in retention row of every group row of a [`checkin_query`] batch.
+    /// The check-in retention row of every group row of a [`checkin_query`] batch, as a
+    /// batch of the KPI table (platform `yelp`, no business).
     fn batch(
         &mut self,
         run: &mut Run<'_>,
         g: Grain,
         b: &RecordBatch,
         cover: &[(String, kpi::Coverage)],
-    ) -> Result<KpiCols> {
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch> {
         let c = Columns::new(b, "check-in activity");
         let groups = Self::group_columns(&c)?;
-        let (p, state, category) = (c.date32("p")?, c.str(col::STATE)?, c.str(col::CATEGORY)?);
+        let p = c.date32("p")?;
         let (n, kept) = (c.i64("n")?, c.i64("kept")?);
-        let mut out = KpiCols::default();
+        let yelp: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            reviewlake_schema::Source::Yelp.as_str(),
+            b.num_rows(),
+        )));
+        let no_business: ArrayRef = Arc::new(Int64Array::new_null(b.num_rows()));
+        let named = [
+            c.array(col::STATE)?,
+            c.array(col::CATEGORY)?,
+            &yelp,
+            &no_business,
+        ];
+        let mut out = KpiValues::with_capacity(b.num_rows());
         for i in 0..b.num_rows() {
             let Some(start) = opt_date(p, i) else {
                 continue;
@@ -1204,39 +1160,18 @@ impl Walk<(i64, i64)> {
                 of.filter(|n| *n > 0)
                     .map(|n| kept as f64 / n as f64 * 100.0)
             };
-            let v = share(kept_now, n_prev);
-            let pv = one.and_then(|(_, kept)| share(kept, n_prev2));
-            let row = KpiRow {
-                group: Group {
-                    grain: g,
-                    period_start: start,
-                    state: opt_string(state, i),
-                    category: opt_string(category, i),
-                    source: Some(reviewlake_schema::Source::Yelp.as_str().to_string()),
-                    business_key: None,
-                },
-                kpi: kpi::CHECKIN_RETENTION,
-                value: v,
-                previous_value: pv,
-                target_met: v.map(|x| kpi::target_met(kpi::CHECKIN_RETENTION, x)),
+            let row = GroupRow {
+                from: i,
+                period: start,
                 support: n_prev.unwrap_or(0),
                 previous_support: n_prev2.unwrap_or(0),
+                partial: partial_for(g, start, None, cover),
             };
-            let partial = partial_for(g, start, None, cover);
-            count_row(run, &row, partial);
-            out.push(&row, run.min_support, partial);
+            let value = share(kept_now, n_prev);
+            let previous = one.and_then(|(_, kept)| share(kept, n_prev2));
+            out.push(&row, kpi::CHECKIN_RETENTION, value, previous);
             self.push(id, start, (n_now, kept_now));
         }
-        Ok(out)
-    }
-}
-
-/// Counts a KPI row in the build report.
-fn count_row(run: &mut Run<'_>, row: &KpiRow, partial: bool) {
-    if row.low_support(run.min_support) {
-        run.report.kpi_low_support += 1;
-    }
-    if partial {
-        run.report.kpi_partial += 1;
+        out.batch(run, g, &named, schema)
     }
 }

@@ -17,8 +17,8 @@ use crate::{CommitKind, DataFile, DataFileWriter, FileSink, Lake, LakeError, Res
 /// replaces the table's content atomically. Dropping it without committing leaves the
 /// table as it was (the files written are never referenced; `vacuum` removes them).
 ///
-/// The Parquet encoding runs in a task of its own, fed through a queue of
-/// [`QUEUED_BATCHES`] batches: the caller computes its next batches (a query, a walk
+/// The Parquet encoding runs in a task of its own, fed through a queue of a few
+/// batches (`QUEUED_BATCHES`): the caller computes its next batches (a query, a walk
 /// over its results) while the previous ones are compressed and written. Memory stays
 /// bounded by the queue and one row group.
 pub struct TableRewrite {
@@ -34,7 +34,7 @@ pub struct TableRewrite {
 const ROWS_PER_FILE: u64 = 4_000_000;
 
 /// Batches waiting for the encoding task, at most.
-pub const QUEUED_BATCHES: usize = 4;
+const QUEUED_BATCHES: usize = 4;
 
 /// The task writing a [`TableRewrite`]'s data files, and its queue.
 struct Encoder {

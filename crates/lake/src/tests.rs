@@ -461,3 +461,34 @@ async fn an_older_table_gains_new_nullable_columns_in_place() {
         "table raw/r, column id: expected Utf8, found Int64"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewrite_writes_every_queued_batch_and_a_dropped_one_changes_nothing() {
+    let lake = Lake::open("memory://").unwrap();
+    rewrite(&lake, Zone::Features, "q", &[1]).await;
+    // Many more batches than the encoding task's queue holds, written while the task
+    // compresses the earlier ones.
+    let mut r = TableRewrite::open(&lake, Zone::Features, "q", schema(), "run2")
+        .await
+        .unwrap();
+    for i in 0..50 {
+        r.write(batch(&[i * 2, i * 2 + 1])).await.unwrap();
+    }
+    assert_eq!(r.rows(), 100);
+    let (rows, _) = r.commit().await.unwrap();
+    assert_eq!(rows, 100);
+    let s = lake.session().await.unwrap();
+    assert_eq!(scalar(&s, "SELECT count(*) FROM q").await, 100);
+    assert_eq!(
+        scalar(&s, "SELECT sum(id) FROM q").await,
+        (0..100).sum::<i64>()
+    );
+    // A rewrite dropped before its commit: its task stops, the table stays as it was.
+    let mut r = TableRewrite::open(&lake, Zone::Features, "q", schema(), "run3")
+        .await
+        .unwrap();
+    r.write(batch(&[1000])).await.unwrap();
+    drop(r);
+    let s = lake.session().await.unwrap();
+    assert_eq!(scalar(&s, "SELECT count(*) FROM q").await, 100);
+}
