@@ -90,6 +90,37 @@ fn lit(r: Reason) -> String {
     format!("'{}'", r.as_str())
 }
 
+/// The `__reason` expression: the first of `checks` (a condition and the reason it
+/// refuses a row for) that holds, then the business checks every fact plan ends with
+/// (`unknown_business`, `business_out_of_scope`); null when none holds (carried).
+fn reason_case(checks: &[(String, Reason)]) -> String {
+    let business = [
+        ("__bkey IS NULL".to_string(), Reason::UnknownBusiness),
+        ("NOT __bin".to_string(), Reason::BusinessOutOfScope),
+    ];
+    let arms: String = checks
+        .iter()
+        .chain(&business)
+        .map(|(cond, r)| format!(" WHEN {cond} THEN {}", lit(*r)))
+        .collect();
+    format!("CASE{arms} END")
+}
+
+/// The condition of a Yelp id column `c` that is not a well-formed id.
+fn yelp_id_bad(c: &str) -> String {
+    format!("NOT is_yelp_id({})", q(c))
+}
+
+/// The condition of a Yelp time (`__ts`) missing or outside the accepted range.
+fn yelp_ts_bad() -> String {
+    format!("__ts IS NULL OR __ts < {MIN_TS} OR __ts >= {MAX_TS}")
+}
+
+/// The condition of a star rating `x` outside 1..=5 (or missing).
+fn stars_invalid(x: &str) -> String {
+    format!("{x} IS NULL OR isnan({x}) OR {x} < 1.0 OR {x} > 5.0")
+}
+
 /// `"name"`: a column name quoted for SQL.
 fn q(name: &str) -> String {
     format!("\"{name}\"")
@@ -173,29 +204,15 @@ fn yelp_parts() -> (String, String, Vec<(&'static str, String)>) {
         d = q(col::DATE)
     );
     let stars = q(col::STARS);
-    let reason = format!(
-        "CASE WHEN NOT is_yelp_id({rid}) THEN {malformed_review} \
-           WHEN __lost AND __dup THEN {dup_line} \
-           WHEN __lost THEN {dup_id} \
-           WHEN NOT is_yelp_id({uid}) THEN {malformed_user} \
-           WHEN NOT is_yelp_id({bid}) THEN {malformed_business} \
-           WHEN {stars} IS NULL OR isnan({stars}) OR {stars} < 1.0 OR {stars} > 5.0 THEN {stars_bad} \
-           WHEN __ts IS NULL OR __ts < {MIN_TS} OR __ts >= {MAX_TS} THEN {bad_ts} \
-           WHEN __bkey IS NULL THEN {unknown} \
-           WHEN NOT __bin THEN {out_of_scope} END",
-        rid = q(col::REVIEW_ID),
-        uid = q(col::USER_ID),
-        bid = q(col::BUSINESS_ID),
-        malformed_review = lit(Reason::MalformedReviewId),
-        dup_line = lit(Reason::DuplicateLine),
-        dup_id = lit(Reason::DuplicateReviewId),
-        malformed_user = lit(Reason::MalformedUserId),
-        malformed_business = lit(Reason::MalformedBusinessId),
-        stars_bad = lit(Reason::StarsOutOfRange),
-        bad_ts = lit(Reason::BadTimestamp),
-        unknown = lit(Reason::UnknownBusiness),
-        out_of_scope = lit(Reason::BusinessOutOfScope),
-    );
+    let reason = reason_case(&[
+        (yelp_id_bad(col::REVIEW_ID), Reason::MalformedReviewId),
+        ("__lost AND __dup".into(), Reason::DuplicateLine),
+        ("__lost".into(), Reason::DuplicateReviewId),
+        (yelp_id_bad(col::USER_ID), Reason::MalformedUserId),
+        (yelp_id_bad(col::BUSINESS_ID), Reason::MalformedBusinessId),
+        (stars_invalid(&stars), Reason::StarsOutOfRange),
+        (yelp_ts_bad(), Reason::BadTimestamp),
+    ]);
     let yelp = Source::Yelp.as_str();
     let non_negative = |kind: &str| format!("CASE WHEN __v{kind} < 0 THEN NULL ELSE __v{kind} END");
     let out = vec![
@@ -260,28 +277,24 @@ fn google_parts() -> (String, String, Vec<(&'static str, String)>) {
         gid = q(col::GMAP_ID),
     );
     let (lo, hi) = (MIN_TS / 1000, MAX_TS / 1000);
-    let reason = format!(
-        "CASE WHEN NOT is_google_user_id({uid}) THEN {malformed_user} \
-           WHEN NOT is_gmap_id({gid}) THEN {malformed_gmap} \
-           WHEN {time} IS NULL THEN {bad_ts} \
-           WHEN __lost AND __dup THEN {dup_line} \
-           WHEN __lost THEN {dup_review} \
-           WHEN {time} < {lo} OR {time} >= {hi} THEN {bad_ts} \
-           WHEN {rating} IS NULL OR isnan({rating}) OR {rating} < 1.0 OR {rating} > 5.0 \
-             THEN {stars_bad} \
-           WHEN __bkey IS NULL THEN {unknown} \
-           WHEN NOT __bin THEN {out_of_scope} END",
-        uid = q(col::USER_ID),
-        gid = q(col::GMAP_ID),
-        malformed_user = lit(Reason::MalformedUserId),
-        malformed_gmap = lit(Reason::MalformedGmapId),
-        bad_ts = lit(Reason::BadTimestamp),
-        dup_line = lit(Reason::DuplicateLine),
-        dup_review = lit(Reason::DuplicateReview),
-        stars_bad = lit(Reason::StarsOutOfRange),
-        unknown = lit(Reason::UnknownBusiness),
-        out_of_scope = lit(Reason::BusinessOutOfScope),
-    );
+    let reason = reason_case(&[
+        (
+            format!("NOT is_google_user_id({})", q(col::USER_ID)),
+            Reason::MalformedUserId,
+        ),
+        (
+            format!("NOT is_gmap_id({})", q(col::GMAP_ID)),
+            Reason::MalformedGmapId,
+        ),
+        (format!("{time} IS NULL"), Reason::BadTimestamp),
+        ("__lost AND __dup".into(), Reason::DuplicateLine),
+        ("__lost".into(), Reason::DuplicateReview),
+        (
+            format!("{time} < {lo} OR {time} >= {hi}"),
+            Reason::BadTimestamp,
+        ),
+        (stars_invalid(&rating), Reason::StarsOutOfRange),
+    ]);
     let google = Source::Google.as_str();
     // Only the rows in range are carried; the others must not overflow.
     let ts = format!("CASE WHEN {time} >= {lo} AND {time} < {hi} THEN {time} * 1000 END");
@@ -330,22 +343,12 @@ fn tip_parts() -> (String, String, Vec<(&'static str, String)>) {
         resc = q(lineage::RESCUED_DATA),
         likes = wh::LIKES,
     );
-    let reason = format!(
-        "CASE WHEN __lost THEN {dup_line} \
-           WHEN NOT is_yelp_id({uid}) THEN {malformed_user} \
-           WHEN NOT is_yelp_id({bid}) THEN {malformed_business} \
-           WHEN __ts IS NULL OR __ts < {MIN_TS} OR __ts >= {MAX_TS} THEN {bad_ts} \
-           WHEN __bkey IS NULL THEN {unknown} \
-           WHEN NOT __bin THEN {out_of_scope} END",
-        uid = q(col::USER_ID),
-        bid = q(col::BUSINESS_ID),
-        dup_line = lit(Reason::DuplicateLine),
-        malformed_user = lit(Reason::MalformedUserId),
-        malformed_business = lit(Reason::MalformedBusinessId),
-        bad_ts = lit(Reason::BadTimestamp),
-        unknown = lit(Reason::UnknownBusiness),
-        out_of_scope = lit(Reason::BusinessOutOfScope),
-    );
+    let reason = reason_case(&[
+        ("__lost".into(), Reason::DuplicateLine),
+        (yelp_id_bad(col::USER_ID), Reason::MalformedUserId),
+        (yelp_id_bad(col::BUSINESS_ID), Reason::MalformedBusinessId),
+        (yelp_ts_bad(), Reason::BadTimestamp),
+    ]);
     let yelp = Source::Yelp.as_str();
     let cc = q(col::COMPLIMENT_COUNT);
     let out = vec![
