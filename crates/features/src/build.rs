@@ -373,12 +373,12 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
            FROM multi m RIGHT JOIN review_features f \
              ON m.user_key = f.user_key AND m.business_key = f.business_key), \
          pu AS (SELECT business_key, mstart, user_key, count(*) AS n, sum(stars) AS ss, \
-           count(stars) AS ns, sum(compound) AS sc, count(compound) AS nc, \
+           sum(compound) AS sc, count(compound) AS nc, \
            max(CASE WHEN first_ts >= mstart THEN 1 ELSE 0 END) AS is_new, \
            max(CASE WHEN first_ts < mstart THEN 1 ELSE 0 END) AS is_returning \
            FROM r GROUP BY business_key, mstart, user_key) \
          SELECT business_key, CAST(mstart AS DATE) AS month, CAST(sum(n) AS BIGINT) AS reviews, \
-           CASE WHEN sum(ns) > 0 THEN sum(ss) / CAST(sum(ns) AS DOUBLE) END AS mean_stars, \
+           CASE WHEN sum(n) > 0 THEN sum(ss) / CAST(sum(n) AS DOUBLE) END AS mean_stars, \
            CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
            CAST(sum(is_new) AS BIGINT) AS new_reviewers, \
            CAST(sum(is_returning) AS BIGINT) AS returning_reviewers \
@@ -535,11 +535,23 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
 /// group "by state" is a real state: reviews without one count only in the all-states
 /// sets.
 ///
+/// Stars are never null in `review_features`, so a group's mean stars divide by its
+/// review count.
+///
 /// Distinct and returning reviewers come from two aggregation levels without
 /// distinct-value sets. A reviewer with one review in the period (`solo`, most of them)
 /// is one reviewer of each group the review counts in, so those rows aggregate straight
 /// into their group (`ukey` null: the level's row counts them all); only reviewers with
 /// more reviews in the period keep a row per reviewer and group (`ukey` = the user).
+/// Two facts keep those rows few, which is what the plan's memory and spilling come
+/// down to:
+/// - a reviewer is on one platform (user keys are per platform), so their rows of the
+///   sets without a platform (0, 1, 5, 6) are those of the same sets by platform (2,
+///   3, 7, 8): the per-reviewer level keeps only the former (`gid` already carrying the
+///   platform) and `pu` turns each of its rows into both;
+/// - in a business's set (4) a reviewer has two rows in a period only for a business
+///   they reviewed more than once (`multi`): the others count as one reviewer per row
+///   without a row of their own.
 ///
 /// The aggregates group by integers only: a set's state and platform are packed into
 /// `gid` (their numbers in `lookups`, 0 = all), its business or category key is `ekey`
@@ -564,33 +576,43 @@ fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
          {FIRST_CATEGORY}, \
          r AS (SELECT f.solo, f.business_key, f.user_key, coalesce(st.sid, 0) AS sid, so.srcid, \
            f.stars, f.compound, CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
+           (m.user_key IS NOT NULL) AS in_multi, \
            coalesce(m.first_ts < date_trunc('{u}', f.review_ts), false) AS is_returning \
            FROM multi m RIGHT JOIN r0 f \
              ON m.user_key = f.user_key AND m.business_key = f.business_key \
            LEFT JOIN st ON f.state = st.state LEFT JOIN so ON f.source = so.source), \
-         x AS (SELECT r.solo, r.p, r.user_key, r.stars, r.compound, r.is_returning, r.sid, \
-             r.srcid, r.business_key, bcr.category_key, \
-             unnest(CASE WHEN bcr.category_key IS NULL THEN make_array(0, 1, 2, 3, 4) \
-               WHEN bcr.cr = 1 THEN make_array(0, 1, 2, 3, 4, 5, 6, 7, 8) \
-               ELSE make_array(5, 6, 7, 8) END) AS k \
+         x AS (SELECT r.solo, r.in_multi, r.p, r.user_key, r.stars, r.compound, \
+             r.is_returning, r.sid, r.srcid, r.business_key, bcr.category_key, \
+             unnest(CASE WHEN bcr.category_key IS NULL AND r.solo THEN make_array(0, 1, 2, 3, 4) \
+               WHEN bcr.category_key IS NULL THEN make_array(0, 1, 4) \
+               WHEN bcr.cr = 1 AND r.solo THEN make_array(0, 1, 2, 3, 4, 5, 6, 7, 8) \
+               WHEN bcr.cr = 1 THEN make_array(0, 1, 4, 5, 6) \
+               WHEN r.solo THEN make_array(5, 6, 7, 8) ELSE make_array(5, 6) END) AS k \
            FROM bcr RIGHT JOIN r ON r.business_key = bcr.business_key), \
-         keyed AS (SELECT k, p, CASE WHEN solo THEN NULL ELSE user_key END AS ukey, stars, \
-             compound, is_returning, \
+         keyed AS (SELECT k, p, \
+             CASE WHEN solo OR (k = 4 AND NOT in_multi) THEN NULL ELSE user_key END AS ukey, \
+             stars, compound, is_returning, \
              (CASE WHEN k IN (1, 3, 4, 6, 8) THEN sid ELSE 0 END) * {PACK} \
-               + (CASE WHEN k IN (2, 3, 4, 7, 8) THEN srcid ELSE 0 END) AS gid, \
+               + (CASE WHEN k IN (2, 3, 4, 7, 8) OR NOT solo THEN srcid ELSE 0 END) AS gid, \
              CASE WHEN k = 4 THEN business_key WHEN k >= 5 THEN category_key ELSE 0 END AS ekey \
            FROM x WHERE NOT (k IN (1, 3, 4, 6, 8) AND sid = 0)), \
          per_user AS (SELECT k, p, gid, ekey, ukey, count(*) AS n, sum(stars) AS ss, \
-           count(stars) AS ns, sum(compound) AS sc, count(compound) AS nc, \
+           sum(compound) AS sc, count(compound) AS nc, \
            CASE WHEN ukey IS NULL THEN count(*) ELSE 1 END AS rv, \
            CASE WHEN ukey IS NULL THEN sum(CASE WHEN is_returning THEN 1 ELSE 0 END) \
-             ELSE max(CASE WHEN is_returning THEN 1 ELSE 0 END) END AS ret \
+             WHEN sum(CASE WHEN is_returning THEN 1 ELSE 0 END) > 0 THEN 1 ELSE 0 END AS ret \
            FROM keyed GROUP BY k, p, gid, ekey, ukey), \
+         pu AS (SELECT kk AS k, p, \
+             CASE WHEN kk IN (0, 1, 5, 6) THEN gid - gid % {PACK} ELSE gid END AS gid, \
+             ekey, n, ss, sc, nc, rv, ret \
+           FROM (SELECT unnest(CASE WHEN ukey IS NOT NULL AND k IN (0, 1, 5, 6) \
+               THEN make_array(k, k + 2) ELSE make_array(k) END) AS kk, \
+             p, gid, ekey, n, ss, sc, nc, rv, ret FROM per_user)), \
          agg AS (SELECT k, p, gid, ekey, CAST(sum(n) AS BIGINT) AS reviews, \
-           CASE WHEN sum(ns) > 0 THEN sum(ss) / CAST(sum(ns) AS DOUBLE) END AS mean_stars, \
+           CASE WHEN sum(n) > 0 THEN sum(ss) / CAST(sum(n) AS DOUBLE) END AS mean_stars, \
            CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
            CAST(sum(rv) AS BIGINT) AS reviewers, CAST(sum(ret) AS BIGINT) AS returners \
-           FROM per_user GROUP BY k, p, gid, ekey) \
+           FROM pu GROUP BY k, p, gid, ekey) \
          SELECT w.k, w.gid, w.ekey, w.p, st.state, cat.category, so.source, \
            CASE WHEN w.k = 4 THEN w.ekey END AS business_key, w.reviews, w.mean_stars, \
            w.mean_sentiment, w.reviewers, w.returners \

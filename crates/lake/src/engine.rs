@@ -252,7 +252,7 @@ impl QueryEngine {
     /// A new context on this engine's runtime (shared pool), with the lake's types
     /// (plain `Utf8` strings rather than string views).
     pub fn context(&self) -> Result<SessionContext> {
-        let cfg = self.config();
+        let cfg = with_env_overrides(self.config())?;
         #[cfg(feature = "ballista")]
         if let Some(s) = &self.scheduler {
             use ballista_core::extension::{SessionConfigExt, SessionStateExt};
@@ -303,6 +303,24 @@ impl QueryEngine {
         }
         cfg
     }
+}
+
+/// `cfg` with the DataFusion settings given in the environment on top, each under its
+/// key in capitals with `_` for `.` (`DATAFUSION_EXECUTION_BATCH_SIZE=16384`): the knobs
+/// an operator tunes a run with, over the engine's own settings. A value the setting
+/// does not take is an error naming the variable.
+fn with_env_overrides(mut cfg: SessionConfig) -> Result<SessionConfig> {
+    let keys: Vec<String> = cfg.options().entries().into_iter().map(|e| e.key).collect();
+    for key in keys {
+        let var = key.to_uppercase().replace('.', "_");
+        if let Ok(value) = std::env::var(&var) {
+            cfg.options_mut().set(&key, &value).map_err(|e| {
+                LakeError::Query(Box::new(e.context(format!("environment variable {var}"))))
+            })?;
+            tracing::debug!(setting = %key, %value, "setting from the environment");
+        }
+    }
+    Ok(cfg)
 }
 
 /// Parses a size: a number of bytes, or a number with a unit `KiB`, `MiB`, `GiB`, `TiB`
