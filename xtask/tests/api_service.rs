@@ -899,6 +899,37 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
         );
         assert_eq!(r.cold_start, listed.is_empty());
         assert_eq!(r.user.in_model, candidate != "cold_start");
+        // Filtered by a state: the list's items in that state first, then the
+        // cold-start ranking within it (not the cold-start ranking alone).
+        if let Some(st) = listed.first().and_then(|k| states[k].clone()) {
+            let r: Recommendations = srv
+                .ok(&format!(
+                    "/v1/users/{}/{}/recommendations?n=20&state={}",
+                    s(&u["source"]).unwrap(),
+                    enc(&s(&u["source_id"]).unwrap()),
+                    st.to_lowercase()
+                ))
+                .await;
+            let in_state = |k: &i64| states[k].as_ref() == Some(&st);
+            let mine: Vec<i64> = listed.iter().copied().filter(in_state).collect();
+            let mut want: Vec<(i64, String)> =
+                mine.iter().map(|k| (*k, candidate.clone())).collect();
+            want.extend(
+                cold.iter()
+                    .map(|(k, _)| *k)
+                    .filter(|k| in_state(k) && *k != reviewed && !mine.contains(k))
+                    .map(|k| (k, "cold_start".to_string())),
+            );
+            want.truncate(20);
+            assert!(want[0].1 == candidate);
+            assert_eq!(
+                r.items
+                    .iter()
+                    .map(|i| (i.business.business_key, i.model.clone()))
+                    .collect::<Vec<_>>(),
+                want
+            );
+        }
     }
     assert!(
         !r.items.iter().any(|i| i.business.business_key == reviewed),

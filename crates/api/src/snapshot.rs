@@ -448,9 +448,10 @@ impl LoadedSnapshot {
     /// policy of the current `als` version: an unfiltered request is answered from the
     /// user's precomputed list (`models/recommendations`) when it holds `n` items; a
     /// filtered or longer one is scored by the explicit model over the filter's index
-    /// only, when the policy serves the user's segment by that model. Otherwise (a
-    /// segment served by a baseline, an unknown user) the cold-start ranking answers or
-    /// completes the list. A lake without lists (from before serving policies) falls
+    /// only, when the policy serves the user's segment by that model. A user of a
+    /// segment another candidate serves (a baseline, implicit ALS) gets the items of
+    /// their precomputed list within the filter first. The cold-start ranking (within
+    /// the filter) completes a short list and answers unknown users. A lake without lists (from before serving policies) falls
     /// back to the model for users with at least
     /// [`ColdStartParams::min_ratings`](reviewlake_ml::recommend::ColdStartParams)
     /// training items. Never a business the user reviewed (in `fact_review`), a
@@ -484,8 +485,12 @@ impl LoadedSnapshot {
                 .find(|m| m.as_ref() != crate::lists::COLD_START_MODEL)
         });
         let by_model = |als: &AlsServing| served_by.is_some_and(|m| *m == als.kind);
+        // The explicit model answers its users' filtered requests by scoring the
+        // filter's businesses; the other candidates' users get their precomputed list
+        // within the filter (then the cold-start ranking within it).
+        let scored = self.als.as_ref().is_some_and(by_model);
         let mut items: Vec<RecommendedItem> = Vec::with_capacity(n);
-        if let (true, Some((_, list))) = (unfiltered, listed) {
+        if let (true, Some((_, list))) = (unfiltered || !scored, listed) {
             for it in list {
                 if items.len() >= n {
                     break;
@@ -512,7 +517,7 @@ impl LoadedSnapshot {
             }
             // Too short: the explicit model scores a longer list for its users; a
             // baseline's list is completed by the cold-start ranking.
-            if self.als.as_ref().is_some_and(by_model) {
+            if scored {
                 items.clear();
             }
         }
