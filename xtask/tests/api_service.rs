@@ -560,6 +560,14 @@ async fn current_policy(o: &Oracle) -> (HashMap<String, String>, String) {
     (policy, m["model"].as_str().unwrap().to_string())
 }
 
+/// The businesses of an answer, each with the candidate that served it, by rank.
+fn served(r: &Recommendations) -> Vec<(i64, String)> {
+    r.items
+        .iter()
+        .map(|i| (i.business.business_key, i.model.clone()))
+        .collect()
+}
+
 /// The `ml` stage's list of `user_key`: (business_key, model, segment), by rank.
 async fn ml_list(o: &Oracle, user_key: i64) -> Vec<(i64, String, String)> {
     o.rows(&format!(
@@ -669,13 +677,7 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
                 .map(|x| (x.0, x.1.clone()))
                 .take(5)
                 .collect();
-            assert_eq!(
-                r.items
-                    .iter()
-                    .map(|i| (i.business.business_key, i.model.clone()))
-                    .collect::<Vec<_>>(),
-                want
-            );
+            assert_eq!(served(&r), want);
             assert_eq!(Some(&want[0].1), policy.get(&segment));
             baseline_checked += 1;
             continue;
@@ -890,13 +892,7 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
                 .map(|k| (k, "cold_start".to_string())),
         );
         want.truncate(20);
-        assert_eq!(
-            r.items
-                .iter()
-                .map(|i| (i.business.business_key, i.model.clone()))
-                .collect::<Vec<_>>(),
-            want
-        );
+        assert_eq!(served(&r), want);
         assert_eq!(r.cold_start, listed.is_empty());
         assert_eq!(r.user.in_model, candidate != "cold_start");
         // Filtered by a state: the list's items in that state first, then the
@@ -922,13 +918,7 @@ async fn recommendations_follow_the_model_and_never_repeat_a_review() {
             );
             want.truncate(20);
             assert!(want[0].1 == candidate);
-            assert_eq!(
-                r.items
-                    .iter()
-                    .map(|i| (i.business.business_key, i.model.clone()))
-                    .collect::<Vec<_>>(),
-                want
-            );
+            assert_eq!(served(&r), want);
         }
     }
     assert!(
