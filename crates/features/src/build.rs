@@ -591,7 +591,7 @@ fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
            FROM bcr RIGHT JOIN r ON r.business_key = bcr.business_key), \
          keyed AS (SELECT k, p, \
              CASE WHEN solo OR (k = 4 AND NOT in_multi) THEN NULL ELSE user_key END AS ukey, \
-             stars, compound, is_returning, \
+             stars, compound, CASE WHEN is_returning THEN 1 ELSE 0 END AS ri, \
              (CASE WHEN k IN (1, 3, 4, 6, 8) THEN sid ELSE 0 END) * {PACK} \
                + (CASE WHEN k IN (2, 3, 4, 7, 8) OR NOT solo THEN srcid ELSE 0 END) AS gid, \
              CASE WHEN k = 4 THEN business_key WHEN k >= 5 THEN category_key ELSE 0 END AS ekey \
@@ -599,8 +599,7 @@ fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
          per_user AS (SELECT k, p, gid, ekey, ukey, count(*) AS n, sum(stars) AS ss, \
            sum(compound) AS sc, count(compound) AS nc, \
            CASE WHEN ukey IS NULL THEN count(*) ELSE 1 END AS rv, \
-           CASE WHEN ukey IS NULL THEN sum(CASE WHEN is_returning THEN 1 ELSE 0 END) \
-             WHEN sum(CASE WHEN is_returning THEN 1 ELSE 0 END) > 0 THEN 1 ELSE 0 END AS ret \
+           CASE WHEN ukey IS NULL THEN sum(ri) WHEN sum(ri) > 0 THEN 1 ELSE 0 END AS ret \
            FROM keyed GROUP BY k, p, gid, ekey, ukey), \
          pu AS (SELECT kk AS k, p, \
              CASE WHEN kk IN (0, 1, 5, 6) THEN gid - gid % {PACK} ELSE gid END AS gid, \
