@@ -528,17 +528,3 @@ fn detail(c: &Cols<'_>, t: RawFacts, reason: Reason, i: usize) -> Result<String>
         (_, other) => other.as_str().to_string(),
     })
 }
-
-/// The Google reviewers of the carried reviews: per `user_id` (sorted), the smallest
-/// cleaned name and the number of carried reviews. One plan (the classification of
-/// `google_review` grouped by user), not a map of every reviewer.
-pub(crate) async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
-    Ok(classify_sql(b, RawFacts::Google).await?.map(|sql| {
-        format!(
-            "SELECT {uid} AS user_id, min(clean_text({name})) AS name, count(*) AS n \
-             FROM ({sql}) WHERE {REASON} IS NULL GROUP BY {uid} ORDER BY {uid}",
-            uid = q(col::USER_ID),
-            name = q(col::NAME),
-        )
-    }))
-}

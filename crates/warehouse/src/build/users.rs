@@ -343,7 +343,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     }
 
     b.phase("dim_user: google reviewers");
-    if let Some(sql) = super::classify::google_reviewers_sql(b).await? {
+    if let Some(sql) = google_reviewers_sql(b).await? {
         let mut s = RawTable::open(&b.raw, "google_review")
             .await?
             .query(&sql)
@@ -360,4 +360,37 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     }
     rows.flush(&mut sink, true).await?;
     b.finish(sink).await
+}
+
+/// The Google reviewers of `fact_review`: per `user_id` (sorted), the smallest cleaned
+/// name among their carried reviews and the number of those reviews. A carried review
+/// is found by its raw row's lineage (`_source_file`, `_line`): one grouped aggregate
+/// over the Google facts and the raw rows pairs them (a raw row and its fact share a
+/// group), a second one groups the pairs by reviewer. Both spill, and the raw table is
+/// not classified again. `None` when the snapshot has no Google reviews.
+async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
+    let raw = "google_review";
+    if !b.raw.has_table(raw) || !b.tables.contains_key(wh::FACT_REVIEW) {
+        return Ok(None);
+    }
+    b.raw
+        .refresh(reviewlake_lake::Zone::Warehouse, wh::FACT_REVIEW)
+        .await?;
+    Ok(Some(format!(
+        "SELECT uid AS user_id, min(nm) AS name, count(*) AS n FROM ( \
+           SELECT max(uid) AS uid, max(nm) AS nm FROM ( \
+             SELECT {file} AS f, {line} AS l, CAST(NULL AS VARCHAR) AS uid, \
+               CAST(NULL AS VARCHAR) AS nm, 1 AS fact FROM {fact} WHERE {src} = '{google}' \
+             UNION ALL \
+             SELECT {file}, {line}, \"{uid}\", clean_text(\"{name}\"), 0 FROM {raw}) \
+           GROUP BY f, l HAVING sum(fact) > 0) \
+         GROUP BY uid ORDER BY uid",
+        file = lineage::SOURCE_FILE,
+        line = lineage::LINE,
+        fact = wh::FACT_REVIEW,
+        src = col::SOURCE,
+        google = Source::Google.as_str(),
+        uid = col::USER_ID,
+        name = col::NAME,
+    )))
 }
