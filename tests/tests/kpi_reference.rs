@@ -103,12 +103,14 @@ async fn the_kpi_plan_equals_the_in_memory_reference() -> anyhow::Result<()> {
         stars: f64,
         compound: Option<f64>,
         ts: i64,
+        first_visit: i64,
+        visits: i64,
     }
     let mut reviews = Vec::new();
     for b in rows(
         &lake,
-        "SELECT user_key, business_key, source, state, stars, compound, review_ts \
-         FROM review_features",
+        "SELECT user_key, business_key, source, state, stars, compound, review_ts, \
+           first_visit, visits FROM review_features",
     )
     .await?
     {
@@ -122,6 +124,8 @@ async fn the_kpi_plan_equals_the_in_memory_reference() -> anyhow::Result<()> {
             b.column(5).as_primitive::<Float64Type>(),
         );
         let ts = b.column(6).as_primitive::<TimestampMicrosecondType>();
+        let fv = b.column(7).as_primitive::<TimestampMicrosecondType>();
+        let visits = b.column(8).as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
             reviews.push(Review {
                 user: u.value(i),
@@ -131,14 +135,24 @@ async fn the_kpi_plan_equals_the_in_memory_reference() -> anyhow::Result<()> {
                 stars: stars.value(i),
                 compound: (!comp.is_null(i)).then(|| comp.value(i)),
                 ts: ts.value(i),
+                first_visit: fv.value(i),
+                visits: visits.value(i),
             });
         }
     }
     assert!(reviews.len() > 500, "{} reviews", reviews.len());
     let mut first: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut pairs: HashMap<(i64, i64), i64> = HashMap::new();
     for r in &reviews {
         let e = first.entry((r.user, r.business)).or_insert(r.ts);
         *e = (*e).min(r.ts);
+        *pairs.entry((r.user, r.business)).or_default() += 1;
+    }
+    // Each review carries its pair's first visit and number of reviews.
+    assert!(pairs.values().any(|&n| n > 1), "no pair reviewed twice");
+    for r in &reviews {
+        assert_eq!(r.first_visit, first[&(r.user, r.business)]);
+        assert_eq!(r.visits, pairs[&(r.user, r.business)]);
     }
     let mut checkins: Vec<(i64, i64, Option<String>)> = Vec::new();
     for b in rows(

@@ -288,10 +288,14 @@ const VADER_COLS: &str = "v['neg'] AS neg, v['neu'] AS neu, v['pos'] AS pos, \
     v['compound'] AS compound, v['words'] AS word_count";
 
 /// The review features query: VADER through the `vader` function, the calendar
-/// columns, votes and response time, as one plan over `fact_review`.
+/// columns, votes and response time, and the reviewer's first visit of the business,
+/// as one plan over `fact_review`. The first visit of a pair reviewed more than once
+/// comes from [`MULTI_VISITS`] (a small build side); a pair reviewed once is its own
+/// first visit.
 fn review_features_sql(newest: i64) -> String {
     format!(
-        "SELECT review_key, source, business_key, user_key, state, review_ts, date_key, stars, \
+        "WITH {MULTI_VISITS} \
+         SELECT review_key, source, business_key, user_key, state, review_ts, date_key, stars, \
            {VADER_COLS}, \
            CAST(date_part('year', review_ts) AS INT) AS year, \
            CAST(date_part('month', review_ts) AS INT) AS month, \
@@ -302,8 +306,13 @@ fn review_features_sql(newest: i64) -> String {
            CASE WHEN useful IS NULL AND funny IS NULL AND cool IS NULL THEN NULL \
              ELSE coalesce(useful, 0) + coalesce(funny, 0) + coalesce(cool, 0) END AS votes, \
            has_response, \
-           (CAST(response_ts AS BIGINT) - CAST(review_ts AS BIGINT)) / {HOUR_US}.0 AS response_hours \
-         FROM (SELECT *, vader(text) AS v FROM fact_review)"
+           (CAST(response_ts AS BIGINT) - CAST(review_ts AS BIGINT)) / {HOUR_US}.0 AS response_hours, \
+           first_visit, visits \
+         FROM (SELECT f.*, vader(f.text) AS v, \
+             coalesce(m.first_ts, f.review_ts) AS first_visit, \
+             CAST(coalesce(m.n, 1) AS BIGINT) AS visits \
+           FROM multi m RIGHT JOIN fact_review f \
+             ON m.user_key = f.user_key AND m.business_key = f.business_key)"
     )
 }
 
@@ -348,13 +357,14 @@ async fn tip_features(run: &mut Run<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The first review of each (user, business) pair the user reviewed more than once, as
-/// the CTE `multi`: a reviewer's first visit for the "new / returning" counts. A pair
-/// reviewed once has its only review as its first, so it needs no row: `multi` is small
-/// (the build side of a hash join) and comes from a grouped aggregate, which spills,
-/// instead of a window that sorts every review by (user, business).
+/// The first review and the number of reviews of each (user, business) pair of
+/// `fact_review` the user reviewed more than once, as the CTE `multi`: the
+/// `first_visit` and `visits` of `review_features`, which the "new / returning" counts
+/// use. A pair reviewed once has its only review as its first, so it needs no row:
+/// `multi` is small (the build side of a hash join) and comes from a grouped aggregate,
+/// which spills, instead of a window that sorts every review by (user, business).
 const MULTI_VISITS: &str = "multi AS (SELECT user_key, business_key, \
-    min(review_ts) AS first_ts FROM review_features \
+    min(review_ts) AS first_ts, count(*) AS n FROM fact_review \
     GROUP BY user_key, business_key HAVING count(*) > 1)";
 
 async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
@@ -362,16 +372,12 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
     run.write_sql(
         ft::BUSINESS_MONTH,
         ft::business_month(),
-        // A reviewer is new in the month of their first review of the business,
-        // returning after it: the first review of a pair reviewed more than once comes
-        // from `multi`, the counts from a per-reviewer pre-aggregation.
-        &format!(
-            "WITH {MULTI_VISITS}, \
-         r AS (SELECT f.business_key, f.user_key, f.stars, f.compound, \
-           date_trunc('month', f.review_ts) AS mstart, \
-           coalesce(m.first_ts, f.review_ts) AS first_ts \
-           FROM multi m RIGHT JOIN review_features f \
-             ON m.user_key = f.user_key AND m.business_key = f.business_key), \
+        // A reviewer is new in the month of their first review of the business
+        // (`first_visit`), returning after it; the counts come from a per-reviewer
+        // pre-aggregation.
+        "WITH r AS (SELECT business_key, user_key, stars, compound, \
+           date_trunc('month', review_ts) AS mstart, first_visit AS first_ts \
+           FROM review_features), \
          pu AS (SELECT business_key, mstart, user_key, count(*) AS n, sum(stars) AS ss, \
            sum(compound) AS sc, count(compound) AS nc, \
            max(CASE WHEN first_ts >= mstart THEN 1 ELSE 0 END) AS is_new, \
@@ -382,8 +388,7 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
            CASE WHEN sum(nc) > 0 THEN sum(sc) / CAST(sum(nc) AS DOUBLE) END AS mean_sentiment, \
            CAST(sum(is_new) AS BIGINT) AS new_reviewers, \
            CAST(sum(is_returning) AS BIGINT) AS returning_reviewers \
-         FROM pu GROUP BY business_key, mstart"
-        ),
+         FROM pu GROUP BY business_key, mstart",
     )
     .await?;
 
@@ -526,10 +531,10 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
 ///
 /// Nine grouping sets `k` (0 overall; 1 by state; 2 by platform; 3 by state and
 /// platform; 4 by state, platform and business; 5 by category; 6 by state and category;
-/// 7 by category and platform; 8 by all three). One scan of `review_features` (with two
-/// grouped aggregates of it joined as small sides: `multi`, a reviewer's first review of
-/// a business they reviewed more than once; `up`, the reviewers with more than one
-/// review in a period); each review meets its business's categories (a hash join with
+/// 7 by category and platform; 8 by all three). One scan of `review_features` (with one
+/// grouped aggregate of it joined as a small side: `up`, the reviewers with more than
+/// one review in a period; a review's `first_visit` says whether its reviewer returns
+/// to the business); each review meets its business's categories (a hash join with
 /// the categories as the build side), and `unnest` turns it into one row per grouping
 /// set it counts in (the sets without a category from the first category row only). A
 /// group "by state" is a real state: reviews without one count only in the all-states
@@ -550,8 +555,8 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
 ///   3, 7, 8): the per-reviewer level keeps only the former (`gid` already carrying the
 ///   platform) and `pu` turns each of its rows into both;
 /// - in a business's set (4) a reviewer has two rows in a period only for a business
-///   they reviewed more than once (`multi`): the others count as one reviewer per row
-///   without a row of their own.
+///   they reviewed more than once (`visits` > 1): the others count as one reviewer per
+///   row without a row of their own.
 ///
 /// The aggregates group by integers only: a set's state and platform are packed into
 /// `gid` (their numbers in `lookups`, 0 = all), its business or category key is `ekey`
@@ -566,21 +571,19 @@ fn kpi_query(g: Grain, lookups: &KpiLookups) -> String {
         categories: cat,
     } = lookups;
     format!(
-        "WITH {MULTI_VISITS}, st AS ({st}), so AS ({so}), cat AS ({cat}), \
+        "WITH st AS ({st}), so AS ({so}), cat AS ({cat}), \
          up AS (SELECT user_key, date_trunc('{u}', review_ts) AS pt FROM review_features \
            GROUP BY 1, 2 HAVING count(*) > 1), \
          r0 AS (SELECT f.business_key, f.user_key, f.state, f.source, f.stars, f.compound, \
-           f.review_ts, (up.user_key IS NULL) AS solo \
+           f.review_ts, f.first_visit, f.visits, (up.user_key IS NULL) AS solo \
            FROM up RIGHT JOIN review_features f \
              ON up.user_key = f.user_key AND up.pt = date_trunc('{u}', f.review_ts)), \
          {FIRST_CATEGORY}, \
          r AS (SELECT f.solo, f.business_key, f.user_key, coalesce(st.sid, 0) AS sid, so.srcid, \
            f.stars, f.compound, CAST(date_trunc('{u}', f.review_ts) AS DATE) AS p, \
-           (m.user_key IS NOT NULL) AS in_multi, \
-           coalesce(m.first_ts < date_trunc('{u}', f.review_ts), false) AS is_returning \
-           FROM multi m RIGHT JOIN r0 f \
-             ON m.user_key = f.user_key AND m.business_key = f.business_key \
-           LEFT JOIN st ON f.state = st.state LEFT JOIN so ON f.source = so.source), \
+           (f.visits > 1) AS in_multi, \
+           (f.first_visit < date_trunc('{u}', f.review_ts)) AS is_returning \
+           FROM r0 f LEFT JOIN st ON f.state = st.state LEFT JOIN so ON f.source = so.source), \
          x AS (SELECT r.solo, r.in_multi, r.p, r.user_key, r.stars, r.compound, \
              r.is_returning, r.sid, r.srcid, r.business_key, bcr.category_key, \
              unnest(CASE WHEN bcr.category_key IS NULL AND r.solo THEN make_array(0, 1, 2, 3, 4) \

@@ -84,6 +84,8 @@ pub const ERROR: &str = "error";
 pub const FANS: &str = "fans";
 /// Column `first_review`.
 pub const FIRST_REVIEW: &str = "first_review";
+/// Column `first_visit`: the time of a reviewer's first review of the business.
+pub const FIRST_VISIT: &str = "first_visit";
 /// Column `food_related`.
 pub const FOOD_RELATED: &str = "food_related";
 /// Column `friends`.
@@ -290,6 +292,8 @@ pub const USER_ID: &str = "user_id";
 pub const USER_KEY: &str = "user_key";
 /// Column `value`.
 pub const VALUE: &str = "value";
+/// Column `visits`: how many times a reviewer reviewed the business.
+pub const VISITS: &str = "visits";
 /// Column `volume_trend_12m`.
 pub const VOLUME_TREND_12M: &str = "volume_trend_12m";
 /// Column `votes`.

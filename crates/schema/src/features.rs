@@ -86,6 +86,11 @@ pub fn review_features() -> SchemaRef {
         i64n(col::VOTES),
         f(col::HAS_RESPONSE, DataType::Boolean, false),
         f64n(col::RESPONSE_HOURS),
+        // The first review of its reviewer at its business (its own time when it is
+        // their only one) and how many reviews of that business the reviewer wrote:
+        // new and returning reviewers without a per-pair aggregate in every KPI plan.
+        f(col::FIRST_VISIT, ts_type(), false),
+        f(col::VISITS, DataType::Int64, false),
     ]);
     versioned(v, Some(REVIEW_FEATURES))
 }

@@ -62,7 +62,10 @@ pub use arrow_schema::{DataType, Field, Schema, SchemaRef};
 /// - 4: `models/recommendations` gains `model` (the candidate of the serving policy
 ///   that produced the row, or `cold_start`) and `segment` (the user's segment by number
 ///   of ratings); the ml stage rewrites it.
-pub const SCHEMA_VERSION: u32 = 4;
+/// - 5: `features/review_features` gains `first_visit` (the time of the reviewer's first
+///   review of the business) and `visits` (their number of reviews of it); the features
+///   stage rewrites it.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Metadata key under which a schema records [`SCHEMA_VERSION`].
 pub const SCHEMA_VERSION_KEY: &str = "reviewlake.schema_version";
