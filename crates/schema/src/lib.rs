@@ -28,7 +28,10 @@
 //! let ds = RawDataset::from_table_name("google_review").unwrap();
 //! let schema = ds.raw_table_schema();
 //! assert!(schema.field_with_name("user_id").is_ok());
-//! assert_eq!(schema.metadata()["reviewlake.schema_version"], "4");
+//! assert_eq!(
+//!     schema.metadata()["reviewlake.schema_version"],
+//!     reviewlake_schema::SCHEMA_VERSION.to_string()
+//! );
 //! assert_eq!(schema.fields().last().unwrap().name(), "_rescued_data");
 //! ```
 
