@@ -350,10 +350,22 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
             .await?;
         while let Some(batch) = s.next().await? {
             let c = Cols::new(&batch, "google_review");
-            let (uid, nm, n) = (c.str("user_id")?, c.str("name")?, c.i64("n")?);
+            let (uid, nm, n) = (
+                c.str(col::USER_ID)?,
+                c.str(col::NAME)?,
+                c.i64(REVIEWER_REVIEWS)?,
+            );
             for i in 0..batch.num_rows() {
+                // Every fact comes from a raw row of the same snapshot: a group without
+                // one is a broken lake, never a reviewer to invent.
+                let Some(id) = opt_str(uid, i) else {
+                    return Err(crate::WarehouseError::Internal(format!(
+                        "{} Google reviews of fact_review have no raw row in google_review",
+                        n.value(i)
+                    )));
+                };
                 let name = opt_str(nm, i).map(str::to_string);
-                rows.push_bare(Source::Google, uid.value(i), name, Some(n.value(i)));
+                rows.push_bare(Source::Google, id, name, Some(n.value(i)));
                 rows.flush(&mut sink, false).await?;
             }
         }
@@ -361,6 +373,9 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     rows.flush(&mut sink, true).await?;
     b.finish(sink).await
 }
+
+/// The column of [`google_reviewers_sql`] counting a reviewer's carried reviews.
+const REVIEWER_REVIEWS: &str = "n";
 
 /// The Google reviewers of `fact_review`: per `user_id` (sorted), the smallest cleaned
 /// name among their carried reviews and the number of those reviews. A carried review
@@ -377,7 +392,7 @@ async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
         .refresh(reviewlake_lake::Zone::Warehouse, wh::FACT_REVIEW)
         .await?;
     Ok(Some(format!(
-        "SELECT uid AS user_id, min(nm) AS name, count(*) AS n FROM ( \
+        "SELECT uid AS {uid}, min(nm) AS {name}, count(*) AS {REVIEWER_REVIEWS} FROM ( \
            SELECT max(uid) AS uid, max(nm) AS nm FROM ( \
              SELECT {file} AS f, {line} AS l, CAST(NULL AS VARCHAR) AS uid, \
                CAST(NULL AS VARCHAR) AS nm, 1 AS fact FROM {fact} WHERE {src} = '{google}' \
