@@ -376,12 +376,12 @@ async fn derived_tables(run: &mut Run<'_>) -> Result<()> {
         // (`first_visit`), returning after it; the counts come from a per-reviewer
         // pre-aggregation.
         "WITH r AS (SELECT business_key, user_key, stars, compound, \
-           date_trunc('month', review_ts) AS mstart, first_visit AS first_ts \
+           date_trunc('month', review_ts) AS mstart, first_visit \
            FROM review_features), \
          pu AS (SELECT business_key, mstart, user_key, count(*) AS n, sum(stars) AS ss, \
            sum(compound) AS sc, count(compound) AS nc, \
-           max(CASE WHEN first_ts >= mstart THEN 1 ELSE 0 END) AS is_new, \
-           max(CASE WHEN first_ts < mstart THEN 1 ELSE 0 END) AS is_returning \
+           max(CASE WHEN first_visit >= mstart THEN 1 ELSE 0 END) AS is_new, \
+           max(CASE WHEN first_visit < mstart THEN 1 ELSE 0 END) AS is_returning \
            FROM r GROUP BY business_key, mstart, user_key) \
          SELECT business_key, CAST(mstart AS DATE) AS month, CAST(sum(n) AS BIGINT) AS reviews, \
            CASE WHEN sum(n) > 0 THEN sum(ss) / CAST(sum(n) AS DOUBLE) END AS mean_stars, \

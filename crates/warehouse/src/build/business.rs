@@ -241,9 +241,6 @@ pub(crate) async fn build_businesses(b: &mut Build<'_>) -> Result<()> {
     b.finish(out.bridge).await?;
     b.finish(out.scope).await?;
     // The fact builders join it (by platform and source id): one row per business.
-    b.raw
-        .refresh(reviewlake_lake::Zone::Warehouse, wh::BUSINESS_SCOPE)
-        .await?;
     b.check_unique(
         wh::BUSINESS_SCOPE,
         &format!("{}, {}", col::SOURCE, col::SOURCE_ID),

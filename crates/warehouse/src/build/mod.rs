@@ -137,9 +137,14 @@ impl Build<'_> {
         .await?)
     }
 
+    /// Commits `sink` and registers the committed table in the build's session under
+    /// its name: the later steps of the build query it from there.
     pub(crate) async fn finish(&mut self, sink: TableSink) -> Result<()> {
         let name = sink.name().to_string();
         let (rows, _) = sink.commit().await?;
+        self.raw
+            .refresh(reviewlake_lake::Zone::Warehouse, &name)
+            .await?;
         self.tables.insert(name, rows);
         Ok(())
     }
@@ -203,9 +208,6 @@ impl Build<'_> {
     /// Fails if two source ids of dimension `table` (just committed) hash to one key:
     /// one aggregate over the table, not a map of every key.
     pub(crate) async fn check_keys(&self, table: &str, key: &str) -> Result<()> {
-        self.raw
-            .refresh(reviewlake_lake::Zone::Warehouse, table)
-            .await?;
         let id = format!("concat({}, ':', {})", col::SOURCE, col::SOURCE_ID);
         let sql = format!(
             "SELECT k, a, b FROM (SELECT {key} AS k, min({id}) AS a, max({id}) AS b \
@@ -520,9 +522,6 @@ async fn write_dim_category(b: &mut Build<'_>) -> Result<()> {
 /// dim_location: the (state, city) pairs of `dim_business`, one plan (the rows are
 /// few: one per city).
 async fn write_dim_location(b: &mut Build<'_>) -> Result<()> {
-    b.raw
-        .refresh(reviewlake_lake::Zone::Warehouse, wh::DIM_BUSINESS)
-        .await?;
     let sql = format!(
         "SELECT DISTINCT {lk}, {st}, {ci} FROM {t} ORDER BY {lk}, {st}, {ci}",
         lk = col::LOCATION_KEY,
@@ -569,7 +568,6 @@ async fn fact_day_range(b: &Build<'_>) -> Result<Option<(i64, i64)>> {
         (wh::FACT_CHECKIN, col::CHECKIN_TS),
     ] {
         if b.tables.contains_key(t) {
-            b.raw.refresh(reviewlake_lake::Zone::Warehouse, t).await?;
             // Grouped by platform: an ungrouped min/max is answered from the Parquet
             // statistics (constant rows), a plan a Ballista 55 scheduler never finishes
             // ("task metrics array size ... does not equal ... stage metrics").

@@ -99,11 +99,10 @@ const REFERENCED: &str = "__referenced";
 
 /// A query of the distinct user keys of Yelp facts in scope (the fact tables just
 /// committed, registered into the build's session).
-async fn referenced_yelp_users(b: &Build<'_>) -> Result<String> {
+fn referenced_yelp_users(b: &Build<'_>) -> String {
     let mut parts = Vec::new();
     for t in [wh::FACT_REVIEW, wh::FACT_TIP] {
         if b.tables.contains_key(t) {
-            b.raw.refresh(reviewlake_lake::Zone::Warehouse, t).await?;
             parts.push(format!(
                 "SELECT {uk} FROM {t} WHERE {src} = '{yelp}'",
                 uk = col::USER_KEY,
@@ -113,12 +112,12 @@ async fn referenced_yelp_users(b: &Build<'_>) -> Result<String> {
         }
     }
     if parts.is_empty() {
-        return Ok(format!(
+        return format!(
             "SELECT CAST(NULL AS BIGINT) AS {} WHERE false",
             col::USER_KEY
-        ));
+        );
     }
-    Ok(parts.join(" UNION "))
+    parts.join(" UNION ")
 }
 
 pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
@@ -136,7 +135,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     .await?;
     // The Yelp users that facts in scope reference: the user keys of the fact tables
     // just committed (a join, not a set of every id).
-    let referenced = referenced_yelp_users(b).await?;
+    let referenced = referenced_yelp_users(b);
     if raw.exists() {
         let sql = format!(
             "SELECT u.*, r.{uk} IS NOT NULL AS {REFERENCED} FROM ({referenced}) r \
@@ -343,7 +342,7 @@ pub(crate) async fn build_users(b: &mut Build<'_>) -> Result<()> {
     }
 
     b.phase("dim_user: google reviewers");
-    if let Some(sql) = google_reviewers_sql(b).await? {
+    if let Some(sql) = google_reviewers_sql(b) {
         let mut s = RawTable::open(&b.raw, "google_review")
             .await?
             .query(&sql)
@@ -383,15 +382,12 @@ const REVIEWER_REVIEWS: &str = "n";
 /// over the Google facts and the raw rows pairs them (a raw row and its fact share a
 /// group), a second one groups the pairs by reviewer. Both spill, and the raw table is
 /// not classified again. `None` when the snapshot has no Google reviews.
-async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
+fn google_reviewers_sql(b: &Build<'_>) -> Option<String> {
     let raw = "google_review";
     if !b.raw.has_table(raw) || !b.tables.contains_key(wh::FACT_REVIEW) {
-        return Ok(None);
+        return None;
     }
-    b.raw
-        .refresh(reviewlake_lake::Zone::Warehouse, wh::FACT_REVIEW)
-        .await?;
-    Ok(Some(format!(
+    Some(format!(
         "SELECT uid AS {uid}, min(nm) AS {name}, count(*) AS {REVIEWER_REVIEWS} FROM ( \
            SELECT max(uid) AS uid, max(nm) AS nm FROM ( \
              SELECT {file} AS f, {line} AS l, CAST(NULL AS VARCHAR) AS uid, \
@@ -407,5 +403,5 @@ async fn google_reviewers_sql(b: &Build<'_>) -> Result<Option<String>> {
         google = Source::Google.as_str(),
         uid = col::USER_ID,
         name = col::NAME,
-    )))
+    ))
 }
