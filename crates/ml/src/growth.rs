@@ -25,6 +25,8 @@ mod panel;
 use std::collections::BTreeSet;
 
 use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use metrics::{ClassificationScores, classification_scores, mae, rmse, roc_auc};
@@ -76,6 +78,26 @@ pub struct TimeSplit {
     pub test_period: i64,
 }
 
+impl TimeSplit {
+    /// Keeps a seeded sample of at most `max` training rows (in their order), so that a
+    /// fit costs the same on half a million businesses as on fifty thousand; the test
+    /// and forecast rows are all kept (every business gets its prediction).
+    pub fn cap_train(&mut self, max: usize, seed: u64) {
+        if self.train.len() <= max {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut picked: Vec<usize> =
+            rand::seq::index::sample(&mut rng, self.train.len(), max).into_vec();
+        picked.sort_unstable();
+        self.train = picked.into_iter().map(|k| self.train[k]).collect();
+    }
+}
+
+/// The default cap on the training rows of a growth model fit
+/// ([`ModelConfig::max_train_rows`]; tuning uses it too).
+pub const DEFAULT_MAX_TRAIN_ROWS: usize = 200_000;
+
 /// Splits by time: test = the latest label period, train = every earlier one. Fails
 /// when there are fewer than two label periods.
 pub fn time_split(dataset: &GrowthDataset) -> Result<TimeSplit, GrowthError> {
@@ -118,8 +140,15 @@ pub struct ModelConfig {
     pub forest: ForestParams,
     /// Ridge regressor.
     pub ridge: RidgeParams,
-    /// Seed of the forest's bootstrap.
+    /// Seed of the forest's bootstrap (and of the training sample).
     pub seed: u64,
+    /// At most this many training rows, a seeded sample ([`TimeSplit::cap_train`]).
+    #[serde(default = "default_max_train_rows")]
+    pub max_train_rows: usize,
+}
+
+fn default_max_train_rows() -> usize {
+    DEFAULT_MAX_TRAIN_ROWS
 }
 
 impl Default for ModelConfig {
@@ -129,6 +158,7 @@ impl Default for ModelConfig {
             forest: ForestParams::default(),
             ridge: RidgeParams::default(),
             seed: 42,
+            max_train_rows: DEFAULT_MAX_TRAIN_ROWS,
         }
     }
 }
@@ -319,7 +349,8 @@ pub fn evaluate(
     level: &str,
     config: &ModelConfig,
 ) -> Result<GrowthReport, GrowthError> {
-    let split = time_split(dataset)?;
+    let mut split = time_split(dataset)?;
+    split.cap_train(config.max_train_rows, config.seed);
     let y_train = labels(dataset, &split.train);
     let y_test = labels(dataset, &split.test);
     let r_test = targets(dataset, &split.test);
@@ -501,7 +532,8 @@ impl Family {
 
 /// Searches `space` for `family` with forward-chaining folds over the **training**
 /// periods of [`time_split`] (`n_folds` validation periods, each trained on every earlier
-/// period; the test period is never used). Folds whose training or validation rows hold a
+/// period; the test period is never used), on at most [`DEFAULT_MAX_TRAIN_ROWS`] training
+/// rows (a sample seeded by `seed`). Folds whose training or validation rows hold a
 /// single class are dropped for classifiers (ROC-AUC is undefined there).
 pub fn tune(
     dataset: &GrowthDataset,
@@ -511,7 +543,8 @@ pub fn tune(
     n_folds: usize,
     seed: u64,
 ) -> Result<Vec<Trial>, GrowthError> {
-    let split = time_split(dataset)?;
+    let mut split = time_split(dataset)?;
+    split.cap_train(DEFAULT_MAX_TRAIN_ROWS, seed);
     let periods: Vec<i64> = split
         .train
         .iter()

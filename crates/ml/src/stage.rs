@@ -35,12 +35,13 @@ use reviewlake_schema::{col, features as ft, warehouse as wh};
 use serde::Serialize;
 
 use crate::recommend::{
-    AlsParams, BASELINES, BiasBaseline, BiasParams, BiasedParams, Candidate, CatalogItem,
-    ColdStartParams, FactorModel, GlobalMean, Groups, ImplicitAls, ImplicitParams, Interactions,
-    PolicyScore, Popularity, PopularityKind, Ranker, RankingOptions, Rating, RatingModel, Scored,
-    SegmentMetrics, SplitStrategy, TestSet, UserItems, catalog_cold_start, choose_policy,
-    evaluate_ranking, evaluate_ratings, evaluate_segments, latest_months_cutoff, policy_score,
-    sample_users, segment_of, split, tune_rating_model,
+    AlsParams, BASELINES, BiasBaseline, BiasParams, BiasedParams, Candidate, CandidatePool,
+    CatalogItem, ColdStartParams, FactorModel, GlobalMean, Groups, IdMap, ImplicitAls,
+    ImplicitParams, Interactions, PolicyScore, PoolSizes, Pooled, Popularity, PopularityKind,
+    Ranker, RankingOptions, Rating, RatingModel, Scored, SegmentMetrics, SplitStrategy, TestSet,
+    UserItems, catalog_cold_start, choose_policy, evaluate_ranking, evaluate_ratings,
+    evaluate_segments, latest_months_cutoff, policy_score, sample_users, segment_of, split,
+    tune_rating_model,
 };
 use crate::registry::{ModelRecord, NewModel, Registry};
 use crate::tuning::{Search, SearchSpace, Trial};
@@ -114,9 +115,12 @@ pub struct TrainOptions {
     /// grid's folds cost one fit each, on the sample rather than on everything.
     pub tune_ratings: usize,
     /// Ranking metrics (the segment tables, the policy) are measured on at most this
-    /// many held-out users per split, a seeded sample: each costs a full scoring of the
-    /// catalogue per candidate.
+    /// many held-out users per split, a seeded sample: each costs a scoring of their
+    /// candidate pool per candidate.
     pub eval_users: usize,
+    /// The candidate pool of every ranking, evaluated or served: the catalogue's most
+    /// reviewed places and those of the user's home state.
+    pub pool: PoolSizes,
     /// The shared category (cuisine) a new branch would serve: competition in site
     /// selection counts the restaurants of this category. Default `mexican`.
     pub site_category: String,
@@ -152,6 +156,7 @@ impl Default for TrainOptions {
             top_n: 10,
             tune_ratings: 500_000,
             eval_users: 20_000,
+            pool: PoolSizes::default(),
             site_category: "mexican".into(),
             reporter: Reporter::none(),
         }
@@ -348,10 +353,9 @@ struct Catalog {
 }
 
 impl Catalog {
-    /// The state of every item of `train` (by index), `None` when unknown.
-    fn item_states<'c>(&'c self, train: &Interactions) -> Vec<Option<&'c str>> {
-        train
-            .items()
+    /// The state of every item of `items` (by index), `None` when unknown.
+    fn item_states<'c>(&'c self, items: &IdMap) -> Vec<Option<&'c str>> {
+        items
             .iter()
             .map(|id| {
                 id.parse::<i64>()
@@ -362,20 +366,21 @@ impl Catalog {
             .collect()
     }
 
-    /// Each user's (index of `train`) most reviewed state among their ratings (ties:
-    /// the smaller state code), for the per-state popularity baseline and cold-start
-    /// lists; `None` when none of their places has a state. `item_state`:
-    /// [`Catalog::item_states`] of `train`.
-    fn home_states<'c>(
-        train: &Interactions,
-        item_state: &[Option<&'c str>],
-    ) -> Vec<Option<&'c str>> {
-        let rows = train.by_user();
+    /// Each user's (index of `rated`) most reviewed state: the state of most of the
+    /// places they rated (ties: the smaller state code), for the per-state popularity
+    /// baseline, the candidate pools and cold-start lists; `None` when none of their
+    /// places has a state. `item_state`: [`Catalog::item_states`] of the same items.
+    fn home_states<'c>(rated: &UserItems, item_state: &[Option<&'c str>]) -> Vec<Option<&'c str>> {
         let mut states: Vec<&str> = Vec::new();
-        (0..rows.rows())
+        (0..rated.users() as u32)
             .map(|u| {
                 states.clear();
-                states.extend(rows.row(u).0.iter().filter_map(|&i| item_state[i as usize]));
+                states.extend(
+                    rated
+                        .of(u)
+                        .iter()
+                        .filter_map(|&i| item_state.get(i as usize).copied().flatten()),
+                );
                 states.sort_unstable();
                 // The longest run; the first (smallest code) among equals.
                 let mut best: Option<(&str, usize)> = None;
@@ -573,6 +578,9 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     )?;
     let train = Interactions::from_ratings(&held.train)?;
     let test = TestSet::from_ratings(&train, &held.test).sample_users(opts.eval_users, opts.seed);
+    // Every ranking, evaluated or served, is among the user's candidate pool.
+    let train_items = train.user_items();
+    let pool = pool_for(&catalog, train.items(), &train_items, opts.pool);
 
     // The served explicit model: biased (default) or plain ALS-WR; tuned by 3-fold
     // cross-validation on the training part.
@@ -617,15 +625,16 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let model = chosen.fit(&train)?;
     let rm = evaluate_ratings(&model, &test);
     let rank_opts = RankingOptions::default();
-    let km = evaluate_ranking(&model, &train.user_items(), &test, &rank_opts);
+    let in_pool = |inner| Pooled { inner, pool: &pool };
+    let km = evaluate_ranking(&in_pool(&model), &train_items, &test, &rank_opts);
     let gm = evaluate_ratings(&GlobalMean::fit(&train), &test);
     let bias = BiasBaseline::fit(&train, BiasParams::default());
     let bm = evaluate_ratings(&bias, &test);
     let pop = Popularity::fit(&train, PopularityKind::MostRated);
-    let pm = evaluate_ranking(&pop, &train.user_items(), &test, &rank_opts);
+    let pm = evaluate_ranking(&in_pool(&pop), &train_items, &test, &rank_opts);
     // Popularity within the user's state.
     let pop_state = state_popularity(&catalog, &train);
-    let psm = evaluate_ranking(&pop_state, &train.user_items(), &test, &rank_opts);
+    let psm = evaluate_ranking(&in_pool(&pop_state), &train_items, &test, &rank_opts);
     // Every candidate on every user segment (random split).
     let train_ratings = held.train.len();
     drop(held);
@@ -633,10 +642,12 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         &catalog,
         &train,
         &test,
+        &pool,
         (chosen, &model),
         plain_params,
         opts.implicit,
     )?;
+    drop(pool);
     // The time split: train on the past, test on the latest 3 months; the serving policy
     // is chosen on it.
     let mut time_segments = Vec::new();
@@ -647,17 +658,24 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             let te = TestSet::from_ratings(&tr, &t.test).sample_users(opts.eval_users, opts.seed);
             drop(t);
             let tm = chosen.fit(&tr)?;
+            let tr_items = tr.user_items();
+            let tpool = pool_for(&catalog, tr.items(), &tr_items, opts.pool);
             time_segments = segment_table(
                 &catalog,
                 &tr,
                 &te,
+                &tpool,
                 (chosen, &tm),
                 plain_params,
                 opts.implicit,
             )?;
+            let ranked = Pooled {
+                inner: &tm,
+                pool: &tpool,
+            };
             Some((
                 evaluate_ratings(&tm, &te),
-                evaluate_ranking(&tm, &tr.user_items(), &te, &rank_opts),
+                evaluate_ranking(&ranked, &tr_items, &te, &rank_opts),
             ))
         }
         None => None,
@@ -680,6 +698,10 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         "model": chosen.name(),
         "split": "random 20 % of ratings (seeded)",
         "evaluation_users": format!("held-out users of each split, at most {} (a seeded sample)", opts.eval_users),
+        "candidate_pool": format!(
+            "every ranking (evaluated and served) among the {} most reviewed places and the {} most reviewed of the user's home state",
+            opts.pool.global, opts.pool.per_group
+        ),
         "tuning_ratings": format!("3-fold CV on the training ratings of a seeded sample of users, about {} ratings", opts.tune_ratings),
         "train_ratings": train_ratings,
         "test_ratings": rm.count,
@@ -808,9 +830,28 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         ..opts.implicit
     };
     let imodel = ImplicitAls::new(iparams).fit(&itrain)?;
-    let im = evaluate_ranking(&imodel, &itrain.user_items(), &itest, &rank_opts);
+    let itrain_items = itrain.user_items();
+    let ipool = pool_for(&catalog, itrain.items(), &itrain_items, opts.pool);
+    let im = evaluate_ranking(
+        &Pooled {
+            inner: &imodel,
+            pool: &ipool,
+        },
+        &itrain_items,
+        &itest,
+        &rank_opts,
+    );
     let ipop = Popularity::fit(&itrain, PopularityKind::MostRated);
-    let ipm = evaluate_ranking(&ipop, &itrain.user_items(), &itest, &rank_opts);
+    let ipm = evaluate_ranking(
+        &Pooled {
+            inner: &ipop,
+            pool: &ipool,
+        },
+        &itrain_items,
+        &itest,
+        &rank_opts,
+    );
+    drop(ipool);
     ctx.report.summary.push(format!(
         "implicit_als: precision@10 {:.4}, NDCG@10 {:.4} (popularity {:.4} / {:.4})",
         im.precision, im.ndcg, ipm.precision, ipm.ndcg
@@ -934,32 +975,36 @@ fn rank_candidate(
     users: &[u32],
     n: usize,
     exclude: &UserItems,
+    pool: &CandidatePool,
 ) -> Result<Option<Vec<Vec<Scored>>>> {
     ctx.step(&format!("recommendations: fitting {cand} on every rating"));
-    let out = match cand {
-        "bias_baseline" => {
-            BiasBaseline::fit(all, BiasParams::default()).top_n_batch(users, n, exclude)
-        }
-        "popularity" => {
-            Popularity::fit(all, PopularityKind::MostRated).top_n_batch(users, n, exclude)
-        }
-        "popularity_by_state" => state_popularity(catalog, all).top_n_batch(users, n, exclude),
-        "biased" => RatingModel::Biased(fits.biased)
-            .fit(all)?
-            .top_n_batch(users, n, exclude),
-        "als" => RatingModel::Plain(fits.plain)
-            .fit(all)?
-            .top_n_batch(users, n, exclude),
-        // As evaluated: every rating a signal of 1.
-        "implicit_als" => implicit_on_ratings(all, fits.implicit)?.top_n_batch(users, n, exclude),
-        other => {
-            tracing::warn!(
-                candidate = other,
-                "no way to serve this candidate: cold start"
-            );
-            return Ok(None);
-        }
-    };
+    let out =
+        match cand {
+            "bias_baseline" => BiasBaseline::fit(all, BiasParams::default())
+                .top_n_batch_in(users, n, exclude, pool),
+            "popularity" => Popularity::fit(all, PopularityKind::MostRated)
+                .top_n_batch_in(users, n, exclude, pool),
+            "popularity_by_state" => {
+                state_popularity(catalog, all).top_n_batch_in(users, n, exclude, pool)
+            }
+            "biased" => RatingModel::Biased(fits.biased)
+                .fit(all)?
+                .top_n_batch_in(users, n, exclude, pool),
+            "als" => RatingModel::Plain(fits.plain)
+                .fit(all)?
+                .top_n_batch_in(users, n, exclude, pool),
+            // As evaluated: every rating a signal of 1.
+            "implicit_als" => {
+                implicit_on_ratings(all, fits.implicit)?.top_n_batch_in(users, n, exclude, pool)
+            }
+            other => {
+                tracing::warn!(
+                    candidate = other,
+                    "no way to serve this candidate: cold start"
+                );
+                return Ok(None);
+            }
+        };
     Ok(Some(out))
 }
 
@@ -974,7 +1019,7 @@ struct ServingFits {
 
 /// Popularity within each user's home state (the state they reviewed most in `train`).
 fn state_popularity(catalog: &Catalog, train: &Interactions) -> Popularity {
-    let item_states = catalog.item_states(train);
+    let item_states = catalog.item_states(train.items());
     let item_state = Groups::new(
         train.items(),
         train
@@ -983,7 +1028,7 @@ fn state_popularity(catalog: &Catalog, train: &Interactions) -> Popularity {
             .zip(&item_states)
             .filter_map(|(id, s)| Some((id, (*s)?))),
     );
-    let home = Catalog::home_states(train, &item_states);
+    let home = Catalog::home_states(&train.user_items(), &item_states);
     let user_groups = Groups::new(
         train.users(),
         train
@@ -995,15 +1040,42 @@ fn state_popularity(catalog: &Catalog, train: &Interactions) -> Popularity {
     Popularity::fit_by_group(train, PopularityKind::MostRated, item_state, user_groups)
 }
 
+/// The candidate pool of the items `items` rated as `rated` says (the same index
+/// space): the catalogue's most reviewed places and those of each user's home state.
+fn pool_for(
+    catalog: &Catalog,
+    items: &IdMap,
+    rated: &UserItems,
+    sizes: PoolSizes,
+) -> CandidatePool {
+    let item_states = catalog.item_states(items);
+    let home = Catalog::home_states(rated, &item_states);
+    let mut codes: BTreeMap<&str, u32> = BTreeMap::new();
+    for s in item_states.iter().flatten() {
+        let next = codes.len() as u32;
+        codes.entry(s).or_insert(next);
+    }
+    let code = |s: &Option<&str>| s.and_then(|s| codes.get(s).copied());
+    CandidatePool::from_rated(
+        rated,
+        items.len(),
+        item_states.iter().map(code).collect(),
+        home.iter().map(code).collect(),
+        sizes,
+    )
+}
+
 /// Every explicit candidate — the served model (already fitted on `train`), plain ALS-WR (or the biased model when
 /// plain is served), the bias baseline, the global mean, popularity overall and by state
 /// — and implicit ALS (trained here on the same split's reviews as signals of 1, so its
 /// lists are comparable; the registered `implicit_als` also counts tips) on every user
 /// segment of one split.
+#[allow(clippy::too_many_arguments)]
 fn segment_table(
     catalog: &Catalog,
     train: &Interactions,
     test: &TestSet,
+    pool: &CandidatePool,
     (served, served_model): (RatingModel, &FactorModel),
     plain: AlsParams,
     implicit: ImplicitParams,
@@ -1055,6 +1127,14 @@ fn segment_table(
         predictor: None,
         ranker: Some(&implicit_model),
     });
+    // Every ranking among the pool, as served.
+    let pooled: Vec<Option<Pooled<'_>>> = candidates
+        .iter()
+        .map(|c| c.ranker.map(|inner| Pooled { inner, pool }))
+        .collect();
+    for (c, p) in candidates.iter_mut().zip(&pooled) {
+        c.ranker = p.as_ref().map(|p| p as &dyn Ranker);
+    }
     Ok(evaluate_segments(
         &candidates,
         train,
@@ -1085,6 +1165,9 @@ async fn write_recommendations(
     // space.
     let by_user = all.by_user();
     let all_items = all.user_items();
+    // The candidate pools of `all`'s and of the served model's index spaces.
+    let pool = pool_for(catalog, all.items(), &all_items, ctx.opts.pool);
+    let model_pool = pool_for(catalog, &model.items, &model.rated, ctx.opts.pool);
     let segment = |u: Option<u32>| -> &'static str {
         u.and_then(|u| segment_of(by_user.row(u as usize).0.len()))
             .unwrap_or(COLD_SEGMENT)
@@ -1130,13 +1213,13 @@ async fn write_recommendations(
                     Some((u, model.users.index(id)?))
                 })
                 .unzip();
-            let out = model.top_n_batch(&idx, n, &model.rated);
+            let out = model.top_n_batch_in(&idx, n, &model.rated, &model_pool);
             for (u, l) in known.into_iter().zip(out) {
                 lists[u as usize] = Some((cand, keyed(&model.items, l)));
             }
             continue;
         }
-        let ranked = rank_candidate(cand, ctx, catalog, all, fits, users, n, &all_items)?;
+        let ranked = rank_candidate(cand, ctx, catalog, all, fits, users, n, &all_items, &pool)?;
         let Some(out) = ranked else { continue };
         for (&u, l) in users.iter().zip(out) {
             lists[u as usize] = Some((cand, keyed(all.items(), l)));
@@ -1146,7 +1229,7 @@ async fn write_recommendations(
     // What every user reviewed (never recommended back), as keys, and their most
     // reviewed state.
     let item_key: Vec<Option<i64>> = all.items().iter().map(|id| id.parse().ok()).collect();
-    let user_state = Catalog::home_states(all, &catalog.item_states(all));
+    let user_state = Catalog::home_states(&all_items, &catalog.item_states(all.items()));
     let mut sink = TableRewrite::open(
         ctx.lake,
         Zone::Models,
@@ -1248,7 +1331,11 @@ async fn write_recommendations(
 
     ctx.step("similar businesses");
     let (mut a, mut bsim, mut r2, mut s2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (i, list) in model.similar_items_all(n).into_iter().enumerate() {
+    for (i, list) in model
+        .similar_items_all_in(n, &model_pool)
+        .into_iter()
+        .enumerate()
+    {
         let Some(key) = model
             .items
             .id(i as u32)

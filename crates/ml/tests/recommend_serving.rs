@@ -3,10 +3,11 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reviewlake_ml::recommend::{
-    Als, AlsParams, BiasBaseline, BiasParams, ColdStart, ColdStartParams, ExternalRanking,
-    FactorModel, Groups, IdMap, Interactions, Popularity, PopularityKind, Ranker, RankingOptions,
-    Rating, RatingPredictor, SplitStrategy, TestSet, evaluate_ranking, evaluate_ratings,
-    latest_months_cutoff, ndcg_at_k, precision_at_k, recall_at_k, recommend_for_user, split,
+    Als, AlsParams, BiasBaseline, BiasParams, CandidatePool, ColdStart, ColdStartParams,
+    ExternalRanking, FactorModel, Groups, IdMap, Interactions, PoolSizes, Pooled, Popularity,
+    PopularityKind, Ranker, RankingOptions, Rating, RatingPredictor, SplitStrategy, TestSet,
+    evaluate_ranking, evaluate_ratings, latest_months_cutoff, ndcg_at_k, precision_at_k,
+    recall_at_k, recommend_for_user, split,
 };
 
 /// 60 users × 40 items, random sparse ratings (seeded).
@@ -509,5 +510,91 @@ fn batch_top_n_matches_single_across_tiles() {
         let b: Vec<u32> = single.iter().map(|s| s.item).collect();
         assert_eq!(a, b, "user {u}");
         assert!(a.iter().all(|&i| !m.rated.contains(u as u32, i)));
+    }
+}
+
+/// A pool over `train`: items and users in three groups by index, small sizes so that
+/// most items are outside every pool.
+fn small_pool(train: &Interactions, m: &FactorModel) -> CandidatePool {
+    let items = train.items().len();
+    CandidatePool::from_rated(
+        &m.rated,
+        items,
+        (0..items as u32)
+            .map(|i| (i % 4 != 3).then_some(i % 3))
+            .collect(),
+        (0..train.users().len() as u32)
+            .map(|u| (u % 5 != 0).then_some(u % 3))
+            .collect(),
+        PoolSizes {
+            global: 4,
+            per_group: 3,
+        },
+    )
+}
+
+#[test]
+fn pooled_rankings_hold_pool_items_only_and_the_gathered_path_matches_the_filter() {
+    let train = small_train(7);
+    let m = model(&train);
+    let pool = small_pool(&train, &m);
+    let users: Vec<u32> = (0..train.users().len() as u32).collect();
+    let gathered = m.top_n_batch_in(&users, 5, &m.rated, &pool);
+    let bias = BiasBaseline::fit(&train, BiasParams::default());
+    let bias_lists = Pooled {
+        inner: &bias,
+        pool: &pool,
+    }
+    .top_n_batch(&users, 5, &m.rated);
+    let mut nonempty = 0;
+    for &u in &users {
+        let allowed: Vec<u32> = pool
+            .items_of(pool.user_group(u))
+            .into_iter()
+            .filter(|&i| !m.rated.contains(u, i))
+            .collect();
+        // The blocked, gathered path = the per-user filtered scan.
+        let filtered = m.top_n_where(u, 5, m.rated.of(u), &|i| pool.admits(u, i));
+        let a: Vec<u32> = gathered[u as usize].iter().map(|s| s.item).collect();
+        let b: Vec<u32> = filtered.iter().map(|s| s.item).collect();
+        assert_eq!(a, b, "user {u}");
+        assert_eq!(a.len(), 5.min(allowed.len()), "user {u}");
+        assert!(a.iter().all(|i| allowed.contains(i)), "user {u}: {a:?}");
+        for s in &gathered[u as usize] {
+            assert!((s.score - m.predict_index(u, s.item)).abs() < 1e-5);
+        }
+        // Baselines too: only pool items, the best of them by item bias.
+        let c: Vec<u32> = bias_lists[u as usize].iter().map(|s| s.item).collect();
+        assert!(c.iter().all(|i| allowed.contains(i)), "user {u}: {c:?}");
+        assert_eq!(c.len(), a.len());
+        nonempty += usize::from(!a.is_empty());
+    }
+    assert!(nonempty > 50);
+    // Users of a group see more than the global items; those of none see only them.
+    let global = pool.items_of(None);
+    assert_eq!(global.len(), 4);
+    assert!(pool.items_of(Some(1)).len() > global.len());
+}
+
+#[test]
+fn pooled_similar_items_match_the_filtered_scan() {
+    let train = small_train(8);
+    let m = model(&train);
+    let pool = small_pool(&train, &m);
+    let pooled = m.similar_items_all_in(3, &pool);
+    let full = m.similar_items_all(train.items().len());
+    assert_eq!(pooled.len(), train.items().len());
+    for (i, list) in pooled.iter().enumerate() {
+        let allowed = pool.items_of(pool.item_group(i as u32));
+        // The full list filtered to the pool, cut at 3.
+        let want: Vec<u32> = full[i]
+            .iter()
+            .map(|s| s.item)
+            .filter(|j| allowed.contains(j))
+            .take(3)
+            .collect();
+        let got: Vec<u32> = list.iter().map(|s| s.item).collect();
+        assert_eq!(got, want, "item {i}");
+        assert!(!got.contains(&(i as u32)));
     }
 }

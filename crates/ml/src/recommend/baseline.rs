@@ -123,8 +123,14 @@ impl RatingPredictor for BiasBaseline {
 }
 
 impl Ranker for BiasBaseline {
-    fn top_n(&self, _user: u32, n: usize, exclude: &[u32]) -> Vec<Scored> {
-        walk(&self.order, &self.item_bias, n, exclude, |_| true)
+    fn top_n_where(
+        &self,
+        _user: u32,
+        n: usize,
+        exclude: &[u32],
+        keep: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Scored> {
+        walk(&self.order, &self.item_bias, n, exclude, keep)
     }
 }
 
@@ -321,9 +327,15 @@ impl Popularity {
 }
 
 impl Ranker for Popularity {
-    fn top_n(&self, user: u32, n: usize, exclude: &[u32]) -> Vec<Scored> {
+    fn top_n_where(
+        &self,
+        user: u32,
+        n: usize,
+        exclude: &[u32],
+        keep: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Scored> {
         let Some(g) = &self.groups else {
-            return walk(&self.order, &self.scores, n, exclude, |_| true);
+            return walk(&self.order, &self.scores, n, exclude, keep);
         };
         let group = g
             .users
@@ -331,12 +343,12 @@ impl Ranker for Popularity {
             .first()
             .and_then(|&ug| g.item_group_of[ug as usize]);
         let Some(group) = group else {
-            return walk(&self.order, &self.scores, n, exclude, |_| true);
+            return walk(&self.order, &self.scores, n, exclude, keep);
         };
-        let mut out = walk(&g.order[group as usize], &self.scores, n, exclude, |_| true);
+        let mut out = walk(&g.order[group as usize], &self.scores, n, exclude, keep);
         if out.len() < n {
             let rest = walk(&self.order, &self.scores, n - out.len(), exclude, |i| {
-                !g.items.has(i, group)
+                !g.items.has(i, group) && keep(i)
             });
             out.extend(rest);
         }

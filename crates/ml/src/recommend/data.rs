@@ -474,6 +474,19 @@ impl UserItems {
         UserItems { indptr, items }
     }
 
+    /// Rows of already sorted, distinct items.
+    pub(crate) fn from_sorted_rows<R: IntoIterator<Item = u32>>(
+        rows: impl IntoIterator<Item = R>,
+    ) -> UserItems {
+        let mut indptr = vec![0u64];
+        let mut items = Vec::new();
+        for row in rows {
+            items.extend(row);
+            indptr.push(items.len() as u64);
+        }
+        UserItems { indptr, items }
+    }
+
     /// Number of users.
     pub fn users(&self) -> usize {
         self.indptr.len().saturating_sub(1)

@@ -245,12 +245,18 @@ impl ExternalRanking {
 
 impl Ranker for ExternalRanking {
     /// The stored list without `exclude`d items, cut at `n`; scores are `-rank`.
-    fn top_n(&self, user: u32, n: usize, exclude: &[u32]) -> Vec<Scored> {
+    fn top_n_where(
+        &self,
+        user: u32,
+        n: usize,
+        exclude: &[u32],
+        keep: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Scored> {
         self.lists
             .get(&user)
             .map(|l| {
                 l.iter()
-                    .filter(|i| exclude.binary_search(i).is_err())
+                    .filter(|i| exclude.binary_search(i).is_err() && keep(**i))
                     .take(n)
                     .enumerate()
                     .map(|(rank, &item)| Scored {

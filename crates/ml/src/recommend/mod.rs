@@ -61,6 +61,7 @@ mod implicit;
 mod kernels;
 mod metrics;
 mod model;
+mod pool;
 mod segments;
 mod select;
 mod split;
@@ -81,6 +82,7 @@ pub use metrics::{
     evaluate_ratings, ndcg_at_k, precision_at_k, recall_at_k,
 };
 pub use model::{FactorModel, ModelKind};
+pub use pool::{CandidatePool, PoolSizes, Pooled};
 pub use segments::{
     BASELINES, Candidate, MIN_POLICY_USERS, PolicyScore, SEGMENTS, Segment, SegmentMetrics,
     choose_policy, evaluate_segments, policy_score, segment_of,

@@ -1,5 +1,7 @@
 //! The trained factor model: serialisable, queried by native ids.
 
+use std::collections::BTreeMap;
+
 use ndarray::{Array1, Array2, ArrayView1};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,7 +13,8 @@ use super::coldstart::RecommendedItem;
 use super::data::{Interactions, UserItems};
 use super::ids::IdMap;
 use super::implicit::ImplicitParams;
-use super::topn::{Ranker, RatingPredictor, Scored, TopK, top_n_by_factors};
+use super::pool::CandidatePool;
+use super::topn::{Ranker, RatingPredictor, Scored, TopK, top_n_by_factors, top_n_in_items};
 
 /// Which algorithm trained a [`FactorModel`], with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -165,6 +168,49 @@ impl FactorModel {
     /// item `i`), by blocked matrix products of the unit-length latent factors in
     /// parallel: the similar-business table of a large catalogue in one pass.
     pub fn similar_items_all(&self, n: usize) -> Vec<Vec<Scored>> {
+        let unit = self.unit_latent();
+        let items: Vec<u32> = (0..unit.nrows() as u32).collect();
+        top_n_by_factors(
+            unit.view(),
+            unit.view(),
+            &items,
+            n,
+            &UserItems::diagonal(unit.nrows()),
+            None,
+        )
+    }
+
+    /// [`FactorModel::similar_items_all`] among pool items: the items similar to item
+    /// `i` are taken from the pool of `i`'s group (its state's most reviewed places and
+    /// the catalogue's), so the table costs `items × pool` products.
+    pub fn similar_items_all_in(&self, n: usize, pool: &CandidatePool) -> Vec<Vec<Scored>> {
+        let unit = self.unit_latent();
+        let all: Vec<u32> = (0..unit.nrows() as u32).collect();
+        let mut by_group: BTreeMap<Option<u32>, Vec<u32>> = BTreeMap::new();
+        for &i in &all {
+            by_group.entry(pool.item_group(i)).or_default().push(i);
+        }
+        let mut out = vec![Vec::new(); all.len()];
+        for (group, members) in by_group {
+            let items = pool.items_of(group);
+            let lists = top_n_in_items(
+                unit.view(),
+                unit.view(),
+                &items,
+                members.iter().copied(),
+                n,
+                |i| [i],
+            );
+            for (i, l) in members.into_iter().zip(lists) {
+                out[i as usize] = l;
+            }
+        }
+        out
+    }
+
+    /// The latent item factors (no bias columns) scaled to unit length (an all-zero
+    /// row stays zero).
+    fn unit_latent(&self) -> Array2<f32> {
         let mut unit = self
             .item_factors
             .slice(ndarray::s![.., ..self.rank()])
@@ -175,15 +221,7 @@ impl FactorModel {
                 row.mapv_inplace(|x| x / l);
             }
         }
-        let items: Vec<u32> = (0..unit.nrows() as u32).collect();
-        top_n_by_factors(
-            unit.view(),
-            unit.view(),
-            &items,
-            n,
-            &UserItems::diagonal(unit.nrows()),
-            None,
-        )
+        unit
     }
 
     /// [`FactorModel::similar_items`] by index (empty if out of range). An item with an
@@ -294,8 +332,52 @@ impl RatingPredictor for FactorModel {
 }
 
 impl Ranker for FactorModel {
-    fn top_n(&self, user: u32, n: usize, exclude: &[u32]) -> Vec<Scored> {
-        self.top_n_filtered(user, n, exclude, &|_| true)
+    fn top_n_where(
+        &self,
+        user: u32,
+        n: usize,
+        exclude: &[u32],
+        keep: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Scored> {
+        self.top_n_filtered(user, n, exclude, keep)
+    }
+
+    /// Per group of users, the pool's item factors gathered into one matrix and scored
+    /// by the blocked products of [`Ranker::top_n_batch`]: `users × pool` scores, not
+    /// `users × catalogue`.
+    fn top_n_batch_in(
+        &self,
+        users: &[u32],
+        n: usize,
+        exclude: &UserItems,
+        pool: &CandidatePool,
+    ) -> Vec<Vec<Scored>> {
+        if users
+            .iter()
+            .any(|&u| (u as usize) >= self.user_factors.nrows())
+        {
+            // Rare (bad input): keep positions, unknown users get nothing.
+            return users
+                .par_iter()
+                .map(|&u| self.top_n_where(u, n, exclude.of(u), &|i| pool.admits(u, i)))
+                .collect();
+        }
+        let mut out = vec![Vec::new(); users.len()];
+        for (group, positions) in pool.group_users(users) {
+            let items = pool.items_of(group);
+            let lists = top_n_in_items(
+                self.user_factors.view(),
+                self.item_factors.view(),
+                &items,
+                positions.iter().map(|&p| users[p]),
+                n,
+                |u| exclude.of(u),
+            );
+            for (p, l) in positions.into_iter().zip(lists) {
+                out[p] = l;
+            }
+        }
+        out
     }
 
     fn top_n_batch(&self, users: &[u32], n: usize, exclude: &UserItems) -> Vec<Vec<Scored>> {

@@ -3,11 +3,12 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::UserItems;
+use super::pool::{CandidatePool, filtered_batch};
 
 /// An item index with its score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,7 +30,18 @@ pub trait Ranker: Sync {
     /// The `n` best items for `user`, best first (ties: lower item index first), never
     /// an item of `exclude` (sorted, distinct item indices). Fewer than `n` when fewer
     /// candidates exist.
-    fn top_n(&self, user: u32, n: usize, exclude: &[u32]) -> Vec<Scored>;
+    fn top_n(&self, user: u32, n: usize, exclude: &[u32]) -> Vec<Scored> {
+        self.top_n_where(user, n, exclude, &|_| true)
+    }
+
+    /// [`Ranker::top_n`] among the items for which `keep` holds.
+    fn top_n_where(
+        &self,
+        user: u32,
+        n: usize,
+        exclude: &[u32],
+        keep: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Scored>;
 
     /// [`Ranker::top_n`] for every user of `users` (in that order), excluding each
     /// user's items of `exclude`; parallel over users.
@@ -38,6 +50,17 @@ pub trait Ranker: Sync {
             .par_iter()
             .map(|&u| self.top_n(u, n, exclude.of(u)))
             .collect()
+    }
+
+    /// [`Ranker::top_n_batch`] among each user's items of `pool` only.
+    fn top_n_batch_in(
+        &self,
+        users: &[u32],
+        n: usize,
+        exclude: &UserItems,
+        pool: &CandidatePool,
+    ) -> Vec<Vec<Scored>> {
+        filtered_batch(self, users, n, exclude, pool)
     }
 }
 
@@ -193,4 +216,51 @@ pub(crate) fn top_n_by_factors(
         })
         .collect();
     blocks.into_iter().flatten().collect()
+}
+
+/// Users gathered at once by [`top_n_in_items`] (bounds the copy of their factors).
+const GATHER_USERS: usize = 65_536;
+
+/// The `n` best of `items` (sorted, distinct item indices) for each of `users`, by
+/// `user_factors[u] · item_factors[i]`, never an item of `exclude(u)` (sorted item
+/// indices); results in the order of `users`, as item indices of `item_factors`.
+///
+/// The rows of `items` are gathered into one matrix and the users' rows into another,
+/// so [`top_n_by_factors`] scores `users × items`, not the whole catalogue; ties still
+/// go to the lower item index (`items` is sorted).
+pub(crate) fn top_n_in_items<X: AsRef<[u32]>>(
+    user_factors: ArrayView2<'_, f32>,
+    item_factors: ArrayView2<'_, f32>,
+    items: &[u32],
+    users: impl Iterator<Item = u32>,
+    n: usize,
+    exclude: impl Fn(u32) -> X,
+) -> Vec<Vec<Scored>> {
+    let rows: Vec<usize> = items.iter().map(|&i| i as usize).collect();
+    let pool = item_factors.select(Axis(0), &rows);
+    let users: Vec<u32> = users.collect();
+    let mut out = Vec::with_capacity(users.len());
+    for chunk in users.chunks(GATHER_USERS) {
+        let rows: Vec<usize> = chunk.iter().map(|&u| u as usize).collect();
+        let uf = user_factors.select(Axis(0), &rows);
+        // Each user's excluded items, as positions in `items`.
+        let local = UserItems::from_sorted_rows(chunk.iter().map(|&u| {
+            exclude(u)
+                .as_ref()
+                .iter()
+                .filter_map(|i| items.binary_search(i).ok().map(|p| p as u32))
+                .collect::<Vec<u32>>()
+        }));
+        let positions: Vec<u32> = (0..chunk.len() as u32).collect();
+        let lists = top_n_by_factors(uf.view(), pool.view(), &positions, n, &local, None);
+        out.extend(lists.into_iter().map(|l| {
+            l.into_iter()
+                .map(|s| Scored {
+                    item: items[s.item as usize],
+                    score: s.score,
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    out
 }
