@@ -638,6 +638,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     // Every candidate on every user segment (random split).
     let train_ratings = held.train.len();
     drop(held);
+    ctx.step("recommender: every candidate on every segment (random split)");
     let segments = segment_table(
         &catalog,
         &train,
@@ -653,6 +654,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let mut time_segments = Vec::new();
     let time = match latest_months_cutoff(&ratings, 3) {
         Some(cutoff) => {
+            ctx.step("recommender: every candidate on every segment (time split)");
             let t = split(&ratings, &SplitStrategy::Time { cutoff })?;
             let tr = Interactions::from_ratings(&t.train)?;
             let te = TestSet::from_ratings(&tr, &t.test).sample_users(opts.eval_users, opts.seed);
@@ -759,6 +761,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     ));
 
     // The served model is trained on every rating.
+    ctx.step("recommender: the served model on every rating");
     let all = Interactions::from_ratings(&ratings)?;
     let full = chosen.fit(&all)?;
     let mut params_json = chosen.params_json();
