@@ -96,7 +96,7 @@ impl TimeSplit {
 
 /// The default cap on the training rows of a growth model fit
 /// ([`ModelConfig::max_train_rows`]; tuning uses it too).
-pub const DEFAULT_MAX_TRAIN_ROWS: usize = 200_000;
+pub const DEFAULT_MAX_TRAIN_ROWS: usize = 50_000;
 
 /// Splits by time: test = the latest label period, train = every earlier one. Fails
 /// when there are fewer than two label periods.
