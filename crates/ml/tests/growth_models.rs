@@ -436,3 +436,32 @@ fn metrics_match_scikit_learn_definitions() {
     assert!((growth::rmse(&[1.0, 3.0], &[2.0, 5.0]) - (2.5f64).sqrt()).abs() < 1e-12);
     assert!((growth::mae(&[1.0, 3.0], &[2.0, 5.0]) - 1.5).abs() < 1e-12);
 }
+
+#[test]
+fn the_training_cap_keeps_a_seeded_ordered_subset_and_every_test_row() {
+    let full = growth::TimeSplit {
+        train: (0..1000).map(|i| i * 3).collect(),
+        test: vec![5000, 5001],
+        forecast: vec![6000],
+        test_period: 7,
+    };
+    let mut a = full.clone();
+    a.cap_train(100, 1);
+    let mut b = full.clone();
+    b.cap_train(100, 1);
+    let mut c = full.clone();
+    c.cap_train(100, 2);
+    assert_eq!(a, b, "same seed, same sample");
+    assert_ne!(a.train, c.train, "another seed, another sample");
+    assert_eq!(a.train.len(), 100);
+    assert!(
+        a.train.windows(2).all(|w| w[0] < w[1]),
+        "in order, distinct"
+    );
+    assert!(a.train.iter().all(|i| full.train.contains(i)));
+    assert_eq!((&a.test, &a.forecast), (&full.test, &full.forecast));
+    // Under the cap: untouched.
+    let mut d = full.clone();
+    d.cap_train(1000, 1);
+    assert_eq!(d, full);
+}

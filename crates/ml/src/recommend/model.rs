@@ -13,7 +13,7 @@ use super::coldstart::RecommendedItem;
 use super::data::{Interactions, UserItems};
 use super::ids::IdMap;
 use super::implicit::ImplicitParams;
-use super::pool::CandidatePool;
+use super::pool::{CandidatePool, filtered_batch};
 use super::topn::{Ranker, RatingPredictor, Scored, TopK, top_n_by_factors, top_n_in_items};
 
 /// Which algorithm trained a [`FactorModel`], with its parameters.
@@ -357,10 +357,7 @@ impl Ranker for FactorModel {
             .any(|&u| (u as usize) >= self.user_factors.nrows())
         {
             // Rare (bad input): keep positions, unknown users get nothing.
-            return users
-                .par_iter()
-                .map(|&u| self.top_n_where(u, n, exclude.of(u), &|i| pool.admits(u, i)))
-                .collect();
+            return filtered_batch(self, users, n, exclude, pool);
         }
         let mut out = vec![Vec::new(); users.len()];
         for (group, positions) in pool.group_users(users) {

@@ -131,8 +131,9 @@ impl CandidatePool {
             return true;
         }
         self.local.get(i).copied().unwrap_or(false)
-            && self.item_group[i].is_some()
-            && self.item_group[i] == self.user_group(user)
+            && self
+                .item_group(item)
+                .is_some_and(|g| Some(g) == self.user_group(user))
     }
 
     /// The group of `user` (`None`: no group, the global items only).
@@ -150,9 +151,7 @@ impl CandidatePool {
         (0..self.global.len() as u32)
             .filter(|&i| {
                 self.global[i as usize]
-                    || (group.is_some()
-                        && self.local[i as usize]
-                        && self.item_group[i as usize] == group)
+                    || (group.is_some() && self.local[i as usize] && self.item_group(i) == group)
             })
             .collect()
     }
