@@ -83,15 +83,20 @@ impl TimeSplit {
     /// fit costs the same on half a million businesses as on fifty thousand; the test
     /// and forecast rows are all kept (every business gets its prediction).
     pub fn cap_train(&mut self, max: usize, seed: u64) {
-        if self.train.len() <= max {
-            return;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut picked: Vec<usize> =
-            rand::seq::index::sample(&mut rng, self.train.len(), max).into_vec();
-        picked.sort_unstable();
-        self.train = picked.into_iter().map(|k| self.train[k]).collect();
+        self.train = capped(&self.train, max, seed);
     }
+}
+
+/// A seeded sample of at most `max` of `rows`, in their order (all of them when there
+/// are no more).
+fn capped(rows: &[usize], max: usize, seed: u64) -> Vec<usize> {
+    if rows.len() <= max {
+        return rows.to_vec();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut picked: Vec<usize> = rand::seq::index::sample(&mut rng, rows.len(), max).into_vec();
+    picked.sort_unstable();
+    picked.into_iter().map(|k| rows[k]).collect()
 }
 
 /// The default cap on the training rows of a growth model fit
@@ -465,7 +470,9 @@ pub fn evaluate(
         ));
     }
     if !split.forecast.is_empty() {
+        // Refit on the training and test periods, under the same cap.
         let all: Vec<usize> = split.train.iter().chain(&split.test).copied().collect();
+        let all = capped(&all, config.max_train_rows, config.seed);
         let p =
             fit_and_score_classifier(dataset, &specs[chosen], &all, &split.forecast, config.seed)?;
         let v = fit_and_predict_ridge(dataset, &config.ridge, &all, &split.forecast)?;
