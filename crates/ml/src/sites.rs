@@ -248,6 +248,19 @@ pub struct SiteConfig {
     /// Largest number of points the silhouette is computed on (a seeded sample beyond:
     /// it is quadratic).
     pub silhouette_sample: usize,
+    /// Largest number of points k-means is fitted on (a seeded sample beyond; every
+    /// point is then labelled by its nearest centre). k-means' cost grows with the
+    /// points × k × restarts; the centres of a few thousand points are those of the
+    /// whole state within the noise of the restarts.
+    #[serde(default = "default_fit_sample")]
+    pub fit_sample: usize,
+}
+
+/// The default [`SiteConfig::fit_sample`].
+pub const DEFAULT_FIT_SAMPLE: usize = 5_000;
+
+fn default_fit_sample() -> usize {
+    DEFAULT_FIT_SAMPLE
 }
 
 impl Default for SiteConfig {
@@ -259,6 +272,7 @@ impl Default for SiteConfig {
             category_label: String::new(),
             seed: 42,
             silhouette_sample: 2000,
+            fit_sample: DEFAULT_FIT_SAMPLE,
         }
     }
 }
@@ -394,6 +408,9 @@ impl SiteConfig {
         if self.silhouette_sample < 3 {
             return Err(SiteError::Config("silhouette_sample must be >= 3".into()));
         }
+        if self.fit_sample < 2 {
+            return Err(SiteError::Config("fit_sample must be >= 2".into()));
+        }
         match &self.method {
             Method::KMeans {
                 k_min,
@@ -432,9 +449,11 @@ struct Clustering {
 /// One k tried: k, the dense labels, the silhouette.
 type KTrial = (usize, Vec<usize>, Option<f64>);
 
-/// k-means with k clusters; labels made dense (empty clusters dropped).
+/// k-means with k clusters fitted on `fit_on`, every point of `xy` labelled by its
+/// nearest centre; labels made dense (empty clusters dropped).
 fn kmeans_labels(
     xy: &Array2<f64>,
+    fit_on: &Array2<f64>,
     k: usize,
     n_runs: usize,
     seed: u64,
@@ -444,7 +463,7 @@ fn kmeans_labels(
         .n_runs(n_runs)
         .max_n_iterations(300)
         .tolerance(1e-6)
-        .fit(&DatasetBase::from(xy.clone()))
+        .fit(&DatasetBase::from(fit_on.clone()))
         .map_err(|e| SiteError::Clustering(format!("k-means (k = {k}): {e}")))?;
     let raw = model.predict(xy);
     Ok(densify(raw.iter().copied()))
@@ -509,10 +528,18 @@ fn cluster(xy: &Array2<f64>, config: &SiteConfig) -> Result<Clustering, SiteErro
                     notes: vec![note],
                 });
             }
+            // A seeded sample to fit on (every point when there are no more).
+            let fit_rows = sample_indices(n, config.fit_sample, config.seed.wrapping_add(1));
+            let fit_on = if fit_rows.len() == n {
+                xy.clone()
+            } else {
+                xy.select(ndarray::Axis(0), &fit_rows)
+            };
             let results: Vec<Result<KTrial, SiteError>> = (lo..=hi)
                 .into_par_iter()
                 .map(|k| {
-                    let labels = kmeans_labels(xy, k, *n_runs, tuning::fold_seed(config.seed, k))?;
+                    let seed = tuning::fold_seed(config.seed, k);
+                    let labels = kmeans_labels(xy, &fit_on, k, *n_runs, seed)?;
                     let s = sampled_silhouette(xy, &labels, &sample);
                     Ok((k, labels, s))
                 })

@@ -366,6 +366,15 @@ impl Catalog {
             .collect()
     }
 
+    /// The states of `items` and the home states of the users of `rated` (the same
+    /// index space), computed once per index space for the pool, the popularity by
+    /// state and the cold-start fill.
+    fn states<'c>(&'c self, items: &IdMap, rated: &UserItems) -> States<'c> {
+        let items = self.item_states(items);
+        let home = Catalog::home_states(rated, &items);
+        States { items, home }
+    }
+
     /// Each user's (index of `rated`) most reviewed state: the state of most of the
     /// places they rated (ties: the smaller state code), for the per-state popularity
     /// baseline, the candidate pools and cold-start lists; `None` when none of their
@@ -396,6 +405,13 @@ impl Catalog {
             })
             .collect()
     }
+}
+
+/// The states of one index space: of each item ([`Catalog::item_states`]) and each
+/// user's home state ([`Catalog::home_states`]).
+struct States<'c> {
+    items: Vec<Option<&'c str>>,
+    home: Vec<Option<&'c str>>,
 }
 
 /// Shared ids of numeric keys: one allocation per user and per business, whatever
@@ -580,7 +596,8 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let test = TestSet::from_ratings(&train, &held.test).sample_users(opts.eval_users, opts.seed);
     // Every ranking, evaluated or served, is among the user's candidate pool.
     let train_items = train.user_items();
-    let pool = pool_for(&catalog, train.items(), &train_items, opts.pool);
+    let states = catalog.states(train.items(), &train_items);
+    let pool = pool_for(train.items().len(), &states, &train_items, opts.pool);
 
     // The served explicit model: biased (default) or plain ALS-WR; tuned by 3-fold
     // cross-validation on the training part.
@@ -633,22 +650,22 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let pop = Popularity::fit(&train, PopularityKind::MostRated);
     let pm = evaluate_ranking(&in_pool(&pop), &train_items, &test, &rank_opts);
     // Popularity within the user's state.
-    let pop_state = state_popularity(&catalog, &train);
+    let pop_state = state_popularity(&train, &states);
     let psm = evaluate_ranking(&in_pool(&pop_state), &train_items, &test, &rank_opts);
     // Every candidate on every user segment (random split).
     let train_ratings = held.train.len();
     drop(held);
     ctx.step("recommender: every candidate on every segment (random split)");
     let segments = segment_table(
-        &catalog,
         &train,
         &test,
         &pool,
+        &pop_state,
         (chosen, &model),
         plain_params,
         opts.implicit,
     )?;
-    drop(pool);
+    drop((pool, pop_state, states));
     // The time split: train on the past, test on the latest 3 months; the serving policy
     // is chosen on it.
     let mut time_segments = Vec::new();
@@ -661,12 +678,14 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             drop(t);
             let tm = chosen.fit(&tr)?;
             let tr_items = tr.user_items();
-            let tpool = pool_for(&catalog, tr.items(), &tr_items, opts.pool);
+            let tstates = catalog.states(tr.items(), &tr_items);
+            let tpool = pool_for(tr.items().len(), &tstates, &tr_items, opts.pool);
+            let tpop_state = state_popularity(&tr, &tstates);
             time_segments = segment_table(
-                &catalog,
                 &tr,
                 &te,
                 &tpool,
+                &tpop_state,
                 (chosen, &tm),
                 plain_params,
                 opts.implicit,
@@ -834,7 +853,12 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     };
     let imodel = ImplicitAls::new(iparams).fit(&itrain)?;
     let itrain_items = itrain.user_items();
-    let ipool = pool_for(&catalog, itrain.items(), &itrain_items, opts.pool);
+    let ipool = pool_for(
+        itrain.items().len(),
+        &catalog.states(itrain.items(), &itrain_items),
+        &itrain_items,
+        opts.pool,
+    );
     let im = evaluate_ranking(
         &Pooled {
             inner: &imodel,
@@ -881,6 +905,8 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     ctx.step("recommendations for every user");
     // With no current version (no policy ever beat its baselines) every segment is
     // served as this run's policy says, by baselines only, `model_version` 0.
+    // Promoted: the served model is this run's, fitted on `all` (its index space).
+    let fresh = rec.current;
     let served: Option<(ModelRecord, FactorModel)> = if rec.current {
         Some((rec, full))
     } else {
@@ -919,7 +945,15 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         plain: plain_params,
         implicit: opts.implicit,
     };
-    write_recommendations(ctx, &catalog, &all, served.as_ref(), &policy_of, &fits).await
+    write_recommendations(
+        ctx,
+        &catalog,
+        &all,
+        served.as_ref().map(|s| (s, fresh)),
+        &policy_of,
+        &fits,
+    )
+    .await
 }
 
 /// The registry's primary metric of `als`: the serving policy's NDCG@10 on held-out data
@@ -972,8 +1006,7 @@ pub const COLD_START_MODEL: &str = "cold_start";
 fn rank_candidate(
     cand: &str,
     ctx: &Ctx<'_>,
-    catalog: &Catalog,
-    all: &Interactions,
+    (all, states): (&Interactions, &States<'_>),
     fits: &ServingFits,
     users: &[u32],
     n: usize,
@@ -988,7 +1021,7 @@ fn rank_candidate(
             "popularity" => Popularity::fit(all, PopularityKind::MostRated)
                 .top_n_batch_in(users, n, exclude, pool),
             "popularity_by_state" => {
-                state_popularity(catalog, all).top_n_batch_in(users, n, exclude, pool)
+                state_popularity(all, states).top_n_batch_in(users, n, exclude, pool)
             }
             "biased" => RatingModel::Biased(fits.biased)
                 .fit(all)?
@@ -1020,50 +1053,40 @@ struct ServingFits {
     implicit: ImplicitParams,
 }
 
-/// Popularity within each user's home state (the state they reviewed most in `train`).
-fn state_popularity(catalog: &Catalog, train: &Interactions) -> Popularity {
-    let item_states = catalog.item_states(train.items());
-    let item_state = Groups::new(
-        train.items(),
-        train
-            .items()
-            .iter()
-            .zip(&item_states)
-            .filter_map(|(id, s)| Some((id, (*s)?))),
-    );
-    let home = Catalog::home_states(&train.user_items(), &item_states);
-    let user_groups = Groups::new(
-        train.users(),
-        train
-            .users()
-            .iter()
-            .zip(&home)
-            .filter_map(|(id, s)| Some((id, (*s)?))),
-    );
+/// Popularity within each user's home state (the state they reviewed most in `train`);
+/// `states`: [`Catalog::states`] of `train`'s index space.
+fn state_popularity(train: &Interactions, states: &States<'_>) -> Popularity {
+    fn named(ids: &IdMap, of: &[Option<&str>]) -> Groups {
+        Groups::new(
+            ids,
+            ids.iter().zip(of).filter_map(|(id, s)| Some((id, (*s)?))),
+        )
+    }
+    let item_state = named(train.items(), &states.items);
+    let user_groups = named(train.users(), &states.home);
     Popularity::fit_by_group(train, PopularityKind::MostRated, item_state, user_groups)
 }
 
-/// The candidate pool of the items `items` rated as `rated` says (the same index
-/// space): the catalogue's most reviewed places and those of each user's home state.
+/// The candidate pool of an index space of `items` items rated as `rated` says: the
+/// catalogue's most reviewed places and those of each user's home state (`states`:
+/// [`Catalog::states`] of the same index space).
 fn pool_for(
-    catalog: &Catalog,
-    items: &IdMap,
+    items: usize,
+    states: &States<'_>,
     rated: &UserItems,
     sizes: PoolSizes,
 ) -> CandidatePool {
-    let item_states = catalog.item_states(items);
-    let home = Catalog::home_states(rated, &item_states);
     let mut codes: BTreeMap<&str, u32> = BTreeMap::new();
-    for s in item_states.iter().flatten() {
+    for s in states.items.iter().flatten() {
         let next = codes.len() as u32;
         codes.entry(s).or_insert(next);
     }
     let code = |s: &Option<&str>| s.and_then(|s| codes.get(s).copied());
     CandidatePool::from_rated(
         rated,
-        items.len(),
-        item_states.iter().map(code).collect(),
-        home.iter().map(code).collect(),
+        items,
+        states.items.iter().map(code).collect(),
+        states.home.iter().map(code).collect(),
         sizes,
     )
 }
@@ -1075,10 +1098,10 @@ fn pool_for(
 /// segment of one split.
 #[allow(clippy::too_many_arguments)]
 fn segment_table(
-    catalog: &Catalog,
     train: &Interactions,
     test: &TestSet,
     pool: &CandidatePool,
+    pop_state: &Popularity,
     (served, served_model): (RatingModel, &FactorModel),
     plain: AlsParams,
     implicit: ImplicitParams,
@@ -1091,7 +1114,6 @@ fn segment_table(
     let bias = BiasBaseline::fit(train, BiasParams::default());
     let mean = GlobalMean::fit(train);
     let pop = Popularity::fit(train, PopularityKind::MostRated);
-    let pop_state = state_popularity(catalog, train);
     let implicit_model = implicit_on_ratings(train, implicit)?;
     let mut candidates = vec![
         Candidate {
@@ -1122,7 +1144,7 @@ fn segment_table(
         Candidate {
             name: "popularity_by_state",
             predictor: None,
-            ranker: Some(&pop_state),
+            ranker: Some(pop_state),
         },
     ];
     candidates.push(Candidate {
@@ -1150,10 +1172,15 @@ async fn write_recommendations(
     ctx: &mut Ctx<'_>,
     catalog: &Catalog,
     all: &Interactions,
-    served: Option<&(ModelRecord, FactorModel)>,
+    served: Option<(&(ModelRecord, FactorModel), bool)>,
     policy: &BTreeMap<String, String>,
     fits: &ServingFits,
 ) -> Result<()> {
+    // `fresh`: the served model was fitted on `all` in this run (same index space).
+    let (served, fresh) = match served {
+        Some((s, fresh)) => (Some(s), fresh),
+        None => (None, false),
+    };
     let n = ctx.opts.top_n.max(1);
     let version = served.map_or(0, |(r, _)| r.version);
     let no_model;
@@ -1168,9 +1195,22 @@ async fn write_recommendations(
     // space.
     let by_user = all.by_user();
     let all_items = all.user_items();
-    // The candidate pools of `all`'s and of the served model's index spaces.
-    let pool = pool_for(catalog, all.items(), &all_items, ctx.opts.pool);
-    let model_pool = pool_for(catalog, &model.items, &model.rated, ctx.opts.pool);
+    let all_states = catalog.states(all.items(), &all_items);
+    // The candidate pools of `all`'s and of the served model's index spaces (the same
+    // pool when the model was fitted on `all`).
+    let pool = pool_for(all.items().len(), &all_states, &all_items, ctx.opts.pool);
+    let older_pool;
+    let model_pool = if fresh {
+        &pool
+    } else {
+        older_pool = pool_for(
+            model.items.len(),
+            &catalog.states(&model.items, &model.rated),
+            &model.rated,
+            ctx.opts.pool,
+        );
+        &older_pool
+    };
     let segment = |u: Option<u32>| -> &'static str {
         u.and_then(|u| segment_of(by_user.row(u as usize).0.len()))
             .unwrap_or(COLD_SEGMENT)
@@ -1216,13 +1256,22 @@ async fn write_recommendations(
                     Some((u, model.users.index(id)?))
                 })
                 .unzip();
-            let out = model.top_n_batch_in(&idx, n, &model.rated, &model_pool);
+            let out = model.top_n_batch_in(&idx, n, &model.rated, model_pool);
             for (u, l) in known.into_iter().zip(out) {
                 lists[u as usize] = Some((cand, keyed(&model.items, l)));
             }
             continue;
         }
-        let ranked = rank_candidate(cand, ctx, catalog, all, fits, users, n, &all_items, &pool)?;
+        let ranked = rank_candidate(
+            cand,
+            ctx,
+            (all, &all_states),
+            fits,
+            users,
+            n,
+            &all_items,
+            &pool,
+        )?;
         let Some(out) = ranked else { continue };
         for (&u, l) in users.iter().zip(out) {
             lists[u as usize] = Some((cand, keyed(all.items(), l)));
@@ -1232,7 +1281,7 @@ async fn write_recommendations(
     // What every user reviewed (never recommended back), as keys, and their most
     // reviewed state.
     let item_key: Vec<Option<i64>> = all.items().iter().map(|id| id.parse().ok()).collect();
-    let user_state = Catalog::home_states(&all_items, &catalog.item_states(all.items()));
+    let user_state = &all_states.home;
     let mut sink = TableRewrite::open(
         ctx.lake,
         Zone::Models,
@@ -1414,6 +1463,7 @@ async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
         }
     }
     let yearly = sites::yearly_reviews(&months);
+    drop(months);
     let mut places = Vec::new();
     for b in ctx.rows(&sql).await? {
         let c = Columns::new(&b, ft::BUSINESS_FEATURES);
@@ -1451,6 +1501,10 @@ async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
         seed: ctx.opts.seed,
         ..sites::SiteConfig::default()
     };
+    ctx.step(&format!(
+        "site selection: {} places loaded; clustering by state",
+        places.len()
+    ));
     let results = sites::select_all(&places, &config);
     let mut areas: Vec<&sites::CandidateArea> = Vec::new();
     let mut per_state = serde_json::Map::new();
@@ -1645,6 +1699,11 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
             });
         }
     }
+    ctx.step(&format!(
+        "growth: panel of {} business-months and {} businesses loaded",
+        panel.len(),
+        attrs.len()
+    ));
     let statics = growth::StaticFeatures::from_businesses(&attrs);
     let label = growth::LabelConfig::default();
     let config = growth::ModelConfig {
@@ -1672,7 +1731,9 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
             growth::build_dataset(&group_panel.rows, &growth::StaticFeatures::none(), &label),
         ),
     ];
+    ctx.step("growth: datasets of both levels built");
     for (level, dataset) in levels {
+        ctx.step(&format!("growth ({level}): evaluating"));
         let dataset = match dataset {
             Ok(d) => d,
             Err(e) => {
@@ -1692,6 +1753,7 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
             }
         };
         if ctx.opts.tune && level == "business" {
+            ctx.step(&format!("growth ({level}): tuning"));
             for family in [
                 growth::Family::Logistic,
                 growth::Family::Forest,

@@ -149,6 +149,52 @@ fn silhouette_picks_three_and_recovers_the_blobs() {
     assert_eq!(ranks, vec![1, 2, 3]);
 }
 
+/// k-means fitted on a seeded sample of the places (here 60 of 1,800) labels every place
+/// by its nearest centre: the blobs are still recovered, every place is assigned, and a
+/// sample as large as the state gives the whole-state fit.
+#[test]
+fn kmeans_on_a_sample_labels_every_place_and_recovers_the_blobs() {
+    let blobs: Vec<Blob> = three_blobs()
+        .into_iter()
+        .map(|b| Blob { n: b.n * 10, ..b })
+        .collect();
+    let (places, truth) = generate(&blobs, 7);
+    let sampled = SiteConfig {
+        category_label: "Mexican".into(),
+        fit_sample: 60,
+        ..Default::default()
+    };
+    let r = sites::select_state("CA", &places, &sampled).unwrap();
+    assert_eq!(r.k, 3);
+    assert_eq!(r.accounting.places_in, 1800);
+    assert_eq!(r.accounting.clustered, 1800);
+    assert!(recovers(&r, &places, &truth, 3));
+    let members: i64 = r.candidates.iter().map(|c| c.members).sum();
+    assert_eq!(members, 1800);
+    // A sample of at least every place is the whole-state fit.
+    let whole = SiteConfig {
+        fit_sample: 1800,
+        ..sampled.clone()
+    };
+    let big = SiteConfig {
+        fit_sample: 1_000_000,
+        ..sampled.clone()
+    };
+    let (a, b) = (
+        sites::select_state("CA", &places, &whole).unwrap(),
+        sites::select_state("CA", &places, &big).unwrap(),
+    );
+    assert_eq!(a.assignments, b.assignments);
+    let bad = SiteConfig {
+        fit_sample: 1,
+        ..sampled
+    };
+    assert!(matches!(
+        sites::select_state("CA", &places, &bad),
+        Err(SiteError::Config(_))
+    ));
+}
+
 #[test]
 fn planted_opportunity_ranks_first_with_reasons() {
     let mut blobs = vec![

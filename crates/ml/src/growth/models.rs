@@ -3,13 +3,14 @@
 //! augmented system), and their hyper-parameters.
 
 use linfa::prelude::*;
-use linfa_ensemble::{EnsembleLearnerParams, RandomForest};
+use linfa_ensemble::RandomForest;
 use linfa_linear::LinearRegression;
 use linfa_logistic::{FittedLogisticRegression, LogisticRegression};
 use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate};
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::GrowthError;
@@ -249,14 +250,32 @@ impl FittedClassifier {
                 .map(|p| if *grow_is_positive { *p } else { 1.0 - p })
                 .collect(),
             FittedClassifier::Forest(rf) => {
-                let mut votes = vec![0usize; x.nrows()];
-                for (tree, feats) in rf.models.iter().zip(&rf.model_features) {
-                    let sub = x.select(Axis(1), feats);
-                    let pred: Array1<usize> = tree.predict(&sub);
-                    for (v, p) in votes.iter_mut().zip(pred.iter()) {
-                        *v += usize::from(*p == 1);
-                    }
-                }
+                // Trees vote in parallel; each thread sums its trees' votes.
+                let n = x.nrows();
+                let votes = rf
+                    .models
+                    .par_iter()
+                    .zip(rf.model_features.par_iter())
+                    .fold(
+                        || vec![0usize; n],
+                        |mut votes, (tree, feats)| {
+                            let sub = x.select(Axis(1), feats);
+                            let pred: Array1<usize> = tree.predict(&sub);
+                            for (v, p) in votes.iter_mut().zip(pred.iter()) {
+                                *v += usize::from(*p == 1);
+                            }
+                            votes
+                        },
+                    )
+                    .reduce(
+                        || vec![0usize; n],
+                        |mut a, b| {
+                            for (x, y) in a.iter_mut().zip(b) {
+                                *x += y;
+                            }
+                            a
+                        },
+                    );
                 let t = rf.models.len().max(1) as f64;
                 votes.into_iter().map(|v| v as f64 / t).collect()
             }
@@ -307,19 +326,50 @@ pub fn fit_classifier(
             if x.ncols() == 0 {
                 return Ok(FittedClassifier::Constant(grow_share));
             }
-            let tree = DecisionTree::params()
-                .min_weight_leaf(p.min_weight_leaf.max(1.0))
-                .max_depth(p.max_depth);
+            for (what, v) in [
+                ("bootstrap_ratio", p.bootstrap_ratio),
+                ("feature_ratio", p.feature_ratio),
+            ] {
+                if !(v > 0.0 && v <= 1.0) {
+                    return Err(GrowthError::Config(format!(
+                        "random forest: {what} must be in (0, 1], got {v}"
+                    )));
+                }
+            }
+            let tree = TieBreakTree(
+                DecisionTree::params()
+                    .min_weight_leaf(p.min_weight_leaf.max(1.0))
+                    .max_depth(p.max_depth),
+            );
             let ds = Dataset::new(x.to_owned(), targets);
-            let rf = EnsembleLearnerParams::new_fixed_rng(
-                TieBreakTree(tree),
-                Xoshiro256Plus::seed_from_u64(seed),
-            )
-            .ensemble_size(p.trees.max(1))
-            .bootstrap_proportion(p.bootstrap_ratio)
-            .feature_proportion(p.feature_ratio)
-            .fit(&ds)
-            .map_err(|e| GrowthError::Model(format!("random forest: {e}")))?;
+            // linfa-ensemble's bagging (the same bootstrap draws, in the same order, from
+            // the same seeded generator), with the trees fitted in parallel: one batch of
+            // as many draws as there are threads at a time, so memory holds one
+            // bootstrap sample per thread.
+            let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+            let rows = ((ds.nsamples() as f64) * p.bootstrap_ratio).ceil() as usize;
+            let cols = ((ds.nfeatures() as f64) * p.feature_ratio).ceil() as usize;
+            let trees = p.trees.max(1);
+            let threads = rayon::current_num_threads().max(1);
+            let mut draws = ds.bootstrap_with_indices((rows.max(1), cols.max(1)), &mut rng);
+            let mut rf = RandomForest {
+                models: Vec::with_capacity(trees),
+                model_features: Vec::with_capacity(trees),
+            };
+            while rf.models.len() < trees {
+                let batch: Vec<_> = draws
+                    .by_ref()
+                    .take(threads.min(trees - rf.models.len()))
+                    .collect();
+                let fitted: Vec<Result<DecisionTree<f64, usize>, linfa::Error>> =
+                    batch.par_iter().map(|(d, _, _)| tree.fit(d)).collect();
+                for ((_, _, features), model) in batch.into_iter().zip(fitted) {
+                    rf.models.push(
+                        model.map_err(|e| GrowthError::Model(format!("random forest: {e}")))?,
+                    );
+                    rf.model_features.push(features);
+                }
+            }
             Ok(FittedClassifier::Forest(rf))
         }
     }
