@@ -249,10 +249,30 @@ struct Ctx<'a> {
     report: TrainReport,
 }
 
+/// The process's resident and peak resident set sizes, MiB (Linux's
+/// `/proc/self/status`; `None` elsewhere): the step logs say where memory goes.
+fn memory_mib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |key: &str| {
+        status.lines().find_map(|l| {
+            l.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    Some((kib("VmRSS:")? / 1024, kib("VmHWM:")? / 1024))
+}
+
 impl Ctx<'_> {
     fn step(&self, what: &str) {
         self.opts.reporter.note(TASK, what);
-        tracing::info!("ml: {what}");
+        match memory_mib() {
+            Some((rss, peak)) => tracing::info!(rss_mib = rss, peak_mib = peak, "ml: {what}"),
+            None => tracing::info!("ml: {what}"),
+        }
     }
 
     async fn rows(&self, sql: &str) -> Result<Vec<RecordBatch>> {
