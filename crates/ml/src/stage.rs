@@ -464,18 +464,35 @@ impl KeyIds {
 
 async fn load_ratings(ctx: &Ctx<'_>) -> Result<Vec<Rating>> {
     let w = ctx.opts.sentiment_weight.clamp(0.0, 1.0);
-    let mut out = Vec::new();
+    // Sized once (a count from the files' metadata), filled batch by batch from the
+    // stream: the sorted result never sits in memory beside the ratings.
+    let count: usize = ctx
+        .rows("SELECT count(*) AS n FROM review_features")
+        .await?
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .filter(|a| !a.is_empty() && !a.is_null(0))
+                .map(|a| a.value(0))
+        })
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(count);
     let mut ids = KeyIds::default();
     let label = format!("features/{}", ft::REVIEW_FEATURES);
-    for b in ctx
-        .rows(
+    let mut stream = ctx
+        .session
+        .stream(
             // A fixed order: the same ratings get the same indices (and the same
             // random start) in every run, whatever the files' read order.
             "SELECT user_key, business_key, stars, compound, review_ts FROM review_features \
              ORDER BY user_key, business_key, review_ts, stars, compound",
         )
-        .await?
-    {
+        .await?;
+    while let Some(b) = stream.next().await {
+        let b = b?;
         let c = Columns::new(&b, &label);
         let (u, i, stars, compound, ts) = (
             c.i64(col::USER_KEY)?,
@@ -685,7 +702,19 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         plain_params,
         opts.implicit,
     )?;
-    drop((pool, pop_state, states));
+    // The random split's data and models are not needed any more.
+    let test_skipped = test.skipped();
+    drop((
+        pool,
+        pop_state,
+        states,
+        train_items,
+        model,
+        bias,
+        pop,
+        train,
+        test,
+    ));
     // The time split: train on the past, test on the latest 3 months; the serving policy
     // is chosen on it.
     let mut time_segments = Vec::new();
@@ -746,7 +775,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         "tuning_ratings": format!("3-fold CV on the training ratings of a seeded sample of users, about {} ratings", opts.tune_ratings),
         "train_ratings": train_ratings,
         "test_ratings": rm.count,
-        "test_skipped_unknown": test.skipped(),
+        "test_skipped_unknown": test_skipped,
         "rmse": f(rm.rmse), "mae": f(rm.mae),
         "precision_at_10": f(km.precision), "recall_at_10": f(km.recall), "ndcg_at_10": f(km.ndcg),
         "ranking_users": km.users,
@@ -838,87 +867,9 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         })
         .await?;
 
-    // Implicit feedback: reviewed / tipped.
-    ctx.step("recommender: implicit ALS");
-    let signals = load_signals(ctx, &ratings).await?;
-    let held_i = split(
-        &signals,
-        &SplitStrategy::Random {
-            test_fraction: 0.2,
-            seed: opts.seed,
-        },
-    )?;
-    let itrain = Interactions::from_ratings(&held_i.train)?;
-    // Held-out positives: the held-out pairs the user rated 4 or more.
-    let mut good: Vec<(&str, &str)> = ratings
-        .iter()
-        .filter(|r| r.rating >= 4.0)
-        .map(|r| (&*r.user, &*r.item))
-        .collect();
-    good.sort_unstable();
-    good.dedup();
-    let positives: Vec<Rating> = held_i
-        .test
-        .iter()
-        .filter(|r| good.binary_search(&(&*r.user, &*r.item)).is_ok())
-        .map(|r| Rating {
-            rating: 5.0,
-            ..r.clone()
-        })
-        .collect();
-    let itest = TestSet::from_ratings(&itrain, &positives).sample_users(opts.eval_users, opts.seed);
-    let iparams = ImplicitParams {
-        seed: opts.seed,
-        ..opts.implicit
-    };
-    let imodel = ImplicitAls::new(iparams).fit(&itrain)?;
-    let itrain_items = itrain.user_items();
-    let ipool = pool_for(
-        itrain.items().len(),
-        &catalog.states(itrain.items(), &itrain_items),
-        &itrain_items,
-        opts.pool,
-    );
-    let im = evaluate_ranking(
-        &Pooled {
-            inner: &imodel,
-            pool: &ipool,
-        },
-        &itrain_items,
-        &itest,
-        &rank_opts,
-    );
-    let ipop = Popularity::fit(&itrain, PopularityKind::MostRated);
-    let ipm = evaluate_ranking(
-        &Pooled {
-            inner: &ipop,
-            pool: &ipool,
-        },
-        &itrain_items,
-        &itest,
-        &rank_opts,
-    );
-    drop(ipool);
-    ctx.report.summary.push(format!(
-        "implicit_als: precision@10 {:.4}, NDCG@10 {:.4} (popularity {:.4} / {:.4})",
-        im.precision, im.ndcg, ipm.precision, ipm.ndcg
-    ));
-    let ifull = ImplicitAls::new(iparams).fit(&Interactions::from_ratings(&signals)?)?;
-    ctx.register(NewModel {
-        name: "implicit_als".into(),
-        params: serde_json::to_value(iparams).unwrap_or_default(),
-        metrics: serde_json::json!({
-            "signals": "review 1, tip 0.5 per (user, business)",
-            "precision_at_10": f(im.precision), "recall_at_10": f(im.recall), "ndcg_at_10": f(im.ndcg),
-            "ranking_users": im.users,
-            "baselines": {"popularity": {"precision_at_10": f(ipm.precision), "ndcg_at_10": f(ipm.ndcg)}},
-        }),
-        primary: ("ndcg_at_10".into(), im.ndcg.is_finite().then_some(im.ndcg), true),
-        artifact: Bytes::from(ifull.to_json()?),
-        snapshot_id: ctx.snapshot_id,
-        baseline: ipm.ndcg.is_finite().then_some(ipm.ndcg),
-    })
-    .await?;
+    // Implicit feedback: reviewed / tipped (its data and models dropped on return).
+    implicit_model(ctx, &catalog, &ratings).await?;
+    drop(ratings);
 
     // Predictions by the current version's serving policy (this one, or the kept better
     // one).
@@ -974,6 +925,98 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         &fits,
     )
     .await
+}
+
+/// Implicit ALS on the signals (reviews 1, tips 0.5): evaluated on a seeded random
+/// hold-out against popularity (held-out positives: pairs rated 4 or more), refitted on
+/// every signal and registered as `implicit_als`. Its own function, so its signals,
+/// splits and models are freed before serving.
+async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: &[Rating]) -> Result<()> {
+    let opts = ctx.opts;
+    let rank_opts = RankingOptions::default();
+    ctx.step("recommender: implicit ALS");
+    let signals = load_signals(ctx, ratings).await?;
+    let held_i = split(
+        &signals,
+        &SplitStrategy::Random {
+            test_fraction: 0.2,
+            seed: opts.seed,
+        },
+    )?;
+    let itrain = Interactions::from_ratings(&held_i.train)?;
+    // Held-out positives: the held-out pairs the user rated 4 or more.
+    let mut good: Vec<(&str, &str)> = ratings
+        .iter()
+        .filter(|r| r.rating >= 4.0)
+        .map(|r| (&*r.user, &*r.item))
+        .collect();
+    good.sort_unstable();
+    good.dedup();
+    let positives: Vec<Rating> = held_i
+        .test
+        .iter()
+        .filter(|r| good.binary_search(&(&*r.user, &*r.item)).is_ok())
+        .map(|r| Rating {
+            rating: 5.0,
+            ..r.clone()
+        })
+        .collect();
+    let itest = TestSet::from_ratings(&itrain, &positives).sample_users(opts.eval_users, opts.seed);
+    drop((good, positives));
+    let iparams = ImplicitParams {
+        seed: opts.seed,
+        ..opts.implicit
+    };
+    let imodel = ImplicitAls::new(iparams).fit(&itrain)?;
+    let itrain_items = itrain.user_items();
+    let ipool = pool_for(
+        itrain.items().len(),
+        &catalog.states(itrain.items(), &itrain_items),
+        &itrain_items,
+        opts.pool,
+    );
+    let im = evaluate_ranking(
+        &Pooled {
+            inner: &imodel,
+            pool: &ipool,
+        },
+        &itrain_items,
+        &itest,
+        &rank_opts,
+    );
+    let ipop = Popularity::fit(&itrain, PopularityKind::MostRated);
+    let ipm = evaluate_ranking(
+        &Pooled {
+            inner: &ipop,
+            pool: &ipool,
+        },
+        &itrain_items,
+        &itest,
+        &rank_opts,
+    );
+    // The hold-out's data and model before the refit on every signal.
+    drop((ipool, ipop, imodel, itrain_items, itest, itrain, held_i));
+    ctx.report.summary.push(format!(
+        "implicit_als: precision@10 {:.4}, NDCG@10 {:.4} (popularity {:.4} / {:.4})",
+        im.precision, im.ndcg, ipm.precision, ipm.ndcg
+    ));
+    let ifull = ImplicitAls::new(iparams).fit(&Interactions::from_ratings(&signals)?)?;
+    ctx.register(NewModel {
+        name: "implicit_als".into(),
+        params: serde_json::to_value(iparams).unwrap_or_default(),
+        metrics: serde_json::json!({
+            "signals": "review 1, tip 0.5 per (user, business)",
+            "precision_at_10": f(im.precision), "recall_at_10": f(im.recall), "ndcg_at_10": f(im.ndcg),
+            "ranking_users": im.users,
+            "baselines": {"popularity": {"precision_at_10": f(ipm.precision), "ndcg_at_10": f(ipm.ndcg)}},
+        }),
+        primary: ("ndcg_at_10".into(), im.ndcg.is_finite().then_some(im.ndcg), true),
+        artifact: Bytes::from(ifull.to_json()?),
+        snapshot_id: ctx.snapshot_id,
+        baseline: ipm.ndcg.is_finite().then_some(ipm.ndcg),
+    })
+    .await?;
+    Ok(())
 }
 
 /// The registry's primary metric of `als`: the serving policy's NDCG@10 on held-out data
