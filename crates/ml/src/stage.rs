@@ -1447,7 +1447,7 @@ async fn write_recommendations(
     ctx.step("similar businesses");
     let (mut a, mut bsim, mut r2, mut s2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, list) in model
-        .similar_items_all_in(n, &model_pool)
+        .similar_items_all_in(n, model_pool)
         .into_iter()
         .enumerate()
     {
