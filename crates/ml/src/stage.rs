@@ -1794,6 +1794,9 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
             growth::build_dataset(&group_panel.rows, &growth::StaticFeatures::none(), &label),
         ),
     ];
+    // The panels and the business attributes are in the datasets now.
+    let group_names = group_panel.groups;
+    drop((panel, group_panel.rows, statics, attrs, cats, groups_of));
     ctx.step("growth: datasets of both levels built");
     for (level, dataset) in levels {
         ctx.step(&format!("growth ({level}): evaluating"));
@@ -1871,7 +1874,6 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
                 baseline: None,
             })
             .await?;
-        let group_names: &[growth::GroupKey] = &group_panel.groups;
         for p in report
             .predictions
             .iter()

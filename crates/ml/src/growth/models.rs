@@ -110,7 +110,7 @@ impl Default for ForestParams {
             trees: 100,
             max_depth: Some(8),
             feature_ratio: 0.5,
-            bootstrap_ratio: 1.0,
+            bootstrap_ratio: 0.5,
             min_weight_leaf: 5.0,
         }
     }
