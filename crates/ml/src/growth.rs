@@ -100,7 +100,7 @@ fn capped(rows: &[usize], max: usize, seed: u64) -> Vec<usize> {
 }
 
 /// The default cap on the training rows of a growth model fit
-/// ([`ModelConfig::max_train_rows`]; tuning uses it too).
+/// ([`ModelConfig::max_train_rows`]; tuning has its own, [`DEFAULT_MAX_TUNE_ROWS`]).
 pub const DEFAULT_MAX_TRAIN_ROWS: usize = 50_000;
 
 /// The cap on the training rows [`tune`] searches on (a seeded sample): each trial fits

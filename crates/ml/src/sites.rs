@@ -450,11 +450,14 @@ struct Clustering {
 /// One k tried: k, the dense labels, the silhouette.
 type KTrial = (usize, Vec<usize>, Option<f64>);
 
+/// The points k-means is fitted on (built once, shared by every k).
+type FitPoints = DatasetBase<Array2<f64>, ndarray::Array1<()>>;
+
 /// k-means with k clusters fitted on `fit_on`, every point of `xy` labelled by its
 /// nearest centre; labels made dense (empty clusters dropped).
 fn kmeans_labels(
     xy: &Array2<f64>,
-    fit_on: &Array2<f64>,
+    fit_on: &FitPoints,
     k: usize,
     n_runs: usize,
     seed: u64,
@@ -464,7 +467,7 @@ fn kmeans_labels(
         .n_runs(n_runs)
         .max_n_iterations(300)
         .tolerance(1e-6)
-        .fit(&DatasetBase::from(fit_on.clone()))
+        .fit(fit_on)
         .map_err(|e| SiteError::Clustering(format!("k-means (k = {k}): {e}")))?;
     let raw = model.predict(xy);
     Ok(densify(raw.iter().copied()))
@@ -531,11 +534,11 @@ fn cluster(xy: &Array2<f64>, config: &SiteConfig) -> Result<Clustering, SiteErro
             }
             // A seeded sample to fit on (every point when there are no more).
             let fit_rows = sample_indices(n, config.fit_sample, config.seed.wrapping_add(1));
-            let fit_on = if fit_rows.len() == n {
+            let fit_on = FitPoints::from(if fit_rows.len() == n {
                 xy.clone()
             } else {
                 xy.select(ndarray::Axis(0), &fit_rows)
-            };
+            });
             let results: Vec<Result<KTrial, SiteError>> = (lo..=hi)
                 .into_par_iter()
                 .map(|k| {
