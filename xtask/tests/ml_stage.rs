@@ -362,6 +362,36 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
         assert_ne!(r["business_key"], r["similar_business_key"]);
     }
     assert!(!rows(&lake, "SELECT state FROM site_candidates").is_empty());
+    // Site selection's yearly review counts: the plan the stage runs agrees with their
+    // in-memory definition on this lake's panel.
+    let panel: Vec<(i64, chrono::NaiveDate, i64)> = rows(
+        &lake,
+        "SELECT business_key, CAST(month AS VARCHAR) AS month, reviews FROM business_month",
+    )
+    .iter()
+    .map(|r| {
+        (
+            i(&r["business_key"]),
+            r["month"].as_str().unwrap().parse().unwrap(),
+            i(&r["reviews"]),
+        )
+    })
+    .collect();
+    let want = reviewlake_ml::sites::yearly_reviews(&panel);
+    assert!(
+        want.values().any(|v| v.0 > 0.0) && want.values().any(|v| v.1 > 0.0),
+        "the panel has no review in one of the two windows: the check below is empty"
+    );
+    let got = rows(&lake, &reviewlake_ml::sites::yearly_reviews_sql());
+    assert_eq!(got.len(), want.len());
+    for r in &got {
+        let k = i(&r["business_key"]);
+        let got = (
+            r[reviewlake_ml::sites::REVIEWS_LAST_YEAR].as_f64().unwrap(),
+            r[reviewlake_ml::sites::REVIEWS_PREV_YEAR].as_f64().unwrap(),
+        );
+        assert_eq!(got, want[&k], "business {k}");
+    }
     assert!(!rows(&lake, "SELECT level FROM growth_predictions").is_empty());
     let snaps =
         String::from_utf8_lossy(&ok(xtask().args(["snapshots", "--lake"]).arg(&lake)).stdout)

@@ -81,9 +81,34 @@ pub struct Place {
     pub serves_category: bool,
 }
 
+/// Column of [`yearly_reviews_sql`]: reviews of the last 12 months (`DOUBLE`).
+pub const REVIEWS_LAST_YEAR: &str = "reviews_last_year";
+/// Column of [`yearly_reviews_sql`]: reviews of the 12 months before those (`DOUBLE`).
+pub const REVIEWS_PREV_YEAR: &str = "reviews_prev_year";
+
+/// [`yearly_reviews`] as a DataFusion aggregate over the `business_month` table (what
+/// the ml stage runs, so the panel is never held in memory): one row per business,
+/// `business_key`, [`REVIEWS_LAST_YEAR`] and [`REVIEWS_PREV_YEAR`]. Months are the first
+/// days of months, as the features stage writes them; a null month counts in neither
+/// window.
+pub fn yearly_reviews_sql() -> String {
+    use reviewlake_schema::{col, features as ft};
+    let (key, month, reviews) = (col::BUSINESS_KEY, col::MONTH, col::REVIEWS);
+    let table = ft::BUSINESS_MONTH;
+    format!(
+        "SELECT b.{key} AS {key}, \
+         CAST(SUM(CASE WHEN b.{month} > l.last - INTERVAL '12 months' THEN b.{reviews} ELSE 0 END) AS DOUBLE) AS {REVIEWS_LAST_YEAR}, \
+         CAST(SUM(CASE WHEN b.{month} <= l.last - INTERVAL '12 months' AND b.{month} > l.last - INTERVAL '24 months' THEN b.{reviews} ELSE 0 END) AS DOUBLE) AS {REVIEWS_PREV_YEAR} \
+         FROM {table} b CROSS JOIN (SELECT max({month}) AS last FROM {table}) l \
+         GROUP BY b.{key}"
+    )
+}
+
 /// Reviews of the last 12 months and of the 12 before, per business, from
 /// `business_month` rows `(business_key, month, reviews)`. "Last" ends at the latest
 /// month of the whole panel, so every business is measured over the same window.
+/// The stage runs it as a plan, [`yearly_reviews_sql`]; this is its in-memory
+/// definition (a test checks that both agree on a pipeline-built lake).
 pub fn yearly_reviews(rows: &[(i64, chrono::NaiveDate, i64)]) -> BTreeMap<i64, (f64, f64)> {
     let idx = |d: &chrono::NaiveDate| crate::growth::period_index(*d, 1);
     let Some(last) = rows.iter().map(|r| idx(&r.1)).max() else {

@@ -37,11 +37,11 @@ use serde::Serialize;
 use crate::recommend::{
     AlsParams, BASELINES, BiasBaseline, BiasParams, BiasedParams, Candidate, CandidatePool,
     CatalogItem, ColdStartParams, FactorModel, GlobalMean, Groups, IdMap, ImplicitAls,
-    ImplicitParams, Interactions, PolicyScore, PoolSizes, Pooled, Popularity, PopularityKind,
-    Ranker, RankingOptions, Rating, RatingModel, Scored, SegmentMetrics, SplitStrategy, TestSet,
-    UserItems, catalog_cold_start, choose_policy, evaluate_ranking, evaluate_ratings,
-    evaluate_segments, latest_months_cutoff, policy_score, sample_users, segment_of, split,
-    tune_rating_model,
+    ImplicitParams, ImplicitSolver, Interactions, PolicyScore, PoolSizes, Pooled, Popularity,
+    PopularityKind, Ranker, RankingOptions, Rating, RatingModel, Scored, SegmentMetrics,
+    SplitStrategy, TestSet, UserItems, catalog_cold_start, choose_policy, evaluate_ranking,
+    evaluate_ratings, evaluate_segments, latest_months_cutoff, policy_score, sample_users,
+    segment_of, split, tune_rating_model,
 };
 use crate::registry::{ModelRecord, NewModel, Registry};
 use crate::tuning::{Search, SearchSpace, Trial};
@@ -147,9 +147,11 @@ impl Default for TrainOptions {
             }),
             // 32 factors, not `implicit`'s 100: on a 1M-review lake the stage takes 28 s
             // instead of 69 s and implicit ALS ranks better (NDCG@10 0.0043 against
-            // 0.0035; docs/BENCHMARKS.md, "The `ml` stage at Yelp size").
+            // 0.0035; docs/BENCHMARKS.md, "The `ml` stage at Yelp size"). Rows with at
+            // most 3 entries (most users) are solved exactly, not by 3 CG steps.
             implicit: ImplicitParams {
                 factors: 32,
+                solver: ImplicitSolver::Hybrid { steps: 3 },
                 ..ImplicitParams::default()
             },
             sentiment_weight: 0.0,
@@ -828,9 +830,12 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
             .join(", ")
     ));
 
-    // The served model is trained on every rating.
-    ctx.step("recommender: the served model on every rating");
+    // The served model is trained on every rating. Implicit feedback (reviewed /
+    // tipped) first: it takes the ratings and frees them, and its own data and models,
+    // before the served model is fitted.
     let all = Interactions::from_ratings(&ratings)?;
+    implicit_model(ctx, &catalog, ratings).await?;
+    ctx.step("recommender: the served model on every rating");
     let full = chosen.fit(&all)?;
     let mut params_json = chosen.params_json();
     if let serde_json::Value::Object(m) = &mut params_json {
@@ -867,9 +872,6 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         })
         .await?;
 
-    // Implicit feedback: reviewed / tipped (its data and models dropped on return).
-    implicit_model(ctx, &catalog, &ratings).await?;
-    drop(ratings);
 
     // Predictions by the current version's serving policy (this one, or the kept better
     // one).
@@ -931,11 +933,11 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
 /// hold-out against popularity (held-out positives: pairs rated 4 or more), refitted on
 /// every signal and registered as `implicit_als`. Its own function, so its signals,
 /// splits and models are freed before serving.
-async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: &[Rating]) -> Result<()> {
+async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: Vec<Rating>) -> Result<()> {
     let opts = ctx.opts;
     let rank_opts = RankingOptions::default();
     ctx.step("recommender: implicit ALS");
-    let signals = load_signals(ctx, ratings).await?;
+    let signals = load_signals(ctx, &ratings).await?;
     let held_i = split(
         &signals,
         &SplitStrategy::Random {
@@ -961,8 +963,11 @@ async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: &[Rating]
             ..r.clone()
         })
         .collect();
+    drop(good);
+    // The ratings are not needed any more (the signals hold what the refit needs).
+    drop(ratings);
     let itest = TestSet::from_ratings(&itrain, &positives).sample_users(opts.eval_users, opts.seed);
-    drop((good, positives));
+    drop(positives);
     let iparams = ImplicitParams {
         seed: opts.seed,
         ..opts.implicit
@@ -1000,7 +1005,10 @@ async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: &[Rating]
         "implicit_als: precision@10 {:.4}, NDCG@10 {:.4} (popularity {:.4} / {:.4})",
         im.precision, im.ndcg, ipm.precision, ipm.ndcg
     ));
-    let ifull = ImplicitAls::new(iparams).fit(&Interactions::from_ratings(&signals)?)?;
+    let all_signals = Interactions::from_ratings(&signals)?;
+    drop(signals);
+    let ifull = ImplicitAls::new(iparams).fit(&all_signals)?;
+    drop(all_signals);
     ctx.register(NewModel {
         name: "implicit_als".into(),
         params: serde_json::to_value(iparams).unwrap_or_default(),
@@ -1502,31 +1510,18 @@ async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
         )));
     }
     let serves = format!("\"{cat_col}\" = 1");
+    // Reviews in the last and the previous 12 months of the panel, aggregated by the plan;
+    // ordered by key, so the seeded k-means sample does not depend on the join's order.
+    let (last_year, prev_year) = (sites::REVIEWS_LAST_YEAR, sites::REVIEWS_PREV_YEAR);
     let sql = format!(
-        "SELECT business_key, state, latitude, longitude, reviews, mean_sentiment, mean_stars, \
-         {serves} AS serves FROM business_features \
-         WHERE is_restaurant AND state IS NOT NULL AND latitude IS NOT NULL AND longitude IS NOT NULL"
+        "SELECT f.business_key AS business_key, state, latitude, longitude, reviews, \
+         mean_sentiment, mean_stars, {serves} AS serves, \
+         COALESCE(y.{last_year}, 0.0) AS {last_year}, COALESCE(y.{prev_year}, 0.0) AS {prev_year} \
+         FROM business_features f LEFT JOIN ({}) y ON f.business_key = y.business_key \
+         WHERE is_restaurant AND state IS NOT NULL AND latitude IS NOT NULL AND longitude IS NOT NULL \
+         ORDER BY f.business_key",
+        sites::yearly_reviews_sql()
     );
-    // Reviews in the last and the previous 12 months of the panel.
-    let mut months: Vec<(i64, chrono::NaiveDate, i64)> = Vec::new();
-    for b in ctx
-        .rows("SELECT business_key, month, reviews FROM business_month")
-        .await?
-    {
-        let c = Columns::new(&b, ft::BUSINESS_MONTH);
-        let (k, mo, n) = (
-            c.i64(col::BUSINESS_KEY)?,
-            c.date32(col::MONTH)?,
-            c.i64(col::REVIEWS)?,
-        );
-        for r in 0..b.num_rows() {
-            if let Some(d) = mo.value_as_date(r) {
-                months.push((k.value(r), d, n.value(r)));
-            }
-        }
-    }
-    let yearly = sites::yearly_reviews(&months);
-    drop(months);
     let mut places = Vec::new();
     for b in ctx.rows(&sql).await? {
         let c = Columns::new(&b, ft::BUSINESS_FEATURES);
@@ -1542,9 +1537,10 @@ async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
             c.f64(col::MEAN_STARS)?,
             c.bool("serves")?,
         );
+        let (last_year, prev_year) = (c.f64(last_year)?, c.f64(prev_year)?);
         for r in 0..b.num_rows() {
             let key = k.value(r);
-            let (last, prev) = yearly.get(&key).copied().unwrap_or((0.0, 0.0));
+            let (last, prev) = (last_year.value(r), prev_year.value(r));
             places.push(sites::Place {
                 key,
                 state: st.value(r).to_string(),

@@ -224,6 +224,66 @@ fn implicit_cg_case(n_items: usize, k: usize) {
     assert!(gap > 1e-4, "one CG step already converged: gap {gap}");
 }
 
+#[test]
+fn implicit_hybrid_solves_short_rows_exactly_and_long_rows_by_cg() {
+    // k = 5 takes the kernels' remainder paths, k = 40 their 32/8-wide blocks too.
+    for k in [5usize, 40] {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let (n_users, n_items) = (60usize, 50usize);
+        let y = Array2::from_shape_fn((n_items, k), |_| rng.random::<f32>() - 0.5);
+        // User u has u % 7 entries: 0 (zero factors), 1-3 (exact), 4-6 (CG); user 59
+        // has a negative confidence (preference 0).
+        let mut t = Vec::new();
+        for u in 0..n_users as u32 {
+            let mut items: Vec<u32> = (0..n_items as u32).collect();
+            for j in 0..(u % 7) as usize {
+                let pick = rng.random_range(j..items.len());
+                items.swap(j, pick);
+                let value = if u == 59 && j == 0 {
+                    -2.5
+                } else {
+                    1.0 + 3.0 * rng.random::<f32>()
+                };
+                t.push(Triple {
+                    user: u,
+                    item: items[j],
+                    value,
+                });
+            }
+        }
+        let conf = SparseRows::from_triples(n_users, n_items, &t, false);
+        let reg = 0.05;
+        let x0 = Array2::from_shape_fn((n_users, k), |_| rng.random::<f32>() * 0.01);
+        let solve = |solver| {
+            let mut x = x0.clone();
+            solve_implicit_rows(&conf, y.view(), reg, solver, &mut x).unwrap();
+            x
+        };
+        let hybrid = solve(ImplicitSolver::Hybrid { steps: 3 });
+        let direct = solve(ImplicitSolver::Cholesky);
+        let cg = solve(ImplicitSolver::ConjugateGradient { steps: 3 });
+        let mut cg_differs = false;
+        for u in 0..n_users {
+            let n = u % 7;
+            for r in 0..k {
+                let (h, d, c) = (hybrid[[u, r]], direct[[u, r]], cg[[u, r]]);
+                if n <= 3 {
+                    assert!(
+                        (h - d).abs() <= 1e-4 * (1.0 + d.abs()),
+                        "k {k} user {u} ({n} entries) factor {r}: hybrid {h} vs exact {d}"
+                    );
+                    cg_differs |= (c - d).abs() > 1e-3 * (1.0 + d.abs());
+                } else {
+                    assert_eq!(h, c, "k {k} user {u} ({n} entries) factor {r}: not CG's");
+                }
+            }
+        }
+        // Three CG steps from the start are not exact on the short rows: the comparison
+        // above could fail.
+        assert!(cg_differs, "k {k}: CG already exact on every short row");
+    }
+}
+
 /// Users and items with latent tastes; users rate more often what they like and what
 /// is popular; ratings = clipped, rounded (3.4 + item bias + 0.9·taste + noise).
 fn planted(seed: u64) -> Vec<Rating> {

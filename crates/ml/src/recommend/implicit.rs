@@ -41,7 +41,22 @@ pub enum ImplicitSolver {
     },
     /// Exact Cholesky solve of the full normal equations (`use_cg=False`): O(nnz·k² + k³).
     Cholesky,
+    /// Conjugate gradient as [`ImplicitSolver::ConjugateGradient`] for rows with more
+    /// than `steps` entries; a row with `n ≤ steps` entries (at most 8) is solved
+    /// exactly instead, by the Woodbury identity on `M = (YᵀY + λI)⁻¹` (computed once per
+    /// half-step): `x = Z (I + D G)⁻¹ t` with `Z = M Yᵤᵀ`, `G = Yᵤ Z`, `D = diag(c − 1)` and
+    /// `t` the row's targets. That costs `n` products with `M` where CG costs `steps + 1`
+    /// products with `YᵀY`, and gives the exact solution CG only approaches. On review
+    /// data most users have one to three reviews, so most user rows take this path. If
+    /// `YᵀY + λI` is not positive definite every row takes CG.
+    Hybrid {
+        /// CG steps of the longer rows; rows with at most this many entries are exact.
+        steps: usize,
+    },
 }
+
+/// The longest row [`ImplicitSolver::Hybrid`] solves exactly.
+const MAX_EXACT: usize = 8;
 
 /// Implicit ALS parameters (the `implicit` library's names in brackets).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -167,6 +182,16 @@ pub fn solve_implicit_rows(
     }
     let yty = yty.as_standard_layout().to_owned();
     let yty = yty.as_slice().unwrap_or_default();
+    // The Hybrid solver's `(YᵀY + λI)⁻¹`; without it (not positive definite) every row
+    // takes CG.
+    let (solver, inverse) = match solver {
+        ImplicitSolver::Hybrid { steps } => (
+            ImplicitSolver::ConjugateGradient { steps },
+            spd_inverse(yty, k).map(|m| (m, steps.min(MAX_EXACT))),
+        ),
+        other => (other, None),
+    };
+    let exact = inverse.as_ref().map(|(m, n)| (m.as_slice(), *n));
     let fixed = fixed.as_standard_layout();
     let y = fixed.as_slice().unwrap_or_default();
     let isa = isa();
@@ -179,11 +204,11 @@ pub fn solve_implicit_rows(
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2Fma` means the CPU has AVX2 and FMA (checked by `isa`).
                 (ImplicitSolver::ConjugateGradient { steps }, Isa::Avx2Fma) => unsafe {
-                    cg_chunk_avx2(confidence, y, yty, k, steps, first, block);
+                    cg_chunk_avx2(confidence, y, yty, k, steps, exact, first, block);
                     None
                 },
                 (ImplicitSolver::ConjugateGradient { steps }, _) => {
-                    cg_chunk::<Plain>(confidence, y, yty, k, steps, first, block);
+                    cg_chunk::<Plain>(confidence, y, yty, k, steps, exact, first, block);
                     None
                 }
                 #[cfg(target_arch = "x86_64")]
@@ -194,6 +219,8 @@ pub fn solve_implicit_rows(
                 (ImplicitSolver::Cholesky, _) => {
                     direct_chunk::<Plain>(confidence, y, yty, k, first, block)
                 }
+                // Mapped to ConjugateGradient (with `exact`) above.
+                (ImplicitSolver::Hybrid { .. }, _) => None,
             }
         })
         .min();
@@ -205,16 +232,18 @@ pub fn solve_implicit_rows(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn cg_chunk_avx2(
     conf: &SparseRows,
     y: &[f32],
     yty: &[f32],
     k: usize,
     steps: usize,
+    exact: Option<(&[f32], usize)>,
     first: usize,
     out: &mut [f32],
 ) {
-    cg_chunk::<super::kernels::Fused>(conf, y, yty, k, steps, first, out)
+    cg_chunk::<super::kernels::Fused>(conf, y, yty, k, steps, exact, first, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -277,24 +306,34 @@ fn symv_block<A: Arith, const B: usize>(
 }
 
 /// Conjugate gradient for rows `first..` (the `implicit` library's
-/// `_least_squares_cg`, step for step).
+/// `_least_squares_cg`, step for step). With `exact = Some((M, n))` (the Hybrid solver),
+/// rows with at most `n` entries are solved exactly by [`woodbury`] instead.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn cg_chunk<A: Arith>(
     conf: &SparseRows,
     y: &[f32],
     yty: &[f32],
     k: usize,
     steps: usize,
+    exact: Option<(&[f32], usize)>,
     first: usize,
     out: &mut [f32],
 ) {
     let mut r = vec![0f32; k];
     let mut p = vec![0f32; k];
     let mut ap = vec![0f32; k];
+    let mut z = vec![0f32; if exact.is_some() { MAX_EXACT * k } else { 0 }];
     for (local, x) in out.chunks_exact_mut(k).enumerate() {
         let (cols, cs) = conf.row(first + local);
         if cols.is_empty() {
             x.fill(0.0);
+            continue;
+        }
+        if let Some((m, n)) = exact
+            && cols.len() <= n
+            && woodbury::<A>(cols, cs, y, m, k, &mut z, x)
+        {
             continue;
         }
         // r = YᵀCᵤp(u) − (YᵀCᵤY + λI) x
@@ -335,6 +374,114 @@ fn cg_chunk<A: Arith>(
             rsold = rsnew;
         }
     }
+}
+
+/// The exact solution of one short row (at most [`MAX_EXACT`] entries) from
+/// `M = (YᵀY + λI)⁻¹`: `x = Z w` with `zⱼ = M yⱼ` and `(I + D G) w = t`, where
+/// `G[a][b] = y_a·z_b`, `D = diag(|c| − 1)` and `t` the targets (`c`, or 0 for a negative
+/// `c`). By Woodbury, `(B + Yᵀ D Y)⁻¹ Yᵀ t = Z (I + D G)⁻¹ t`. Returns false (and leaves
+/// `x` alone) if the small system is singular; the caller then runs CG.
+#[inline(always)]
+fn woodbury<A: Arith>(
+    cols: &[u32],
+    cs: &[f32],
+    y: &[f32],
+    m: &[f32],
+    k: usize,
+    z: &mut [f32],
+    x: &mut [f32],
+) -> bool {
+    let n = cols.len();
+    if n > MAX_EXACT || z.len() < n * k {
+        return false;
+    }
+    let row = |i: u32| &y[i as usize * k..(i as usize + 1) * k];
+    for (j, &i) in cols.iter().enumerate() {
+        symv::<A>(m, row(i), &mut z[j * k..(j + 1) * k], k);
+    }
+    let mut s = [0f64; MAX_EXACT * MAX_EXACT];
+    let mut w = [0f64; MAX_EXACT];
+    for (a, (&i, &c)) in cols.iter().zip(cs).enumerate() {
+        let (t, d) = if c > 0.0 {
+            (c, c - 1.0)
+        } else {
+            (0.0, -c - 1.0)
+        };
+        w[a] = f64::from(t);
+        let ya = row(i);
+        for b in 0..n {
+            let g = f64::from(dot::<A>(ya, &z[b * k..(b + 1) * k]));
+            s[a * n + b] = f64::from(d) * g + if a == b { 1.0 } else { 0.0 };
+        }
+    }
+    if !small_solve(&mut s[..n * n], &mut w[..n], n) {
+        return false;
+    }
+    x.fill(0.0);
+    for (b, &wb) in w[..n].iter().enumerate() {
+        axpy::<A>(wb as f32, &z[b * k..(b + 1) * k], x);
+    }
+    true
+}
+
+/// Solves the small `n×n` system `S w = t` in place (`w` holds `t` on entry) by Gaussian
+/// elimination with partial pivoting; false if `S` is (numerically) singular.
+fn small_solve(s: &mut [f64], w: &mut [f64], n: usize) -> bool {
+    for col in 0..n {
+        let mut piv = col;
+        for r in col + 1..n {
+            if s[r * n + col].abs() > s[piv * n + col].abs() {
+                piv = r;
+            }
+        }
+        let pv = s[piv * n + col];
+        if !pv.is_finite() || pv.abs() <= 1e-12 {
+            return false;
+        }
+        if piv != col {
+            for c in 0..n {
+                s.swap(piv * n + c, col * n + c);
+            }
+            w.swap(piv, col);
+        }
+        for r in col + 1..n {
+            let f = s[r * n + col] / pv;
+            for c in col..n {
+                s[r * n + c] -= f * s[col * n + c];
+            }
+            w[r] -= f * w[col];
+        }
+    }
+    for col in (0..n).rev() {
+        let mut v = w[col];
+        for c in col + 1..n {
+            v -= s[col * n + c] * w[c];
+        }
+        w[col] = v / s[col * n + col];
+    }
+    w[..n].iter().all(|v| v.is_finite())
+}
+
+/// `B⁻¹` (row-major `k×k`, `f32`) of the symmetric positive definite `b`, in `f64` by one
+/// Cholesky solve per column; `None` if `b` is not positive definite.
+fn spd_inverse(b: &[f32], k: usize) -> Option<Vec<f32>> {
+    let b64: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();
+    let mut inv = vec![0f32; k * k];
+    let mut a = vec![0f64; k * k];
+    let mut e = vec![0f64; k];
+    for j in 0..k {
+        a.copy_from_slice(&b64);
+        e.fill(0.0);
+        e[j] = 1.0;
+        if !cholesky_solve::<Plain>(&mut a, &mut e, k) {
+            return None;
+        }
+        // Column j of B⁻¹ is row j (B⁻¹ is symmetric).
+        for (dst, v) in inv[j * k..(j + 1) * k].iter_mut().zip(&e) {
+            *dst = *v as f32;
+        }
+    }
+    Some(inv)
 }
 
 /// Exact solve of each row's normal equations in `f64` (the `use_cg=False` path).
