@@ -90,6 +90,10 @@ pub struct AlsArgs {
     /// Conjugate-gradient steps per row (implicit only).
     #[arg(long, default_value_t = 3)]
     pub cg_steps: usize,
+    /// Implicit only: solve rows with at most `--cg-steps` entries exactly (the ml
+    /// stage's `ImplicitSolver::Hybrid`) instead of by CG (`implicit`'s way, the default).
+    #[arg(long)]
+    pub exact_short_rows: bool,
     /// Also compute ranking metrics in explicit mode (implicit mode always does).
     #[arg(long)]
     pub ranking: bool,
@@ -450,8 +454,14 @@ pub fn run(mut args: AlsArgs) -> Result<()> {
             iterations: args.iterations,
             reg: args.reg,
             alpha: args.alpha,
-            solver: ImplicitSolver::ConjugateGradient {
-                steps: args.cg_steps,
+            solver: if args.exact_short_rows {
+                ImplicitSolver::Hybrid {
+                    steps: args.cg_steps,
+                }
+            } else {
+                ImplicitSolver::ConjugateGradient {
+                    steps: args.cg_steps,
+                }
             },
             seed: args.seed,
         })
@@ -464,7 +474,8 @@ pub fn run(mut args: AlsArgs) -> Result<()> {
         Some(m) => m.params_json(),
         None => serde_json::json!({
             "factors": args.rank, "iterations": args.iterations, "reg": args.reg,
-            "alpha": args.alpha, "cg_steps": args.cg_steps, "seed": args.seed,
+            "alpha": args.alpha, "cg_steps": args.cg_steps,
+            "exact_short_rows": args.exact_short_rows, "seed": args.seed,
         }),
     };
     println!(

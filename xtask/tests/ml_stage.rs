@@ -520,6 +520,11 @@ fn xtask_als_trains_every_model_family_and_tunes_the_rating_models() {
         (Some("implicit"), Some("implicit"))
     );
     assert!(imp["ranking"]["ndcg"].as_f64().is_some(), "{imp}");
+    // The stage's hybrid solver: same problem, short rows solved exactly.
+    let (_, hybrid) = run(&["--implicit", "--iterations", "3", "--exact-short-rows"]);
+    assert_eq!(hybrid["params"]["exact_short_rows"], true, "{hybrid}");
+    assert_eq!(imp["params"]["exact_short_rows"], false, "{imp}");
+    assert!(hybrid["ranking"]["ndcg"].as_f64().is_some(), "{hybrid}");
 
     let out = xtask()
         .args(["als", "--model", "implicit", "--tune", "--train"])

@@ -872,7 +872,6 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
         })
         .await?;
 
-
     // Predictions by the current version's serving policy (this one, or the kept better
     // one).
     ctx.step("recommendations for every user");
