@@ -931,7 +931,8 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
 /// Implicit ALS on the signals (reviews 1, tips 0.5): evaluated on a seeded random
 /// hold-out against popularity (held-out positives: pairs rated 4 or more), refitted on
 /// every signal and registered as `implicit_als`. Its own function, so its signals,
-/// splits and models are freed before serving.
+/// splits and models are freed before the served model is fitted; it takes the ratings
+/// and frees them once the signals and the held-out positives are built.
 async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: Vec<Rating>) -> Result<()> {
     let opts = ctx.opts;
     let rank_opts = RankingOptions::default();

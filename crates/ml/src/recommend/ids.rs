@@ -23,11 +23,29 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(serde_json::from_str::<IdMap>(&json)?, users);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "Vec<String>", into = "Vec<String>")]
+///
+/// Cloning is cheap: clones share the ids and the lookup table until one of them inserts
+/// (copy on write). Every model fitted on a training set holds its id maps, so a stage
+/// that fits several models on one split keeps one copy of millions of ids, not one per
+/// model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "Vec<String>")]
 pub struct IdMap {
+    inner: Arc<Ids>,
+}
+
+/// The shared part of an [`IdMap`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Ids {
     ids: Vec<Arc<str>>,
     index: HashMap<Arc<str>, u32>,
+}
+
+/// The list of ids, written without copying them.
+impl Serialize for IdMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 impl IdMap {
@@ -41,39 +59,40 @@ impl IdMap {
     /// # Panics
     /// If more than `u32::MAX` distinct ids are inserted.
     pub fn get_or_insert(&mut self, id: &str) -> u32 {
-        if let Some(&i) = self.index.get(id) {
+        if let Some(&i) = self.inner.index.get(id) {
             return i;
         }
-        let i = u32::try_from(self.ids.len()).expect("more than u32::MAX distinct ids");
+        let inner = Arc::make_mut(&mut self.inner);
+        let i = u32::try_from(inner.ids.len()).expect("more than u32::MAX distinct ids");
         let key: Arc<str> = Arc::from(id);
-        self.ids.push(key.clone());
-        self.index.insert(key, i);
+        inner.ids.push(key.clone());
+        inner.index.insert(key, i);
         i
     }
 
     /// The index of `id`, if known.
     pub fn index(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.inner.index.get(id).copied()
     }
 
     /// The native id of index `i`, if in range.
     pub fn id(&self, i: u32) -> Option<&str> {
-        self.ids.get(i as usize).map(|s| &**s)
+        self.inner.ids.get(i as usize).map(|s| &**s)
     }
 
     /// Number of ids.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.inner.ids.len()
     }
 
     /// True if no id was inserted.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.inner.ids.is_empty()
     }
 
     /// The ids in index order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.ids.iter().map(|s| &**s)
+        self.inner.ids.iter().map(|s| &**s)
     }
 }
 
@@ -91,6 +110,30 @@ impl From<Vec<String>> for IdMap {
 
 impl From<IdMap> for Vec<String> {
     fn from(m: IdMap) -> Vec<String> {
-        m.ids.iter().map(|s| s.to_string()).collect()
+        m.iter().map(str::to_string).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_until_one_inserts() {
+        let mut a = IdMap::new();
+        a.get_or_insert("ann");
+        a.get_or_insert("bob");
+        let mut b = a.clone();
+        assert!(Arc::ptr_eq(&a.inner, &b.inner), "a clone copied the ids");
+        // A known id does not copy either.
+        assert_eq!(b.get_or_insert("bob"), 1);
+        assert!(Arc::ptr_eq(&a.inner, &b.inner));
+        // A new id copies the clone only: the original is unchanged.
+        assert_eq!(b.get_or_insert("cid"), 2);
+        assert!(!Arc::ptr_eq(&a.inner, &b.inner));
+        assert_eq!((a.len(), b.len()), (2, 3));
+        assert_eq!(a.index("cid"), None);
+        assert_eq!(b.id(2), Some("cid"));
+        assert_eq!(serde_json::to_string(&b).unwrap(), r#"["ann","bob","cid"]"#);
     }
 }

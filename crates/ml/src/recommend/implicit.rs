@@ -162,8 +162,9 @@ const CHUNK: usize = 64;
 /// `c_ui`, columns index rows of `fixed` = Y), updates `x[u]` towards the solution of
 /// `(YᵀY + Σ_i (c_ui − 1) yᵢyᵢᵀ + reg·I) xᵤ = Σ_i c_ui yᵢ` (preference 1 for every
 /// stored entry with `c > 0`; a negative `c` means preference 0 with confidence `|c|`,
-/// as `implicit`). CG warm-starts from the current `x[u]`; a row without entries gets
-/// zeros.
+/// as `implicit`). CG warm-starts from the current `x[u]`; with
+/// [`ImplicitSolver::Hybrid`] a row of at most `steps` entries is solved exactly instead;
+/// a row without entries gets zeros.
 pub fn solve_implicit_rows(
     confidence: &SparseRows,
     fixed: ArrayView2<'_, f32>,
