@@ -44,7 +44,7 @@ pub enum ImplicitSolver {
     /// Conjugate gradient as [`ImplicitSolver::ConjugateGradient`] for rows with more
     /// than `steps` entries; a row with `n ≤ steps` entries (at most 8) is solved
     /// exactly instead, by the Woodbury identity on `M = (YᵀY + λI)⁻¹` (computed once per
-    /// half-step): `x = Z (I + D G)⁻¹ t` with `Z = M Yᵤᵀ`, `G = Yᵤ Z`, `D = diag(c − 1)` and
+    /// half-step): `x = Z (I + D G)⁻¹ t` with `Z = M Yᵤᵀ`, `G = Yᵤ Z`, `D = diag(|c| − 1)` and
     /// `t` the row's targets. That costs `n` products with `M` where CG costs `steps + 1`
     /// products with `YᵀY`, and gives the exact solution CG only approaches. On review
     /// data most users have one to three reviews, so most user rows take this path. If
