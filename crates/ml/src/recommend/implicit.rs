@@ -27,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use super::RecommendError;
 use super::als::INIT_BLOCK;
 use super::data::{Interactions, SparseRows};
-use super::kernels::{Arith, Isa, Plain, axpy, axpy64, cholesky_solve, dot, half_step_out, isa};
+use super::kernels::{
+    Arith, Isa, Plain, axpy, axpy64, cholesky_factor_strided, cholesky_solve,
+    cholesky_substitute_strided, dot, half_step_out, isa,
+};
 use super::model::{FactorModel, ModelKind};
 
 /// How each row's linear system is solved.
@@ -183,14 +186,11 @@ pub fn solve_implicit_rows(
     }
     let yty = yty.as_standard_layout().to_owned();
     let yty = yty.as_slice().unwrap_or_default();
-    // The Hybrid solver's `(YᵀY + λI)⁻¹`; without it (not positive definite) every row
-    // takes CG.
-    let (solver, inverse) = match solver {
-        ImplicitSolver::Hybrid { steps } => (
-            ImplicitSolver::ConjugateGradient { steps },
-            spd_inverse(yty, k).map(|m| (m, steps.min(MAX_EXACT))),
-        ),
-        other => (other, None),
+    // The Hybrid solver's `(YᵀY + λI)⁻¹` and the longest row it solves exactly; without
+    // it (not positive definite) every row takes CG.
+    let inverse = match solver {
+        ImplicitSolver::Hybrid { steps } => spd_inverse(yty, k).map(|m| (m, steps.min(MAX_EXACT))),
+        _ => None,
     };
     let exact = inverse.as_ref().map(|(m, n)| (m.as_slice(), *n));
     let fixed = fixed.as_standard_layout();
@@ -204,11 +204,17 @@ pub fn solve_implicit_rows(
             match (solver, isa) {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2Fma` means the CPU has AVX2 and FMA (checked by `isa`).
-                (ImplicitSolver::ConjugateGradient { steps }, Isa::Avx2Fma) => unsafe {
+                (
+                    ImplicitSolver::ConjugateGradient { steps } | ImplicitSolver::Hybrid { steps },
+                    Isa::Avx2Fma,
+                ) => unsafe {
                     cg_chunk_avx2(confidence, y, yty, k, steps, exact, first, block);
                     None
                 },
-                (ImplicitSolver::ConjugateGradient { steps }, _) => {
+                (
+                    ImplicitSolver::ConjugateGradient { steps } | ImplicitSolver::Hybrid { steps },
+                    _,
+                ) => {
                     cg_chunk::<Plain>(confidence, y, yty, k, steps, exact, first, block);
                     None
                 }
@@ -220,8 +226,6 @@ pub fn solve_implicit_rows(
                 (ImplicitSolver::Cholesky, _) => {
                     direct_chunk::<Plain>(confidence, y, yty, k, first, block)
                 }
-                // Mapped to ConjugateGradient (with `exact`) above.
-                (ImplicitSolver::Hybrid { .. }, _) => None,
             }
         })
         .min();
@@ -393,9 +397,7 @@ fn woodbury<A: Arith>(
     x: &mut [f32],
 ) -> bool {
     let n = cols.len();
-    if n > MAX_EXACT || z.len() < n * k {
-        return false;
-    }
+    debug_assert!(n <= MAX_EXACT && z.len() >= n * k);
     let row = |i: u32| &y[i as usize * k..(i as usize + 1) * k];
     for (j, &i) in cols.iter().enumerate() {
         symv::<A>(m, row(i), &mut z[j * k..(j + 1) * k], k);
@@ -463,20 +465,20 @@ fn small_solve(s: &mut [f64], w: &mut [f64], n: usize) -> bool {
     w[..n].iter().all(|v| v.is_finite())
 }
 
-/// `B⁻¹` (row-major `k×k`, `f32`) of the symmetric positive definite `b`, in `f64` by one
-/// Cholesky solve per column; `None` if `b` is not positive definite.
+/// `B⁻¹` (row-major `k×k`, `f32`) of the symmetric positive definite `b`, in `f64`: one
+/// Cholesky factorisation, then one substitution per column; `None` if `b` is not
+/// positive definite.
 fn spd_inverse(b: &[f32], k: usize) -> Option<Vec<f32>> {
-    let b64: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();
+    let mut a: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();
+    if !cholesky_factor_strided::<Plain>(&mut a, k, k) {
+        return None;
+    }
     let mut inv = vec![0f32; k * k];
-    let mut a = vec![0f64; k * k];
     let mut e = vec![0f64; k];
     for j in 0..k {
-        a.copy_from_slice(&b64);
         e.fill(0.0);
         e[j] = 1.0;
-        if !cholesky_solve::<Plain>(&mut a, &mut e, k) {
-            return None;
-        }
+        cholesky_substitute_strided::<Plain>(&a, k, &mut e, k);
         // Column j of B⁻¹ is row j (B⁻¹ is symmetric).
         for (dst, v) in inv[j * k..(j + 1) * k].iter_mut().zip(&e) {
             *dst = *v as f32;

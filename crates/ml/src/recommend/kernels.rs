@@ -146,9 +146,8 @@ pub(crate) fn cholesky_solve<A: Arith>(a: &mut [f64], b: &mut [f64], k: usize) -
     cholesky_solve_strided::<A>(a, k, b, k)
 }
 
-/// [`cholesky_solve`] on a matrix stored with `stride ≥ k` values per row (padded rows).
-/// On return the strict lower triangle holds `L` and the diagonal holds `1 / Lᵢᵢ`: one
-/// division per row instead of one per entry.
+/// [`cholesky_solve`] on a matrix stored with `stride ≥ k` values per row (padded rows):
+/// [`cholesky_factor_strided`], then [`cholesky_substitute_strided`].
 #[inline(always)]
 pub(crate) fn cholesky_solve_strided<A: Arith>(
     a: &mut [f64],
@@ -156,7 +155,21 @@ pub(crate) fn cholesky_solve_strided<A: Arith>(
     b: &mut [f64],
     k: usize,
 ) -> bool {
-    debug_assert!(stride >= k && a.len() >= (k.max(1) - 1) * stride + k && b.len() >= k);
+    debug_assert!(b.len() >= k);
+    if !cholesky_factor_strided::<A>(a, stride, k) {
+        return false;
+    }
+    cholesky_substitute_strided::<A>(a, stride, b, k);
+    true
+}
+
+/// Factors the symmetric positive definite `k×k` matrix `a` (rows of `stride ≥ k`
+/// values; only the lower triangle is read) in place: the strict lower triangle becomes
+/// `L` of `A = L Lᵀ` and the diagonal holds `1 / Lᵢᵢ` (one division per row instead of
+/// one per entry). Returns false if `A` is not positive definite.
+#[inline(always)]
+pub(crate) fn cholesky_factor_strided<A: Arith>(a: &mut [f64], stride: usize, k: usize) -> bool {
+    debug_assert!(stride >= k && a.len() >= (k.max(1) - 1) * stride + k);
     // A = L Lᵀ, row by row (Cholesky–Banachiewicz).
     for i in 0..k {
         let (done, row) = a.split_at_mut(i * stride);
@@ -179,6 +192,18 @@ pub(crate) fn cholesky_solve_strided<A: Arith>(
         }
         row[i] = 1.0 / s.sqrt();
     }
+    true
+}
+
+/// Solves `L Lᵀ x = b` in place with the factor from [`cholesky_factor_strided`]; one
+/// factor serves any number of right-hand sides.
+#[inline(always)]
+pub(crate) fn cholesky_substitute_strided<A: Arith>(
+    a: &[f64],
+    stride: usize,
+    b: &mut [f64],
+    k: usize,
+) {
     // L y = b.
     for i in 0..k {
         let row = &a[i * stride..i * stride + i + 1];
@@ -196,7 +221,6 @@ pub(crate) fn cholesky_solve_strided<A: Arith>(
         }
         b[i] = s * a[i * stride + i];
     }
-    true
 }
 
 /// `Σ a[i]·b[i]` in `f64`, over the common length.
