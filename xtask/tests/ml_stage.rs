@@ -143,6 +143,18 @@ fn the_ml_stage_trains_registers_and_predicts_for_every_user() {
             _ => true,
         };
         assert_eq!(r["current"], serde_json::Value::Bool(expected), "{r:?}");
+        // Every version has its metadata; a model that cannot be served (the implicit
+        // one when popularity beats it) has no model artifact.
+        let folder = lake
+            .join("models")
+            .join(r["name"].as_str().unwrap())
+            .join("1");
+        assert!(folder.join("meta.json").is_file(), "{r:?}");
+        let has_model = folder.join("model.json").is_file();
+        match r["name"].as_str().unwrap() {
+            "implicit_als" => assert_eq!(has_model, expected, "{m}"),
+            _ => assert!(has_model, "{r:?}"),
+        }
     }
     // On this data the explicit model does beat its baselines (the API tests rely on it).
     assert!(

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
 use crate::{Lake, LakeError, Result, Zone, store_err};
 
@@ -68,6 +68,93 @@ impl Lake {
         Ok(())
     }
 
+    /// Stores artifact `name` of `zone` from what `write` writes, without holding the
+    /// whole object in memory: `write` runs on a blocking thread and its output goes up
+    /// in [`ARTIFACT_CHUNK`]-byte parts (one plain put when it is smaller than one part,
+    /// a multipart upload otherwise), at most two parts waiting at any time. Like
+    /// [`Lake::put_artifact`], the object appears whole or not at all: when `write` fails
+    /// the upload is aborted and its error returned. Returns the bytes written.
+    ///
+    /// Use it for artifacts of hundreds of megabytes (a factor model of millions of users
+    /// serialised as JSON), where the serialised copy would double the peak memory.
+    pub async fn put_artifact_with<F>(&self, zone: Zone, name: &str, write: F) -> Result<u64>
+    where
+        F: FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'static,
+    {
+        let path = self.artifact_path(zone, name)?;
+        let (store, _) = self.root_store_and_prefix()?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+        let producer = tokio::task::spawn_blocking(move || {
+            let mut w = ChunkWriter {
+                tx,
+                buf: Vec::new(),
+                total: 0,
+            };
+            write(&mut w)?;
+            w.send_chunk()?;
+            Ok::<u64, std::io::Error>(w.total)
+        });
+        let writer_failed = |e: std::io::Error| LakeError::ArtifactWrite {
+            path: path.to_string(),
+            source: e,
+        };
+        let joined = |r: std::result::Result<std::io::Result<u64>, tokio::task::JoinError>| {
+            r.map_err(|e| writer_failed(std::io::Error::other(e.to_string())))?
+                .map_err(writer_failed)
+        };
+        let Some(first) = rx.recv().await else {
+            // Nothing was sent: an empty object, or the writer failed before its first part.
+            let total = joined(producer.await)?;
+            store
+                .put(&path, PutPayload::from(Bytes::new()))
+                .await
+                .map_err(|e| store_err(&path, e))?;
+            return Ok(total);
+        };
+        let Some(second) = rx.recv().await else {
+            let total = joined(producer.await)?;
+            store
+                .put(&path, PutPayload::from(first))
+                .await
+                .map_err(|e| store_err(&path, e))?;
+            return Ok(total);
+        };
+        let upload = store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| store_err(&path, e))?;
+        let mut parts = WriteMultipart::new_with_chunk_size(upload, ARTIFACT_CHUNK);
+        parts.put(first);
+        parts.put(second);
+        let uploaded: std::result::Result<(), object_store::Error> = async {
+            loop {
+                parts.wait_for_capacity(2).await?;
+                match rx.recv().await {
+                    Some(chunk) => parts.put(chunk),
+                    None => return Ok(()),
+                }
+            }
+        }
+        .await;
+        // On an upload error the receiver goes first, so the writer stops at its next part.
+        drop(rx);
+        let written = joined(producer.await);
+        match (uploaded, written) {
+            (Ok(()), Ok(total)) => {
+                parts.finish().await.map_err(|e| store_err(&path, e))?;
+                Ok(total)
+            }
+            (Err(e), _) => {
+                let _ = parts.abort().await;
+                Err(store_err(&path, e))
+            }
+            (Ok(()), Err(e)) => {
+                let _ = parts.abort().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Reads artifact `name` of `zone`; `None` if there is none.
     pub async fn get_artifact(&self, zone: Zone, name: &str) -> Result<Option<Bytes>> {
         let path = self.artifact_path(zone, name)?;
@@ -109,6 +196,50 @@ impl Lake {
             .collect();
         out.sort();
         Ok(out)
+    }
+}
+
+/// The part size of [`Lake::put_artifact_with`]: 8 MiB (S3 needs at least 5 MiB a part).
+pub const ARTIFACT_CHUNK: usize = 8 << 20;
+
+/// Cuts what is written into [`ARTIFACT_CHUNK`]-byte parts and hands them to the upload.
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+    total: u64,
+}
+
+impl ChunkWriter {
+    fn send_chunk(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx.blocking_send(chunk).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the artifact upload stopped",
+            )
+        })
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(ARTIFACT_CHUNK);
+        }
+        let n = data.len().min(ARTIFACT_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        self.total += n as u64;
+        if self.buf.len() == ARTIFACT_CHUNK {
+            self.send_chunk()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -167,5 +298,87 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// Bytes 0, 1, 2, … (mod 251) written in uneven pieces, so part boundaries fall
+    /// inside writes.
+    fn pattern(len: usize) -> impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> {
+        move |w| {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            for piece in data.chunks(1_000_003) {
+                w.write_all(piece)?;
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn streamed_artifacts_arrive_whole_in_one_or_many_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        for lake in [
+            Lake::open("memory://").unwrap(),
+            Lake::open(dir.path().to_str().unwrap()).unwrap(),
+        ] {
+            for (name, len) in [
+                ("m/empty.json", 0),
+                ("m/small.json", 1234),
+                ("m/exact.json", ARTIFACT_CHUNK),
+                ("m/large.json", 2 * ARTIFACT_CHUNK + 777),
+            ] {
+                let n = lake
+                    .put_artifact_with(Zone::Models, name, pattern(len))
+                    .await
+                    .unwrap();
+                assert_eq!(n, len as u64, "{name}");
+                let got = lake
+                    .get_artifact(Zone::Models, name)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(got.len(), len, "{name}");
+                assert!(
+                    got.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8),
+                    "{name}: bytes differ"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_writer_stores_nothing_and_names_the_artifact() {
+        let dir = tempfile::tempdir().unwrap();
+        for lake in [
+            Lake::open("memory://").unwrap(),
+            Lake::open(dir.path().to_str().unwrap()).unwrap(),
+        ] {
+            // Fails after three parts have gone up, and (second case) before the first.
+            for after in [3 * ARTIFACT_CHUNK + 5, 10] {
+                let err = lake
+                    .put_artifact_with(Zone::Models, "m/broken.json", move |w| {
+                        w.write_all(&vec![7u8; after])?;
+                        Err(std::io::Error::other("serialiser gave up"))
+                    })
+                    .await
+                    .unwrap_err();
+                let msg = err.to_string();
+                assert!(
+                    msg.contains("m/broken.json") && msg.contains("serialiser gave up"),
+                    "{msg}"
+                );
+                assert_eq!(
+                    lake.get_artifact(Zone::Models, "m/broken.json")
+                        .await
+                        .unwrap(),
+                    None
+                );
+                assert!(
+                    lake.list_artifacts(Zone::Models, "m")
+                        .await
+                        .unwrap()
+                        .iter()
+                        .all(|n| !n.contains("broken")),
+                );
+            }
+        }
     }
 }

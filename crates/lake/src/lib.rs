@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod artifact;
+pub use artifact::ARTIFACT_CHUNK;
 mod catalog;
 mod columns;
 mod engine;
@@ -101,6 +102,16 @@ pub enum LakeError {
         name: String,
         /// Why it was refused.
         reason: String,
+    },
+    /// The writer of a streamed artifact ([`Lake::put_artifact_with`]) failed; nothing
+    /// was stored.
+    #[error("writing artifact {path}: {source}")]
+    ArtifactWrite {
+        /// The artifact's object path.
+        path: String,
+        /// The writer's error.
+        #[source]
+        source: std::io::Error,
     },
     /// A Delta Lake operation failed.
     #[error("delta table {table}: {source}")]

@@ -63,6 +63,48 @@ impl ModelRecord {
     }
 }
 
+/// A model's serialised form, stored as `<name>/<version>/model.json`.
+#[derive(Clone)]
+pub enum Artifact {
+    /// Bytes already in memory (small artifacts).
+    Bytes(Bytes),
+    /// Written straight into the lake as it is produced ([`Lake::put_artifact_with`]), so
+    /// a model of millions of users is never held twice, once as text.
+    Streamed(ArtifactWriter),
+    /// No artifact: the version records an evaluation only. It is never made current
+    /// (there is nothing to serve); used for a model that did not beat its baseline on
+    /// held-out data, whose serving refit would never be served.
+    None,
+}
+
+/// Writes a streamed [`Artifact`].
+pub type ArtifactWriter = Arc<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + Send + Sync>;
+
+impl Artifact {
+    /// `value` as JSON, streamed into the lake (the same bytes as `serde_json::to_vec`).
+    pub fn json<T: Serialize + Send + Sync + 'static>(value: Arc<T>) -> Artifact {
+        Artifact::Streamed(Arc::new(move |w| {
+            serde_json::to_writer(w, &*value).map_err(std::io::Error::from)
+        }))
+    }
+}
+
+impl From<Bytes> for Artifact {
+    fn from(bytes: Bytes) -> Artifact {
+        Artifact::Bytes(bytes)
+    }
+}
+
+impl std::fmt::Debug for Artifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Artifact::Bytes(b) => f.debug_tuple("Bytes").field(&b.len()).finish(),
+            Artifact::Streamed(_) => f.write_str("Streamed"),
+            Artifact::None => f.write_str("None"),
+        }
+    }
+}
+
 /// A model to register: what [`Registry::add`] needs.
 #[derive(Debug, Clone)]
 pub struct NewModel {
@@ -75,13 +117,27 @@ pub struct NewModel {
     /// The metric promotion compares, its value and its direction.
     pub primary: (String, Option<f64>, bool),
     /// The serialised model.
-    pub artifact: Bytes,
+    pub artifact: Artifact,
     /// The snapshot it was trained on.
     pub snapshot_id: Option<i64>,
     /// The best naive baseline's value of the primary metric on the same held-out data
     /// (same direction), if the model has baselines: a version that does not beat it
     /// is never made current, not even with `force`.
     pub baseline: Option<f64>,
+}
+
+impl NewModel {
+    /// Whether the primary metric beats the best baseline ([`NewModel::baseline`]; true
+    /// without one). A version that does not is never current.
+    pub fn beats_baseline(&self) -> bool {
+        let (_, value, higher_is_better) = self.primary;
+        match (self.baseline, value) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(b), Some(v)) if higher_is_better => v > b,
+            (Some(b), Some(v)) => v < b,
+        }
+    }
 }
 
 /// The registry as read from the lake, with the versions added by this run.
@@ -167,6 +223,7 @@ impl Registry {
             .max()
             .unwrap_or(0)
             + 1;
+        let beats_baseline = model.beats_baseline();
         let mut rec = ModelRecord {
             name: model.name.clone(),
             version,
@@ -179,12 +236,6 @@ impl Registry {
             primary_value: model.primary.1,
             higher_is_better: model.primary.2,
         };
-        let beats_baseline = match (model.baseline, rec.primary_value) {
-            (None, _) => true,
-            (Some(_), None) => false,
-            (Some(b), Some(v)) if rec.higher_is_better => v > b,
-            (Some(b), Some(v)) => v < b,
-        };
         if !beats_baseline {
             tracing::warn!(
                 model = %rec.name,
@@ -195,6 +246,7 @@ impl Registry {
             );
         }
         let promote = beats_baseline
+            && !matches!(model.artifact, Artifact::None)
             && (force
                 || match self.current(&rec.name) {
                     None => true,
@@ -204,12 +256,15 @@ impl Registry {
                     Some(cur) => cur.primary_metric != rec.primary_metric || rec.beats(cur),
                 });
         let folder = rec.artifact();
-        lake.put_artifact(
-            Zone::Models,
-            &format!("{folder}/model.json"),
-            model.artifact,
-        )
-        .await?;
+        let model_json = format!("{folder}/model.json");
+        match model.artifact {
+            Artifact::Bytes(bytes) => lake.put_artifact(Zone::Models, &model_json, bytes).await?,
+            Artifact::Streamed(write) => {
+                lake.put_artifact_with(Zone::Models, &model_json, move |w| write(w))
+                    .await?;
+            }
+            Artifact::None => {}
+        }
         let meta = serde_json::to_vec_pretty(&rec)
             .map_err(|e| MlError::Data(format!("serialising {folder}/meta.json: {e}")))?;
         lake.put_artifact(

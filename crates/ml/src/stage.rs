@@ -43,7 +43,7 @@ use crate::recommend::{
     evaluate_ratings, evaluate_segments, latest_months_cutoff, policy_score, sample_users,
     segment_of, split, tune_rating_model,
 };
-use crate::registry::{ModelRecord, NewModel, Registry};
+use crate::registry::{Artifact, ModelRecord, NewModel, Registry};
 use crate::tuning::{Search, SearchSpace, Trial};
 use crate::{MlError, Result, growth, sites};
 
@@ -836,7 +836,8 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     let all = Interactions::from_ratings(&ratings)?;
     implicit_model(ctx, &catalog, ratings).await?;
     ctx.step("recommender: the served model on every rating");
-    let full = chosen.fit(&all)?;
+    // Shared with the artifact's writer, which streams it into the lake.
+    let full = Arc::new(chosen.fit(&all)?);
     let mut params_json = chosen.params_json();
     if let serde_json::Value::Object(m) = &mut params_json {
         m.insert("model".into(), chosen.name().into());
@@ -859,7 +860,7 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
                 score.as_ref().map(|s| s.ndcg).filter(|v| v.is_finite()),
                 true,
             ),
-            artifact: Bytes::from(full.to_json()?),
+            artifact: Artifact::json(Arc::clone(&full)),
             snapshot_id: ctx.snapshot_id,
             // Without a policy score there is nothing to beat the baselines with: the
             // missing value never beats this.
@@ -880,7 +881,8 @@ async fn recommenders(ctx: &mut Ctx<'_>) -> Result<()> {
     // Promoted: the served model is this run's, fitted on `all` (its index space).
     let fresh = rec.current;
     let served: Option<(ModelRecord, FactorModel)> = if rec.current {
-        Some((rec, full))
+        // The writer's copy went with the registered model.
+        Some((rec, Arc::unwrap_or_clone(full)))
     } else {
         match ctx.registry.load_current(ctx.lake, "als").await? {
             Some((r, bytes)) => Some((r, FactorModel::from_json(&bytes)?)),
@@ -1005,11 +1007,7 @@ async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: Vec<Ratin
         "implicit_als: precision@10 {:.4}, NDCG@10 {:.4} (popularity {:.4} / {:.4})",
         im.precision, im.ndcg, ipm.precision, ipm.ndcg
     ));
-    let all_signals = Interactions::from_ratings(&signals)?;
-    drop(signals);
-    let ifull = ImplicitAls::new(iparams).fit(&all_signals)?;
-    drop(all_signals);
-    ctx.register(NewModel {
+    let mut version = NewModel {
         name: "implicit_als".into(),
         params: serde_json::to_value(iparams).unwrap_or_default(),
         metrics: serde_json::json!({
@@ -1018,12 +1016,37 @@ async fn implicit_model(ctx: &mut Ctx<'_>, catalog: &Catalog, ratings: Vec<Ratin
             "ranking_users": im.users,
             "baselines": {"popularity": {"precision_at_10": f(ipm.precision), "ndcg_at_10": f(ipm.ndcg)}},
         }),
-        primary: ("ndcg_at_10".into(), im.ndcg.is_finite().then_some(im.ndcg), true),
-        artifact: Bytes::from(ifull.to_json()?),
+        primary: (
+            "ndcg_at_10".into(),
+            im.ndcg.is_finite().then_some(im.ndcg),
+            true,
+        ),
+        artifact: Artifact::None,
         snapshot_id: ctx.snapshot_id,
         baseline: ipm.ndcg.is_finite().then_some(ipm.ndcg),
-    })
-    .await?;
+    };
+    // The model on every signal is fitted (and stored) only when the hold-out says it
+    // could be served: a version no better than popularity is never current, so its
+    // refit would be work (about a fifth of this part) and a large artifact for nothing.
+    if version.beats_baseline() {
+        let all_signals = Interactions::from_ratings(&signals)?;
+        drop(signals);
+        let ifull = ImplicitAls::new(iparams).fit(&all_signals)?;
+        drop(all_signals);
+        version.artifact = Artifact::json(Arc::new(ifull));
+    } else {
+        if let serde_json::Value::Object(m) = &mut version.metrics {
+            m.insert(
+                "artifact".into(),
+                "none: not better than popularity on held-out data, so not fitted on every signal"
+                    .into(),
+            );
+        }
+        ctx.report.summary.push(
+            "implicit_als: no better than popularity on held-out data: recorded, not refitted for serving".into(),
+        );
+    }
+    ctx.register(version).await?;
     Ok(())
 }
 
@@ -1631,7 +1654,7 @@ async fn site_selection(ctx: &mut Ctx<'_>) -> Result<()> {
             params: serde_json::to_value(&config).unwrap_or_default(),
             metrics: serde_json::json!({"mean_silhouette": mean_sil.map(f), "states": per_state, "failed": failed}),
             primary: ("mean_silhouette".into(), mean_sil, true),
-            artifact: Bytes::from(serde_json::to_vec(&results.iter().filter_map(|(s, r)| r.as_ref().ok().map(|r| (s, r))).collect::<Vec<_>>()).unwrap_or_default()),
+            artifact: Artifact::Bytes(Bytes::from(serde_json::to_vec(&results.iter().filter_map(|(s, r)| r.as_ref().ok().map(|r| (s, r))).collect::<Vec<_>>()).unwrap_or_default())),
             snapshot_id: ctx.snapshot_id,
             baseline: None,
         })
@@ -1865,7 +1888,9 @@ async fn growth_models(ctx: &mut Ctx<'_>) -> Result<()> {
                     best.and_then(|c| c.roc_auc).filter(|v| v.is_finite()),
                     true,
                 ),
-                artifact: Bytes::from(serde_json::to_vec(&report).unwrap_or_default()),
+                artifact: Artifact::Bytes(Bytes::from(
+                    serde_json::to_vec(&report).unwrap_or_default(),
+                )),
                 snapshot_id: ctx.snapshot_id,
                 baseline: None,
             })

@@ -12,7 +12,7 @@ fn model(name: &str, rmse: Option<f64>, baseline: Option<f64>) -> NewModel {
         params: serde_json::json!({"rank": 4}),
         metrics: serde_json::json!({"rmse": rmse}),
         primary: ("rmse".into(), rmse, false),
-        artifact: Bytes::from_static(b"{}"),
+        artifact: Bytes::from_static(b"{}").into(),
         snapshot_id: Some(1),
         baseline,
     }
@@ -114,4 +114,81 @@ async fn a_model_worse_than_its_best_baseline_is_never_current() {
             ("sites".to_string(), s1.version)
         ]
     );
+}
+
+#[tokio::test]
+async fn a_streamed_json_artifact_is_stored_as_serde_json_would_write_it() {
+    use reviewlake_ml::registry::Artifact;
+    use std::sync::Arc;
+
+    let lake = Lake::open("memory://registry-streamed").unwrap();
+    let mut reg = Registry::load(&lake).await.unwrap();
+    // Larger than one upload part (8 MiB of text), so it goes up in several.
+    let factors: Vec<f64> = (0..1_200_000).map(|i| (i as f64).sqrt() * 0.1234).collect();
+    let value = Arc::new(serde_json::json!({"users": ["7", "8"], "factors": factors}));
+    let expected = serde_json::to_vec(&*value).unwrap();
+    assert!(
+        expected.len() > reviewlake_lake::ARTIFACT_CHUNK,
+        "{}",
+        expected.len()
+    );
+    let v = reg
+        .add(
+            &lake,
+            NewModel {
+                artifact: Artifact::json(Arc::clone(&value)),
+                ..model("big", Some(1.0), None)
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(v.current);
+    let (rec, bytes) = reg.load_current(&lake, "big").await.unwrap().unwrap();
+    assert_eq!(rec.version, v.version);
+    assert_eq!(bytes.len(), expected.len());
+    assert!(bytes[..] == expected[..], "the stored artifact differs");
+}
+
+#[tokio::test]
+async fn a_version_without_an_artifact_is_recorded_but_never_current() {
+    use reviewlake_ml::registry::Artifact;
+
+    let lake = Lake::open("memory://registry-no-artifact").unwrap();
+    let mut reg = Registry::load(&lake).await.unwrap();
+    let evaluated_only = NewModel {
+        artifact: Artifact::None,
+        ..model("implicit_als", Some(0.5), Some(1.0))
+    };
+    assert!(evaluated_only.beats_baseline());
+    let v1 = reg.add(&lake, evaluated_only, true).await.unwrap();
+    assert!(!v1.current, "{v1:?}");
+    assert!(reg.current("implicit_als").is_none());
+    assert!(
+        reg.load_current(&lake, "implicit_als")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = lake
+        .list_artifacts(reviewlake_lake::Zone::Models, "implicit_als")
+        .await
+        .unwrap();
+    assert_eq!(stored, vec!["implicit_als/1/meta.json".to_string()]);
+    // The next version with a model is current.
+    let v2 = reg
+        .add(&lake, model("implicit_als", Some(0.6), Some(1.0)), false)
+        .await
+        .unwrap();
+    assert!(v2.current);
+    // beats_baseline follows the metric's direction.
+    let higher = |v: Option<f64>, b: Option<f64>| NewModel {
+        primary: ("ndcg_at_10".into(), v, true),
+        baseline: b,
+        ..model("x", None, None)
+    };
+    assert!(higher(Some(0.2), Some(0.1)).beats_baseline());
+    assert!(!higher(Some(0.1), Some(0.1)).beats_baseline());
+    assert!(!higher(None, Some(0.1)).beats_baseline());
+    assert!(higher(None, None).beats_baseline());
 }
