@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use super::RecommendError;
 use super::data::{Interactions, SparseRows};
 use super::kernels::{
-    Arith, Isa, Plain, axpy64, axpy64_x4, cholesky_solve_strided, dot64, half_step_out, isa,
+    Arith, Isa, PREFETCH_AHEAD, Plain, axpy64, axpy64_x4, cholesky_solve_strided, dot64,
+    half_step_out, isa, prefetch_factors,
 };
 use super::model::{FactorModel, ModelKind};
 
@@ -229,9 +230,18 @@ fn explicit_chunk<A: Arith>(
     // Dual: the row's n < k fixed factors in f64, k values each.
     let mut ys = vec![0f64; k * k];
     let mut acc = vec![0f64; k];
+    let count = out.len() / k;
+    if count > 0 {
+        prefetch_factors(rows.row(first).0, 0, fixed, k);
+    }
     for (local, x) in out.chunks_exact_mut(k).enumerate() {
         let r = first + local;
         let (cols, vals) = rows.row(r);
+        // The next row's first factor rows, and this one's after those asked for before.
+        prefetch_factors(cols, PREFETCH_AHEAD, fixed, k);
+        if local + 1 < count {
+            prefetch_factors(rows.row(r + 1).0, 0, fixed, k);
+        }
         let n = cols.len();
         if n == 0 {
             x.fill(0.0);
@@ -277,7 +287,10 @@ fn explicit_chunk<A: Arith>(
         }
         a.fill(0.0);
         b[..k].fill(0.0);
-        for (&c, &val) in cols.iter().zip(vals) {
+        for (e, (&c, &val)) in cols.iter().zip(vals).enumerate() {
+            if e % PREFETCH_AHEAD == 0 {
+                prefetch_factors(cols, e + 2 * PREFETCH_AHEAD, fixed, k);
+            }
             let y = &fixed[c as usize * k..(c as usize + 1) * k];
             for (v, y) in v.iter_mut().zip(y) {
                 *v = f64::from(*y);
