@@ -28,6 +28,19 @@ pub struct Interactions {
     triples: Vec<Triple>,
 }
 
+/// Refuses a value that is not finite, naming the pair.
+fn check_value(user: &str, item: &str, value: f32) -> Result<(), RecommendError> {
+    if value.is_finite() {
+        return Ok(());
+    }
+    Err(RecommendError::InvalidValue {
+        what: "rating",
+        user: user.to_string(),
+        item: item.to_string(),
+        value: value.to_string(),
+    })
+}
+
 impl Interactions {
     /// An empty set.
     pub fn new() -> Interactions {
@@ -44,14 +57,7 @@ impl Interactions {
 
     /// Adds one observation; refuses a value that is not finite.
     pub fn push(&mut self, user: &str, item: &str, value: f32) -> Result<(), RecommendError> {
-        if !value.is_finite() {
-            return Err(RecommendError::InvalidValue {
-                what: "rating",
-                user: user.to_string(),
-                item: item.to_string(),
-                value: value.to_string(),
-            });
-        }
+        check_value(user, item, value)?;
         let user = self.users.get_or_insert(user);
         let item = self.items.get_or_insert(item);
         self.triples.push(Triple { user, item, value });
@@ -64,7 +70,15 @@ impl Interactions {
     ) -> Result<Interactions, RecommendError> {
         let mut out = Interactions::new();
         for r in ratings {
-            out.push(&r.user, &r.item, r.rating)?;
+            check_value(&r.user, &r.item, r.rating)?;
+            // The ratings' id allocations are shared, not copied.
+            let user = out.users.get_or_insert_shared(&r.user);
+            let item = out.items.get_or_insert_shared(&r.item);
+            out.triples.push(Triple {
+                user,
+                item,
+                value: r.rating,
+            });
         }
         Ok(out)
     }
