@@ -102,22 +102,23 @@ impl Lake {
             r.map_err(|e| writer_failed(std::io::Error::other(e.to_string())))?
                 .map_err(writer_failed)
         };
-        let Some(first) = rx.recv().await else {
-            // Nothing was sent: an empty object, or the writer failed before its first part.
-            let total = joined(producer.await)?;
-            store
-                .put(&path, PutPayload::from(Bytes::new()))
-                .await
-                .map_err(|e| store_err(&path, e))?;
-            return Ok(total);
+        // Less than two parts (none: an empty object, or a writer that failed before its
+        // first part): one plain put.
+        let first = rx.recv().await;
+        let second = match first {
+            Some(_) => rx.recv().await,
+            None => None,
         };
-        let Some(second) = rx.recv().await else {
-            let total = joined(producer.await)?;
-            store
-                .put(&path, PutPayload::from(first))
-                .await
-                .map_err(|e| store_err(&path, e))?;
-            return Ok(total);
+        let (first, second) = match (first, second) {
+            (Some(first), Some(second)) => (first, second),
+            (only, _) => {
+                let total = joined(producer.await)?;
+                store
+                    .put(&path, PutPayload::from(only.unwrap_or_default()))
+                    .await
+                    .map_err(|e| store_err(&path, e))?;
+                return Ok(total);
+            }
         };
         let upload = store
             .put_multipart(&path)
@@ -139,20 +140,17 @@ impl Lake {
         // On an upload error the receiver goes first, so the writer stops at its next part.
         drop(rx);
         let written = joined(producer.await);
-        match (uploaded, written) {
+        let failed = match (uploaded, written) {
             (Ok(()), Ok(total)) => {
                 parts.finish().await.map_err(|e| store_err(&path, e))?;
-                Ok(total)
+                return Ok(total);
             }
-            (Err(e), _) => {
-                let _ = parts.abort().await;
-                Err(store_err(&path, e))
-            }
-            (Ok(()), Err(e)) => {
-                let _ = parts.abort().await;
-                Err(e)
-            }
-        }
+            (Err(e), _) => store_err(&path, e),
+            (Ok(()), Err(e)) => e,
+        };
+        // Best effort: the error that stopped the upload is the one to report.
+        let _ = parts.abort().await;
+        Err(failed)
     }
 
     /// Reads artifact `name` of `zone`; `None` if there is none.
@@ -312,13 +310,18 @@ mod tests {
         }
     }
 
+    /// A memory lake and a local-file lake in `dir`.
+    fn memory_and_local(dir: &tempfile::TempDir) -> [Lake; 2] {
+        [
+            Lake::open("memory://").unwrap(),
+            Lake::open(dir.path().to_str().unwrap()).unwrap(),
+        ]
+    }
+
     #[tokio::test]
     async fn streamed_artifacts_arrive_whole_in_one_or_many_parts() {
         let dir = tempfile::tempdir().unwrap();
-        for lake in [
-            Lake::open("memory://").unwrap(),
-            Lake::open(dir.path().to_str().unwrap()).unwrap(),
-        ] {
+        for lake in memory_and_local(&dir) {
             for (name, len) in [
                 ("m/empty.json", 0),
                 ("m/small.json", 1234),
@@ -347,10 +350,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_writer_stores_nothing_and_names_the_artifact() {
         let dir = tempfile::tempdir().unwrap();
-        for lake in [
-            Lake::open("memory://").unwrap(),
-            Lake::open(dir.path().to_str().unwrap()).unwrap(),
-        ] {
+        for lake in memory_and_local(&dir) {
             // Fails after three parts have gone up, and (second case) before the first.
             for after in [3 * ARTIFACT_CHUNK + 5, 10] {
                 let err = lake

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use super::RecommendError;
 use super::data::{Interactions, SparseRows};
 use super::kernels::{
-    Arith, Isa, PREFETCH_AHEAD, Plain, axpy64, axpy64_x4, cholesky_solve_strided, dot64,
-    half_step_out, isa, prefetch_factors,
+    Arith, Isa, Plain, axpy64, axpy64_x4, cholesky_solve_strided, dot64, half_step_out, isa,
+    prefetch_entry, prefetch_row,
 };
 use super::model::{FactorModel, ModelKind};
 
@@ -230,18 +230,11 @@ fn explicit_chunk<A: Arith>(
     // Dual: the row's n < k fixed factors in f64, k values each.
     let mut ys = vec![0f64; k * k];
     let mut acc = vec![0f64; k];
-    let count = out.len() / k;
-    if count > 0 {
-        prefetch_factors(rows.row(first).0, 0, fixed, k);
-    }
+    let chunk = first..first + out.len() / k;
     for (local, x) in out.chunks_exact_mut(k).enumerate() {
         let r = first + local;
+        prefetch_row(rows, chunk.clone(), r, fixed, k);
         let (cols, vals) = rows.row(r);
-        // The next row's first factor rows, and this one's after those asked for before.
-        prefetch_factors(cols, PREFETCH_AHEAD, fixed, k);
-        if local + 1 < count {
-            prefetch_factors(rows.row(r + 1).0, 0, fixed, k);
-        }
         let n = cols.len();
         if n == 0 {
             x.fill(0.0);
@@ -288,9 +281,7 @@ fn explicit_chunk<A: Arith>(
         a.fill(0.0);
         b[..k].fill(0.0);
         for (e, (&c, &val)) in cols.iter().zip(vals).enumerate() {
-            if e % PREFETCH_AHEAD == 0 {
-                prefetch_factors(cols, e + 2 * PREFETCH_AHEAD, fixed, k);
-            }
+            prefetch_entry(cols, e, fixed, k);
             let y = &fixed[c as usize * k..(c as usize + 1) * k];
             for (v, y) in v.iter_mut().zip(y) {
                 *v = f64::from(*y);

@@ -28,8 +28,8 @@ use super::RecommendError;
 use super::als::INIT_BLOCK;
 use super::data::{Interactions, SparseRows};
 use super::kernels::{
-    Arith, Isa, PREFETCH_AHEAD, Plain, axpy, axpy64, cholesky_factor_strided, cholesky_solve,
-    cholesky_substitute_strided, dot, half_step_out, isa, prefetch, prefetch_factors,
+    Arith, Isa, Plain, axpy, axpy64, cholesky_factor_strided, cholesky_solve,
+    cholesky_substitute_strided, dot, half_step_out, isa, prefetch_entry, prefetch_row,
 };
 use super::model::{FactorModel, ModelKind};
 
@@ -362,18 +362,9 @@ fn cg_chunk<A: Arith>(
     let mut p = vec![0f32; k];
     let mut ap = vec![0f32; k];
     let mut z = vec![0f32; if exact.is_some() { MAX_EXACT * k } else { 0 }];
-    let rows = out.len() / k;
-    let fetch = |local: usize, skip: usize| prefetch_factors(conf.row(first + local).0, skip, y, k);
-    if rows > 0 {
-        fetch(0, 0);
-    }
+    let chunk = first..first + out.len() / k;
     for (local, x) in out.chunks_exact_mut(k).enumerate() {
-        // This row's first factor rows were asked for while the last one was solved;
-        // now the ones after them, and the next row's first ones.
-        fetch(local, PREFETCH_AHEAD);
-        if local + 1 < rows {
-            fetch(local + 1, 0);
-        }
+        prefetch_row(conf, chunk.clone(), first + local, y, k);
         let (cols, cs) = conf.row(first + local);
         if cols.is_empty() {
             x.fill(0.0);
@@ -390,10 +381,8 @@ fn cg_chunk<A: Arith>(
         for v in r.iter_mut() {
             *v = -*v;
         }
-        for (j, (&i, &c)) in cols.iter().zip(cs).enumerate() {
-            if let Some(&next) = cols.get(j + 2 * PREFETCH_AHEAD) {
-                prefetch(&y[next as usize * k..(next as usize + 1) * k]);
-            }
+        for (e, (&i, &c)) in cols.iter().zip(cs).enumerate() {
+            prefetch_entry(cols, e, y, k);
             let yi = &y[i as usize * k..(i as usize + 1) * k];
             let (target, c) = if c > 0.0 { (c, c) } else { (0.0, -c) };
             let coef = target - (c - 1.0) * dot::<A>(yi, x);

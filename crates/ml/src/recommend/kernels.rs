@@ -102,7 +102,7 @@ pub(crate) fn isa() -> Isa {
 /// results, none at all off x86-64). Factor rows picked by a sparse row's column indexes
 /// are scattered over hundreds of megabytes, so their first loads otherwise miss.
 #[inline(always)]
-pub(crate) fn prefetch(row: &[f32]) {
+fn prefetch(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
@@ -118,16 +118,48 @@ pub(crate) fn prefetch(row: &[f32]) {
 }
 
 /// How many factor rows the ALS kernels ask the cache for ahead of their use.
-pub(crate) const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 4;
 
 /// [`prefetch`]es the factor rows (`k` wide, in `y`) of entries `skip..skip +`
 /// [`PREFETCH_AHEAD`] of a sparse row's columns `cols`.
 #[inline(always)]
-pub(crate) fn prefetch_factors(cols: &[u32], skip: usize, y: &[f32], k: usize) {
+fn prefetch_factors(cols: &[u32], skip: usize, y: &[f32], k: usize) {
     for &i in cols.iter().skip(skip).take(PREFETCH_AHEAD) {
         if let Some(row) = y.get(i as usize * k..(i as usize + 1) * k) {
             prefetch(row);
         }
+    }
+}
+
+/// Prefetch hints before a half-step kernel solves row `r` of its chunk `chunk` of
+/// `rows` (columns index rows of `y`): the row's first factor rows were asked for with
+/// the row before (or now, for the chunk's first row); now the ones after them, and the
+/// next row's first ones.
+#[inline(always)]
+pub(crate) fn prefetch_row(
+    rows: &SparseRows,
+    chunk: std::ops::Range<usize>,
+    r: usize,
+    y: &[f32],
+    k: usize,
+) {
+    let cols = rows.row(r).0;
+    if r == chunk.start {
+        prefetch_factors(cols, 0, y, k);
+    }
+    prefetch_factors(cols, PREFETCH_AHEAD, y, k);
+    if r + 1 < chunk.end {
+        prefetch_factors(rows.row(r + 1).0, 0, y, k);
+    }
+}
+
+/// Prefetch hints inside a row, at its entry `e`: every [`PREFETCH_AHEAD`] entries, the
+/// group that starts `2 ×` [`PREFETCH_AHEAD`] entries further on (the first two groups
+/// were asked for by [`prefetch_row`]).
+#[inline(always)]
+pub(crate) fn prefetch_entry(cols: &[u32], e: usize, y: &[f32], k: usize) {
+    if e.is_multiple_of(PREFETCH_AHEAD) {
+        prefetch_factors(cols, e + 2 * PREFETCH_AHEAD, y, k);
     }
 }
 
